@@ -1,0 +1,1 @@
+"""soundstep's model factory: data, models, training, export. See factory/README.md."""

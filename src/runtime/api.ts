@@ -1,0 +1,47 @@
+// The pipeline's public surface: what the worker (browser) and the CLI (Node) call.
+// Implemented in src/runtime/pipeline.ts over the pure math in src/engine/.
+
+/** The five stages of one generation, in order (STYLE.md: a pipeline reads as numbered stages). */
+export type Stage = 'tokenize' | 'encode' | 'denoise' | 'decode' | 'vocode';
+export const STAGES: readonly Stage[] = ['tokenize', 'encode', 'denoise', 'decode', 'vocode'];
+
+/** Where ONNX runs: WebGPU when an adapter exists, WASM otherwise; 'cpu' is onnxruntime-node. */
+export type Backend = 'webgpu' | 'wasm' | 'cpu';
+
+export interface GenerateRequest {
+  prompt: string;
+  /** id of an entry of manifest.denoisers */
+  denoiserId: string;
+  /** sampling steps N: any divisor of 1000 for a teacher, the student's own N for a student */
+  steps: number;
+  /** classifier-free guidance scale s (teacher only; ignored for students) */
+  guidanceScale: number;
+  /** seeds the Gaussian noise z at tau_0 */
+  seed: number;
+}
+
+export interface Progress {
+  stage: Stage;
+  /** denoising step just finished (1-based) and the total, only for stage 'denoise' */
+  step?: number;
+  totalSteps?: number;
+}
+
+export interface GenerateResult {
+  /** mono float32 samples in [-1, 1] */
+  waveform: Float32Array;
+  sampleRate: number;
+  /** milliseconds spent in each stage */
+  timings: Record<Stage, number>;
+  /** denoiser network evaluations (batch rows count one each: a guided step is 2) */
+  networkEvaluations: number;
+  /** true when the prompt had more tokens than text.max_tokens and was cut */
+  truncated: boolean;
+  tokenCount: number;
+}
+
+export interface GenerateOptions {
+  onProgress?: (p: Progress) => void;
+  /** aborting stops the generation after the current network evaluation */
+  signal?: AbortSignal;
+}
