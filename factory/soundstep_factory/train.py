@@ -1,0 +1,231 @@
+"""Stages: features, vae, latents, vocoder, teacher. Each resumes from its own outputs.
+
+Usage: python -m soundstep_factory.train --config small --stage vae   (or features, latents,
+       vocoder, teacher). `python -m soundstep_factory.build` runs them all in order.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint, sampling
+from .config import PackConfig, load_config
+from .data import load_audio, load_clips
+from .mel import MelFrontEnd
+from .models import build_unet, build_vae, build_vocoder
+from .text import UNCONDITIONAL_PROMPT, TextEmbedder
+
+torch.set_num_threads(2)  # torch picks 1 on these machines
+
+
+# ---------------------------------------------------------------- features
+def features(cfg: PackConfig) -> Path:
+    """Waveforms and log-mels of every rendered clip, with captions and text hidden states."""
+    out = cfg.work_dir / "features.pt"
+    if out.exists():
+        return out
+    clips = load_clips(cfg.work_dir / "data")
+    wave = torch.stack([torch.from_numpy(load_audio(cfg.work_dir / "data" / c["file"])) for c in clips])  # (N, S)
+    assert wave.shape[1] == cfg.audio.num_samples, f"clips have {wave.shape[1]} samples, config says {cfg.audio.num_samples}"
+    mel_fe = MelFrontEnd(cfg.audio)
+    with torch.no_grad():
+        mel = torch.cat([mel_fe(wave[i:i + 64]) for i in range(0, len(wave), 64)])  # (N, frames, mels)
+    captions = [c["caption"] for c in clips]
+    embed = TextEmbedder(cfg, cfg.work_dir / "text")
+    hidden, mask = embed(captions + [UNCONDITIONAL_PROMPT])  # last row: the unconditional prompt
+    torch.save({
+        "wave": wave, "mel": mel, "captions": captions, "split": [c["split"] for c in clips],
+        "sources": [c["sources"] for c in clips], "ids": [c["id"] for c in clips],
+        "hidden": torch.from_numpy(hidden[:-1]), "mask": torch.from_numpy(mask[:-1]),
+        "uncond_hidden": torch.from_numpy(hidden[-1]), "uncond_mask": torch.from_numpy(mask[-1]),
+    }, out)
+    return out
+
+
+def load_features(cfg: PackConfig, split: str = "train") -> dict:
+    feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
+    keep = torch.tensor([s == split for s in feats["split"]])
+    out = {k: (v[keep] if isinstance(v, torch.Tensor) and v.shape[0] == len(keep) else v) for k, v in feats.items()}
+    out["captions"] = [c for c, k in zip(feats["captions"], keep) if k]
+    out["sources"] = [c for c, k in zip(feats["sources"], keep) if k]
+    out["ids"] = [c for c, k in zip(feats["ids"], keep) if k]
+    return out
+
+
+# ---------------------------------------------------------------- a shared resumable loop
+def _lr_at(step: int, total: int, base: float, warmup: int = 100) -> float:
+    """Linear warm-up, then cosine decay to 10% of the base rate."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def run_loop(cfg: PackConfig, stage: str, model: torch.nn.Module, total_steps: int, lr: float,
+             loss_fn, ema_decay: float | None = None, seed: int = 0) -> torch.nn.Module:
+    """Train `model` with loss_fn(model, generator) -> (loss, logs); resume from the stage checkpoint."""
+    path = cfg.work_dir / stage / "checkpoint.pt"
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    ema = copy.deepcopy(model).requires_grad_(False) if ema_decay else None
+    state = checkpoint.load(path)
+    step, history = 0, []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
+        step, history = state["step"], state["history"]
+        print(f"[{stage}] resumed at step {step}")
+    generator = torch.Generator().manual_seed(seed + step)  # resumed runs draw fresh batches
+    started, window = time.time(), []
+    while step < total_steps:
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, total_steps, lr)
+        loss, logs = loss_fn(model, generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if ema is not None:
+            with torch.no_grad():
+                for pe, pm in zip(ema.parameters(), model.parameters()):
+                    pe.lerp_(pm, 1 - ema_decay)
+        step += 1
+        window.append(loss.item())
+        if step % 50 == 0 or step == total_steps:
+            history.append({"step": step, "loss": float(np.mean(window)), **logs})
+            rate = len(window) / (time.time() - started)
+            print(f"[{stage}] step {step}/{total_steps} loss {np.mean(window):.4f} ({rate:.2f} steps/s)", flush=True)
+            started, window = time.time(), []
+        if step % cfg.checkpoint_every == 0 or step == total_steps:
+            checkpoint.save(path, cfg=cfg, stage=stage, step=step, model=model, optimizer=optimizer,
+                            ema=ema, history=history)
+    return ema if ema is not None else model
+
+
+def _batch(n: int, size: int, generator: torch.Generator) -> torch.Tensor:
+    return torch.randint(0, n, (size,), generator=generator)
+
+
+# ---------------------------------------------------------------- VAE
+def train_vae(cfg: PackConfig) -> None:
+    mel = load_features(cfg)["mel"].unsqueeze(1)  # (N, 1, frames, mels)
+    vae = build_vae(cfg)
+
+    def loss_fn(model, g):
+        x = mel[_batch(len(mel), cfg.vae.batch_size, g)]
+        posterior = model.encode(x).latent_dist
+        recon = model.decode(posterior.sample(generator=g)).sample
+        l1 = (recon - x).abs().mean()
+        kl = posterior.kl().mean()  # summed over latent dims, averaged over the batch
+        return l1 + cfg.vae.kl_weight * kl, {"l1": l1.item()}
+
+    run_loop(cfg, "vae", vae, cfg.vae.steps, cfg.vae.lr, loss_fn)
+
+
+def load_trained(cfg: PackConfig, stage: str, model: torch.nn.Module) -> torch.nn.Module:
+    state = checkpoint.load(cfg.work_dir / stage / "checkpoint.pt")
+    if state is None:
+        raise FileNotFoundError(f"no {stage} checkpoint in {cfg.work_dir / stage}: run --stage {stage} first")
+    model.load_state_dict(state["ema"] if state.get("ema") else state["model"])
+    return model.eval()
+
+
+def latents(cfg: PackConfig) -> Path:
+    """Posterior means of every clip and the scale that gives them unit variance (Tango: 0.9228)."""
+    out = cfg.work_dir / "latents.pt"
+    if out.exists():
+        return out
+    vae = load_trained(cfg, "vae", build_vae(cfg))
+    feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
+    with torch.no_grad():
+        lat = torch.cat([vae.encode(feats["mel"][i:i + 32].unsqueeze(1)).latent_dist.mean
+                         for i in range(0, len(feats["mel"]), 32)])  # (N, C, T, F)
+    train = torch.tensor([s == "train" for s in feats["split"]])
+    scale = float(1.0 / lat[train].std())
+    torch.save({"latents": lat, "scale": scale}, out)
+    print(f"[latents] {tuple(lat.shape)} scale {scale:.4f}")
+    return out
+
+
+# ---------------------------------------------------------------- vocoder
+def stft_loss(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Multi-resolution STFT loss (spectral convergence + log magnitude), as Parallel WaveGAN."""
+    total = 0.0
+    for n_fft, hop in ((512, 128), (1024, 256), (256, 64)):
+        window = torch.hann_window(n_fft)
+        p = torch.stft(pred, n_fft, hop, window=window, return_complex=True).abs().clamp(min=1e-7)
+        r = torch.stft(real, n_fft, hop, window=window, return_complex=True).abs().clamp(min=1e-7)
+        total = total + torch.linalg.norm(p - r) / torch.linalg.norm(r) + (p.log() - r.log()).abs().mean()
+    return total / 3
+
+
+def train_vocoder(cfg: PackConfig) -> None:
+    feats = load_features(cfg)
+    wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
+    vocoder = build_vocoder(cfg)
+    mel_fe = MelFrontEnd(cfg.audio)
+    seg, hop = cfg.vocoder.segment_frames, cfg.audio.hop_length
+
+    def loss_fn(model, g):
+        rows = _batch(len(mel), cfg.vocoder.batch_size, g)
+        starts = torch.randint(0, mel.shape[1] - seg + 1, (len(rows),), generator=g)
+        m = torch.stack([mel[r, s:s + seg] for r, s in zip(rows, starts)])  # (B, seg, mels)
+        w = torch.stack([wave[r, s * hop:(s + seg) * hop] for r, s in zip(rows, starts)])  # (B, seg*hop)
+        pred = model(m)  # (B, seg*hop)
+        mel_l1 = (mel_fe(pred) - mel_fe(w)).abs().mean()
+        spec = stft_loss(pred, w)
+        return spec + mel_l1, {"mel_l1": mel_l1.item()}
+
+    run_loop(cfg, "vocoder", vocoder, cfg.vocoder.steps, cfg.vocoder.lr, loss_fn)
+
+
+# ---------------------------------------------------------------- teacher
+def train_teacher(cfg: PackConfig) -> None:
+    """v-prediction teacher with condition dropout to the "" prompt (DISTILLATION.md 1, 2, 5)."""
+    feats = load_features(cfg)
+    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)
+    split = torch.load(cfg.work_dir / "features.pt", weights_only=False)["split"]
+    x0 = lat["latents"][torch.tensor([s == "train" for s in split])] * lat["scale"]  # (N, C, T, F)
+    hidden, mask = feats["hidden"], feats["mask"]  # (N, L, H), (N, L)
+    uncond_hidden, uncond_mask = feats["uncond_hidden"], feats["uncond_mask"]
+    abar = sampling.alphas_cumprod().float()
+    unet = build_unet(cfg, hidden.shape[-1])
+
+    def loss_fn(model, g):
+        rows = _batch(len(x0), cfg.unet.batch_size, g)
+        x, h, m = x0[rows], hidden[rows].clone(), mask[rows].clone()
+        drop = torch.rand(len(rows), generator=g) < cfg.unet.cond_drop_prob
+        h[drop], m[drop] = uncond_hidden, uncond_mask
+        t = torch.randint(0, sampling.NUM_TRAIN_TIMESTEPS, (len(rows),), generator=g)
+        alpha, sigma = (s.view(-1, 1, 1, 1) for s in sampling.alpha_sigma(abar, t))
+        eps = torch.randn(x.shape, generator=g)
+        z = sampling.q_sample(x, eps, alpha, sigma)
+        v = model(z, t, encoder_hidden_states=h, encoder_attention_mask=m).sample
+        return F.mse_loss(v, sampling.v_target(x, eps, alpha, sigma)), {}
+
+    run_loop(cfg, "teacher", unet, cfg.unet.steps, cfg.unet.lr, loss_fn, ema_decay=cfg.unet.ema_decay)
+
+
+STAGES = {"features": features, "vae": train_vae, "latents": latents, "vocoder": train_vocoder,
+          "teacher": train_teacher}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--stage", choices=list(STAGES), required=True)
+    args = ap.parse_args()
+    STAGES[args.stage](load_config(args.config))
+
+
+if __name__ == "__main__":
+    main()
