@@ -1,0 +1,234 @@
+"""Stage: export the pack (docs/pack-format.md) with ONNX parity checks and golden files.
+
+Usage: python -m soundstep_factory.export --config small [--out public/models/soundstep-small]
+
+Every graph is run by ONNX Runtime on the same inputs as PyTorch; the max abs error goes to
+build_log.json and an error above tolerance stops the export.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from . import sampling
+from .checkpoint import git_revision
+from .config import REPO_DIR, PackConfig, load_config
+from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
+from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts
+from .train import load_trained
+
+FORMAT = "soundstep-pack/1"
+GOLDEN_FORMAT = "soundstep-golden/1"
+PARITY_TOLERANCE = 1e-3  # float32 graphs: ORT and PyTorch agree to ~1e-5 in practice
+GOLDEN_PROMPT = "a dog barks while a man speaks"
+GOLDEN_STEPS = 4
+GRID_SIZES = (200, 100, 50, 25, GOLDEN_STEPS)
+
+
+class DenoiserGraph(torch.nn.Module):
+    """(sample, timestep, encoder_hidden_states, encoder_attention_mask) -> v_prediction."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states, encoder_attention_mask):
+        return self.unet(sample, timestep, encoder_hidden_states=encoder_hidden_states,
+                         encoder_attention_mask=encoder_attention_mask).sample
+
+
+class VaeDecoderGraph(torch.nn.Module):
+    """latent (B, C, T, F), already divided by the scale -> log_mel (B, 1, frames, mels)."""
+
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, latent):
+        return self.vae.decode(latent).sample
+
+
+class VocoderGraph(torch.nn.Module):
+    """log_mel (B, mels, frames) -> waveform (B, samples); SpeechT5HifiGan wants (B, frames, mels)."""
+
+    def __init__(self, vocoder):
+        super().__init__()
+        self.vocoder = vocoder
+
+    def forward(self, log_mel):
+        return self.vocoder(log_mel.transpose(1, 2))
+
+
+def export_graph(module: torch.nn.Module, inputs: dict[str, torch.Tensor], output: str, path: Path,
+                 dynamic: dict[str, dict[int, str]]) -> float:
+    """Export at opset 17 and return the max abs error of ONNX Runtime against PyTorch."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    module.eval()
+    with torch.no_grad():
+        torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=list(inputs),
+                          output_names=[output], dynamic_axes=dynamic, opset_version=17)
+        reference = module(*inputs.values()).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
+    error = float(np.abs(got - reference).max())
+    if not error <= PARITY_TOLERANCE:
+        raise RuntimeError(f"{path.name}: ONNX Runtime differs from PyTorch by {error:.2e} (> {PARITY_TOLERANCE})")
+    return error
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def golden_trajectory(cfg: PackConfig, unet, vae, vocoder, embed: TextEmbedder, scale: float) -> dict:
+    """A 4-step guided DDIM run from given noise, every intermediate stored (float32)."""
+    abar = sampling.alphas_cumprod()
+    shape = (cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE)
+    noise = torch.randn(shape, generator=torch.Generator().manual_seed(1234))  # (C, T, F)
+    hidden, mask = embed([GOLDEN_PROMPT, UNCONDITIONAL_PROMPT])  # (2, L, H), (2, L)
+    ids, _, _ = encode_prompts(embed.tokenizer, [GOLDEN_PROMPT, UNCONDITIONAL_PROMPT], cfg.text.max_tokens, embed.pad_id)
+    grid = sampling.trailing_grid(GOLDEN_STEPS)
+    z = noise.unsqueeze(0)  # (1, C, T, F)
+    v_cond, v_uncond, zs = [], [], []
+    with torch.no_grad():
+        for k, t in enumerate(grid):
+            s = grid[k + 1] if k + 1 < len(grid) else sampling.FINAL
+            v = unet(z.expand(2, -1, -1, -1), torch.tensor([t, t]),
+                     encoder_hidden_states=torch.from_numpy(hidden),
+                     encoder_attention_mask=torch.from_numpy(mask)).sample  # (2, C, T, F)
+            guided = sampling.guide(v[1:], v[:1], cfg.guidance_scale)
+            a_t, s_t = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(t)))
+            a_s, s_s = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(s)))
+            z = sampling.ddim_step_v(z, guided, a_t, s_t, a_s, s_s)
+            v_cond.append(v[0].flatten().tolist())
+            v_uncond.append(v[1].flatten().tolist())
+            zs.append(z.flatten().tolist())
+        log_mel = vae.decode(z / scale).sample  # (1, 1, frames, mels)
+        wave = vocoder(log_mel[:, 0])  # (1, samples)
+    return {
+        "denoiser": "teacher", "prompt": GOLDEN_PROMPT, "guidance_scale": cfg.guidance_scale,
+        "steps": GOLDEN_STEPS, "input_ids": ids.tolist(), "attention_mask": mask.tolist(),
+        "latent_shape": list(shape), "noise": noise.flatten().tolist(), "timesteps": grid,
+        "v_cond": v_cond, "v_uncond": v_uncond, "z": zs,
+        "log_mel_sum": float(log_mel.sum()), "waveform_rms": float(wave.pow(2).mean().sqrt()),
+    }
+
+
+def export_pack(cfg: PackConfig, out: Path) -> dict:
+    work = cfg.work_dir
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    started = time.time()
+    text_info = json.loads((work / "text" / "text_info.json").read_text())
+    for name in ("text_encoder.onnx", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(work / "text" / name, out / name)
+    hidden_size = text_info["hidden_size"]
+    scale = torch.load(work / "latents.pt", weights_only=False)["scale"]
+    unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
+    vae = load_trained(cfg, "vae", build_vae(cfg))
+    vocoder = load_trained(cfg, "vocoder", build_vocoder(cfg))
+
+    C, T, Fb = cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE
+    L, B = cfg.text.max_tokens, 2
+    g = torch.Generator().manual_seed(0)
+    mask = torch.ones(B, L, dtype=torch.int64)
+    mask[1, 5:] = 0
+    parity = {"text_encoder.onnx": text_info["parity"]}
+    parity["denoisers/teacher.onnx"] = export_graph(
+        DenoiserGraph(unet),
+        {"sample": torch.randn(B, C, T, Fb, generator=g), "timestep": torch.tensor([999, 500]),
+         "encoder_hidden_states": torch.randn(B, L, hidden_size, generator=g), "encoder_attention_mask": mask},
+        "v_prediction", out / "denoisers" / "teacher.onnx",
+        {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
+         "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}})
+    parity["vae_decoder.onnx"] = export_graph(
+        VaeDecoderGraph(vae), {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
+        out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}})
+    feats = torch.load(work / "features.pt", weights_only=False)
+    parity["vocoder.onnx"] = export_graph(
+        VocoderGraph(vocoder), {"log_mel": feats["mel"][:1].transpose(1, 2).contiguous()}, "waveform",
+        out / "vocoder.onnx", {"log_mel": {0: "B"}, "waveform": {0: "B"}})
+
+    embed = TextEmbedder(cfg, work / "text")
+    golden = {"format": GOLDEN_FORMAT, "alphas_cumprod": sampling.alphas_cumprod().tolist(),
+              "grids": {str(n): sampling.trailing_grid(n) for n in GRID_SIZES},
+              "trajectory": golden_trajectory(cfg, unet, vae, vocoder, embed, scale)}
+    (out / "golden.json").write_text(json.dumps(golden))
+    (out / "build_log.json").write_text(json.dumps(
+        {"parity_max_abs_error": parity, "parity_tolerance": PARITY_TOLERANCE,
+         "export_seconds": round(time.time() - started, 1), "histories": _histories(work)}, indent=1))
+
+    a = cfg.audio
+    manifest = {
+        "format": FORMAT, "id": cfg.pack_id, "name": cfg.name,
+        "description": "Tango-architecture text-to-audio pack trained by soundstep's factory on clips "
+                       "synthesized from Debian sound sources (fluidsynth GM, espeak-ng, sox).",
+        "license": "Apache-2.0 (text encoder: all-MiniLM-L6-v2, Apache-2.0; other weights trained here)",
+        "factory": {"revision": git_revision(), "recipe": cfg.recipe,
+                    "command": f"python -m soundstep_factory.build --config {cfg.recipe}",
+                    "config": cfg.to_dict()},
+        "audio": {"sample_rate": a.sample_rate, "clip_seconds": a.clip_seconds, "num_samples": a.num_samples,
+                  "frames": a.frames, "n_mels": a.n_mels, "n_fft": a.n_fft, "hop_length": a.hop_length,
+                  "win_length": a.win_length, "window": "hann", "f_min": a.f_min, "f_max": a.f_max,
+                  "log_floor": a.log_floor},
+        "text": {"encoder": "text_encoder.onnx", "tokenizer": "tokenizer.json",
+                 "tokenizer_config": "tokenizer_config.json", "max_tokens": cfg.text.max_tokens,
+                 "hidden_size": hidden_size, "pad_token_id": text_info["pad_token_id"],
+                 "unconditional_prompt": UNCONDITIONAL_PROMPT, "model": text_info["model"]},
+        "latent": {"channels": C, "frames": T, "bins": Fb, "scale": scale},
+        "schedule": {"num_train_timesteps": sampling.NUM_TRAIN_TIMESTEPS, "beta_schedule": "scaled_linear",
+                     "beta_start": sampling.BETA_START, "beta_end": sampling.BETA_END,
+                     "spacing": "trailing", "prediction": "v"},
+        "denoisers": [{"id": "teacher", "file": "denoisers/teacher.onnx", "role": "teacher", "method": None,
+                       "steps": [200, 100, 50, 25],
+                       "guidance": {"type": "classifier-free", "default_scale": cfg.guidance_scale},
+                       "distilled_from": None}],
+        "vae_decoder": {"file": "vae_decoder.onnx"},
+        "vocoder": {"file": "vocoder.onnx"},
+        "golden": "golden.json",
+        "metrics": None,
+        "files": {},
+    }
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        manifest["files"][path.relative_to(out).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return {"pack": str(out), "bytes": sum(f["bytes"] for f in manifest["files"].values()), "parity": parity}
+
+
+def _histories(work: Path) -> dict:
+    out = {}
+    for stage in ("vae", "vocoder", "teacher"):
+        state = torch.load(work / stage / "checkpoint.pt", weights_only=False, map_location="cpu")
+        out[stage] = {"steps": state["step"], "final_loss": state["history"][-1]["loss"] if state["history"] else None}
+    return out
+
+
+def default_out(cfg: PackConfig) -> Path:
+    """The shipped recipe writes into public/models/; any other recipe stays in its work dir."""
+    return REPO_DIR / "public" / "models" / cfg.pack_id if cfg.recipe == "small" else cfg.work_dir / "pack"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    print(json.dumps(export_pack(cfg, args.out or default_out(cfg)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
