@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every test, on a fresh machine: installs what it needs, then runs
+#   1. the factory's tests (math, data, and the micro configuration end to end with ONNX parity),
+#   2. the TypeScript type check and unit tests (engine vs the factory's golden files, the real pack),
+#   3. the Playwright tests in Debian's chromium (WASM generation, WebGPU parity on SwiftShader).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-system.sh
+bash scripts/setup-factory.sh
+npm ci --no-audit --no-fund
+
+echo "== factory tests"
+(cd factory && .venv/bin/python -m pytest -q)
+echo "== typecheck"
+npx tsc -p tsconfig.json --noEmit
+echo "== unit tests"
+npx vitest run
+echo "== browser tests"
+npx playwright test
