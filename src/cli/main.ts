@@ -1,0 +1,268 @@
+// soundstep CLI: generate a WAV or benchmark the pipeline in Node, over the same Pipeline as the app.
+// Usage: npx tsx src/cli/main.ts generate --pack public/models/soundstep-small --prompt "a dog barks" --out out.wav
+//        npm run soundstep -- bench --pack public/models/soundstep-small --steps 200,25 --runs 3
+// Backends: 'cpu' (onnxruntime-node, default) or 'wasm' (onnxruntime-web's WASM build under Node).
+
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { STAGES, type Backend, type GenerateRequest, type GenerateResult, type Stage } from '../runtime/api';
+import { PackError } from '../runtime/errors';
+import { fsFetchFile } from '../runtime/fs-fetch';
+import type { DenoiserSpec, Manifest } from '../runtime/manifest';
+import type { OrtModule } from '../runtime/ort';
+import { Pipeline } from '../runtime/pipeline';
+import { encodeWav } from '../engine/wav';
+
+const HELP = `soundstep: text-to-audio latent diffusion, in Node
+
+Usage:
+  soundstep generate --pack DIR --prompt TEXT --out FILE.wav [options]
+  soundstep bench    --pack DIR [options]
+  soundstep info     --pack DIR
+  soundstep --help
+
+Options:
+  --pack DIR         model pack folder (default public/models/soundstep-small)
+  --prompt TEXT      what to hear (bench default: "a dog barks")
+  --denoiser ID      a denoiser of the pack (default: the first listed, usually the teacher)
+  --steps N          sampling steps (generate; default 25 for a teacher, a student's own N)
+  --steps N,N,...    step counts to compare (bench; default: the denoiser's listed steps)
+  --guidance S       classifier-free guidance scale, teacher only (default: the pack's, 3)
+  --seed N           noise seed (default 0)
+  --out FILE         WAV file to write (generate)
+  --runs N           timed runs per step count after one warm-up (bench; default 3)
+  --backend B        cpu (onnxruntime-node, default) or wasm (onnxruntime-web in Node)
+  --threads N        threads for ONNX Runtime (default: all cores)
+  -h, --help         this text
+
+Examples:
+  npm run soundstep -- generate --pack public/models/soundstep-small --prompt "a dog barks" --out dog.wav
+  npm run soundstep -- bench --pack public/models/soundstep-small --denoiser teacher --steps 200,25 --runs 3
+`;
+
+class UsageError extends Error {}
+
+const OPTIONS = {
+  pack: { type: 'string' },
+  prompt: { type: 'string' },
+  denoiser: { type: 'string' },
+  steps: { type: 'string' },
+  guidance: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  runs: { type: 'string' },
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+function int(value: string | undefined, flag: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || value.trim() === '') {
+    throw new UsageError(`--${flag} must be an integer >= ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+function float(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (!Number.isFinite(x) || value.trim() === '') throw new UsageError(`--${flag} must be a number, got "${value}"`);
+  return x;
+}
+
+function pickDenoiser(manifest: Manifest, id: string | undefined): DenoiserSpec {
+  const d = id === undefined ? manifest.denoisers[0] : manifest.denoisers.find((e) => e.id === id);
+  if (!d) {
+    throw new UsageError(`--denoiser "${id}" is not in this pack (it has: ${manifest.denoisers.map((e) => e.id).join(', ')})`);
+  }
+  return d;
+}
+
+async function loadOrt(backend: Backend, threads: number): Promise<{ ort: OrtModule; sessionOptions: object }> {
+  if (backend === 'cpu') {
+    const mod = (await import('onnxruntime-node')) as unknown as OrtModule & { default?: OrtModule };
+    const ort = mod.InferenceSession ? mod : mod.default!;
+    return { ort, sessionOptions: { executionProviders: ['cpu'], intraOpNumThreads: threads } };
+  }
+  const web = await import('onnxruntime-web');
+  web.env.wasm.numThreads = threads;
+  return { ort: web, sessionOptions: { executionProviders: ['wasm'] } };
+}
+
+async function load(flags: Flags): Promise<Pipeline> {
+  const backend = flags.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend must be cpu or wasm, got "${backend}"`);
+  const threads = int(flags.threads, 'threads', availableParallelism(), 1);
+  const { ort, sessionOptions } = await loadOrt(backend, threads);
+  const dir = flags.pack ?? 'public/models/soundstep-small';
+  const t0 = performance.now();
+  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions });
+  const m = pipeline.manifest;
+  console.error(
+    `loaded ${m.id} from ${dir} on ${backend} (${threads} thread${threads === 1 ? '' : 's'}) in ${ms(performance.now() - t0)} ms`,
+  );
+  return pipeline;
+}
+
+function request(flags: Flags, manifest: Manifest, steps?: number): GenerateRequest {
+  const d = pickDenoiser(manifest, flags.denoiser);
+  const defaultSteps = d.role === 'student' ? d.steps[0]! : 25;
+  const defaultScale = d.guidance.type === 'classifier-free' ? d.guidance.default_scale : 1;
+  return {
+    prompt: flags.prompt ?? 'a dog barks',
+    denoiserId: d.id,
+    steps: steps ?? int(flags.steps, 'steps', defaultSteps, 1),
+    guidanceScale: float(flags.guidance, 'guidance', defaultScale),
+    seed: int(flags.seed, 'seed', 0),
+  };
+}
+
+function ms(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function total(r: GenerateResult): number {
+  return STAGES.reduce((sum, s) => sum + r.timings[s], 0);
+}
+
+function rms(x: Float32Array): number {
+  let sum = 0;
+  for (const v of x) sum += v * v;
+  return Math.sqrt(sum / Math.max(1, x.length));
+}
+
+async function generate(flags: Flags): Promise<void> {
+  if (flags.prompt === undefined) throw new UsageError('generate needs --prompt TEXT');
+  if (flags.out === undefined) throw new UsageError('generate needs --out FILE.wav');
+  const pipeline = await load(flags);
+  try {
+    const req = request(flags, pipeline.manifest);
+    pipeline.validateRequest(req);
+    const result = await pipeline.generate(req, {
+      onProgress: (p) => {
+        if (p.stage === 'denoise' && p.step !== undefined) process.stderr.write(`\rdenoise ${p.step}/${p.totalSteps}`);
+        if (p.stage === 'decode') process.stderr.write('\n');
+      },
+    });
+    await writeFile(flags.out, encodeWav(result.waveform, result.sampleRate));
+    const seconds = result.waveform.length / result.sampleRate;
+    console.log(
+      `wrote ${flags.out}: ${seconds.toFixed(2)} s at ${result.sampleRate} Hz, RMS ${rms(result.waveform).toFixed(4)}; ` +
+        `${req.denoiserId} ${req.steps} steps, ${result.networkEvaluations} network evaluations, ${ms(total(result))} ms` +
+        (result.truncated ? `; prompt truncated (${result.tokenCount} tokens > ${pipeline.manifest.text.max_tokens})` : ''),
+    );
+  } finally {
+    await pipeline.dispose();
+  }
+}
+
+async function bench(flags: Flags): Promise<void> {
+  const pipeline = await load(flags);
+  try {
+    const m = pipeline.manifest;
+    const d = pickDenoiser(m, flags.denoiser);
+    const stepCounts =
+      flags.steps === undefined ? d.steps : flags.steps.split(',').map((s) => int(s.trim(), 'steps', 0, 1));
+    const runs = int(flags.runs, 'runs', 3, 1);
+    const base = request(flags, m, stepCounts[0]);
+    for (const steps of stepCounts) pipeline.validateRequest({ ...base, steps });
+    const clip = m.audio.num_samples / m.audio.sample_rate;
+    console.log(
+      `${m.id}, denoiser ${d.id} (${d.role}${d.role === 'teacher' ? `, guidance ${base.guidanceScale}` : `, ${d.method}`}), ` +
+        `backend ${pipeline.backend}, ${clip} s clips; median ms over ${runs} run${runs === 1 ? '' : 's'} after 1 warm-up`,
+    );
+    const header = ['steps', ...STAGES, 'total', 'NFE', 'RTF'];
+    const rows: string[][] = [];
+    for (const steps of stepCounts) {
+      const req = { ...base, steps };
+      await pipeline.generate(req); // warm-up
+      const results: GenerateResult[] = [];
+      for (let i = 0; i < runs; i++) results.push(await pipeline.generate(req));
+      const stageMs = (s: Stage): number => median(results.map((r) => r.timings[s]));
+      const totalMs = median(results.map(total));
+      rows.push([
+        String(steps),
+        ...STAGES.map((s) => ms(stageMs(s))),
+        ms(totalMs),
+        String(results[0]!.networkEvaluations),
+        (totalMs / 1000 / clip).toFixed(3),
+      ]);
+    }
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+    console.log(line(header));
+    for (const r of rows) console.log(line(r));
+    console.log('NFE: denoiser network evaluations (a guided step is 2); RTF: compute time / audio duration');
+  } finally {
+    await pipeline.dispose();
+  }
+}
+
+async function info(flags: Flags): Promise<void> {
+  const pipeline = await load(flags);
+  try {
+    const m = pipeline.manifest;
+    console.log(`${m.id}: ${m.name} (${m.format}, factory ${m.factory.revision}, recipe ${m.factory.recipe})`);
+    console.log(`audio: ${m.audio.clip_seconds} s at ${m.audio.sample_rate} Hz; latent ${m.latent.channels}x${m.latent.frames}x${m.latent.bins}`);
+    console.log(`text: ${m.text.model}, ${m.text.max_tokens} tokens`);
+    for (const d of m.denoisers) {
+      console.log(`denoiser ${d.id}: ${d.role}${d.method ? ` (${d.method})` : ''}, steps ${d.steps.join('/')}, guidance ${d.guidance.type}`);
+    }
+  } finally {
+    await pipeline.dispose();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n(see --help)`);
+    return 2;
+  }
+  const flags = parsed.values as Flags;
+  const [command, ...extra] = parsed.positionals;
+  if (flags.help || command === undefined || command === 'help') {
+    console.log(HELP);
+    return command === undefined && !flags.help ? 2 : 0;
+  }
+  try {
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" (quote a prompt with spaces)`);
+    if (command === 'generate') await generate(flags);
+    else if (command === 'bench') await bench(flags);
+    else if (command === 'info') await info(flags);
+    else throw new UsageError(`unknown command "${command}" (generate, bench, info)`);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}\n(see --help)`);
+      return 2;
+    }
+    if (e instanceof PackError) {
+      console.error(`error: pack file ${e.message}`);
+      return 1;
+    }
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+// run only as the entry point (tests import main() without running it)
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(resolve(entry)).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

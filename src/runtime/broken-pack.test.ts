@@ -1,0 +1,151 @@
+// Pack validation on broken copies of the REAL shipped pack (built in a temp dir): each is
+// refused with a PackError naming the file concerned.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ortNode, requirePack } from '../testing/pack';
+import { PackError } from './errors';
+import { fsFetchFile } from './fs-fetch';
+import type { Manifest } from './manifest';
+import type { OrtModule } from './ort';
+import { Pipeline } from './pipeline';
+
+let source: string;
+let tmp: string;
+let ort: OrtModule;
+let manifest: Manifest;
+let count = 0;
+
+beforeAll(async () => {
+  source = requirePack();
+  tmp = await mkdtemp(join(tmpdir(), 'soundstep-broken-'));
+  ort = await ortNode();
+  manifest = JSON.parse(await readFile(join(source, 'manifest.json'), 'utf8')) as Manifest;
+});
+afterAll(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/** A copy of the pack (files linked, manifest.json written) after `edit`; returns its folder. */
+async function brokenPack(edit: (m: Manifest, dir: string) => Promise<void> | void): Promise<string> {
+  const dir = join(tmp, `pack${count++}`);
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(source, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(path);
+      else if (path !== 'manifest.json') {
+        await mkdir(dirname(join(dir, path)), { recursive: true });
+        await symlink(join(source, path), join(dir, path));
+      }
+    }
+  };
+  await mkdir(dir, { recursive: true });
+  await walk('');
+  const m = structuredClone(manifest);
+  await edit(m, dir);
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(m));
+  return dir;
+}
+
+async function refusal(dir: string): Promise<PackError> {
+  const error = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(dir) }).then(
+    async (p) => {
+      await p.dispose();
+      return new Error('the broken pack was accepted');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PackError);
+  return error as PackError;
+}
+
+describe('broken packs are refused with a PackError naming the file', () => {
+  it('a wrong sha256 for vocoder.onnx', async () => {
+    const e = await refusal(
+      await brokenPack((m) => {
+        m.files[m.vocoder.file]!.sha256 = '0'.repeat(64);
+      }),
+    );
+    expect(e.file).toBe(manifest.vocoder.file);
+    expect(e.message).toMatch(/SHA-256 mismatch/);
+  });
+
+  it('a wrong byte size', async () => {
+    const file = manifest.vae_decoder.file;
+    const e = await refusal(
+      await brokenPack((m) => {
+        m.files[file]!.bytes += 1;
+      }),
+    );
+    expect(e.file).toBe(file);
+    expect(e.message).toMatch(/size mismatch/);
+  });
+
+  it('a missing file', async () => {
+    const file = manifest.denoisers[0]!.file;
+    const e = await refusal(await brokenPack((_, dir) => unlink(join(dir, file))));
+    expect(e.file).toBe(file);
+    expect(e.message).toMatch(/not found/);
+  });
+
+  it('an unknown format', async () => {
+    const e = await refusal(
+      await brokenPack((m) => {
+        (m as { format: string }).format = 'soundstep-pack/99';
+      }),
+    );
+    expect(e.file).toBe('manifest.json');
+    expect(e.message).toMatch(/unknown format "soundstep-pack\/99"/);
+  });
+
+  it('a file referenced but not listed in files', async () => {
+    const e = await refusal(
+      await brokenPack((m) => {
+        delete m.files[m.text.tokenizer];
+      }),
+    );
+    expect(e.file).toBe('manifest.json');
+    expect(e.message).toMatch(/text\.tokenizer names "tokenizer\.json", which is not listed in files/);
+  });
+
+  it('latent shapes that disagree with audio', async () => {
+    const e = await refusal(
+      await brokenPack((m) => {
+        m.latent.frames *= 2;
+      }),
+    );
+    expect(e.message).toMatch(/latent\.frames \* 4/);
+  });
+
+  it('a corrupt ONNX graph whose hash matches the manifest', async () => {
+    const file = manifest.vocoder.file;
+    const e = await refusal(
+      await brokenPack(async (m, dir) => {
+        const junk = new TextEncoder().encode('this is not an ONNX model');
+        await unlink(join(dir, file));
+        await writeFile(join(dir, file), junk);
+        m.files[file] = { bytes: junk.length, sha256: createHash('sha256').update(junk).digest('hex') };
+      }),
+    );
+    expect(e.file).toBe(file);
+    expect(e.message).toMatch(/could not create an ONNX session/);
+  });
+
+  it('a graph with the wrong interface (the vocoder where the VAE decoder should be)', async () => {
+    const e = await refusal(
+      await brokenPack((m) => {
+        m.vae_decoder.file = m.vocoder.file;
+      }),
+    );
+    expect(e.file).toBe(manifest.vocoder.file);
+    expect(e.message).toMatch(/missing input latent/);
+  });
+
+  it('a missing pack folder', async () => {
+    const e = await refusal(join(tmp, 'no-such-pack'));
+    expect(e.file).toBe('manifest.json');
+    expect(e.message).toMatch(/does not exist/);
+  });
+});

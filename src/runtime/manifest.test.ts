@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { PackError } from './errors';
+import { findDenoiser, validateManifest, type Manifest } from './manifest';
+
+const SHA = 'a'.repeat(64);
+
+/** A valid manifest per docs/pack-format.md (synthetic: no pack needed). */
+function valid(): Record<string, any> {
+  const files = [
+    'tokenizer.json', 'tokenizer_config.json', 'text_encoder.onnx', 'denoisers/teacher.onnx',
+    'denoisers/bsa25.onnx', 'vae_decoder.onnx', 'vocoder.onnx', 'golden.json',
+  ];
+  return {
+    format: 'soundstep-pack/1',
+    id: 'soundstep-small',
+    name: 'soundstep small',
+    description: 'test',
+    license: 'Apache-2.0',
+    factory: { revision: 'unknown', recipe: 'small', command: 'python -m soundstep_factory.build' },
+    audio: {
+      sample_rate: 16000, clip_seconds: 2.56, num_samples: 40960, frames: 256, n_mels: 64, n_fft: 1024,
+      hop_length: 160, win_length: 1024, window: 'hann', f_min: 0, f_max: 8000, log_floor: 1e-5,
+    },
+    text: {
+      encoder: 'text_encoder.onnx', tokenizer: 'tokenizer.json', tokenizer_config: 'tokenizer_config.json',
+      max_tokens: 32, hidden_size: 384, pad_token_id: 0, unconditional_prompt: '', model: 'MiniLM',
+    },
+    latent: { channels: 4, frames: 64, bins: 16, scale: 1.23 },
+    schedule: {
+      num_train_timesteps: 1000, beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012,
+      spacing: 'trailing', prediction: 'v',
+    },
+    denoisers: [
+      {
+        id: 'teacher', file: 'denoisers/teacher.onnx', role: 'teacher', method: null, steps: [200, 100, 50, 25],
+        guidance: { type: 'classifier-free', default_scale: 3 }, distilled_from: null,
+      },
+      {
+        id: 'bsa25', file: 'denoisers/bsa25.onnx', role: 'student', method: 'bsa', steps: [25],
+        guidance: { type: 'folded' }, distilled_from: 'teacher',
+      },
+    ],
+    vae_decoder: { file: 'vae_decoder.onnx' },
+    vocoder: { file: 'vocoder.onnx' },
+    golden: 'golden.json',
+    metrics: null,
+    files: Object.fromEntries(files.map((f) => [f, { bytes: 10, sha256: SHA }])),
+  };
+}
+
+function refused(edit: (m: Record<string, any>) => void): PackError {
+  const m = valid();
+  edit(m);
+  try {
+    validateManifest(m);
+  } catch (e) {
+    expect(e).toBeInstanceOf(PackError);
+    expect((e as PackError).file).toBe('manifest.json');
+    return e as PackError;
+  }
+  throw new Error('the manifest was accepted');
+}
+
+describe('validateManifest', () => {
+  it('accepts a manifest per docs/pack-format.md, keeping unknown fields', () => {
+    const m = valid();
+    m['factory'].config = { anything: 1 };
+    const out: Manifest = validateManifest(m);
+    expect(out.denoisers.map((d) => d.id)).toEqual(['teacher', 'bsa25']);
+    expect(findDenoiser(out, 'bsa25').role).toBe('student');
+    expect(() => findDenoiser(out, 'nope')).toThrow(/unknown denoiser "nope" \(this pack has: teacher, bsa25\)/);
+  });
+
+  it('refuses a non-object and an unknown format', () => {
+    expect(() => validateManifest(null)).toThrow(PackError);
+    expect(() => validateManifest([])).toThrow(/must be an object/);
+    expect(refused((m) => (m['format'] = 'soundstep-pack/2')).message).toMatch(
+      /^manifest\.json: unknown format "soundstep-pack\/2"/,
+    );
+    expect(refused((m) => delete m['format']).message).toMatch(/unknown format null/);
+  });
+
+  it('names a missing or mistyped field', () => {
+    expect(refused((m) => delete m['audio'].sample_rate).message).toMatch(/audio\.sample_rate .*missing/);
+    expect(refused((m) => (m['text'].max_tokens = '32')).message).toMatch(/text\.max_tokens must be an integer/);
+    expect(refused((m) => delete m['latent']).message).toMatch(/latent must be an object/);
+    expect(refused((m) => (m['latent'].scale = -1)).message).toMatch(/latent\.scale must be > 0/);
+    expect(refused((m) => delete m['golden']).message).toMatch(/golden is missing/);
+    expect(refused((m) => (m['vocoder'] = {})).message).toMatch(/vocoder\.file must be a non-empty string/);
+  });
+
+  it('refuses shapes that disagree', () => {
+    expect(refused((m) => (m['latent'].frames = 32)).message).toMatch(/latent\.frames \* 4 \(128\) != audio\.frames \(256\)/);
+    expect(refused((m) => (m['latent'].bins = 8)).message).toMatch(/latent\.bins \* 4 \(32\) != audio\.n_mels \(64\)/);
+    expect(refused((m) => (m['audio'].num_samples = 40000)).message).toMatch(/num_samples/);
+    expect(refused((m) => (m['audio'].frames = 250)).message).toMatch(/audio\.frames \* audio\.hop_length/);
+  });
+
+  it('refuses a schedule the sampler does not implement', () => {
+    expect(refused((m) => (m['schedule'].spacing = 'leading')).message).toMatch(/schedule\.spacing must be "trailing"/);
+    expect(refused((m) => (m['schedule'].prediction = 'epsilon')).message).toMatch(/schedule\.prediction must be "v"/);
+    expect(refused((m) => (m['schedule'].beta_schedule = 'linear')).message).toMatch(/beta_schedule/);
+  });
+
+  it('checks denoisers: roles, steps, guidance, lineage, duplicates', () => {
+    expect(refused((m) => (m['denoisers'] = [])).message).toMatch(/denoisers must be a non-empty list/);
+    expect(refused((m) => (m['denoisers'][0].steps = [200, 3])).message).toMatch(/3 does not divide 1000/);
+    expect(refused((m) => (m['denoisers'][1].steps = [25, 50])).message).toMatch(/exactly the student's own N/);
+    expect(refused((m) => (m['denoisers'][1].method = 'magic')).message).toMatch(/\("bsa25"\)\.method must be/);
+    expect(refused((m) => (m['denoisers'][1].distilled_from = 'ghost')).message).toMatch(/"ghost", which is not a denoiser/);
+    expect(refused((m) => (m['denoisers'][1].id = 'teacher')).message).toMatch(/duplicate id/);
+    expect(refused((m) => (m['denoisers'][0].guidance = { type: 'folded' })).message).toMatch(/guidance\.type must be "classifier-free"/);
+    expect(refused((m) => (m['denoisers'][1].role = 'assistant')).message).toMatch(/role must be "teacher" or "student"/);
+  });
+
+  it('refuses a file named somewhere but not listed in files', () => {
+    const e = refused((m) => delete m['files']['vocoder.onnx']);
+    expect(e.message).toMatch(/vocoder\.file names "vocoder\.onnx", which is not listed in files/);
+    expect(refused((m) => delete m['files']['denoisers/bsa25.onnx']).message).toMatch(/denoisers\[1\]\.file/);
+    expect(refused((m) => (m['metrics'] = 'metrics.json')).message).toMatch(/metrics names "metrics\.json"/);
+  });
+
+  it('checks files entries and paths', () => {
+    expect(refused((m) => (m['files']['vocoder.onnx'].sha256 = 'XYZ')).message).toMatch(/sha256 must be 64 lowercase hex/);
+    expect(refused((m) => (m['files']['vocoder.onnx'].bytes = -1)).message).toMatch(/bytes must be an integer >= 0/);
+    expect(refused((m) => (m['files']['manifest.json'] = { bytes: 1, sha256: SHA })).message).toMatch(/must not list/);
+    expect(refused((m) => (m['vocoder'].file = '../secret.onnx')).message).toMatch(/relative path inside the pack/);
+    expect(refused((m) => (m['files']['https://x.org/a.onnx'] = { bytes: 1, sha256: SHA })).message).toMatch(/relative path/);
+  });
+});

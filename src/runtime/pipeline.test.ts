@@ -1,0 +1,217 @@
+// Integration: the Pipeline on onnxruntime-node over the REAL shipped pack
+// (public/models/soundstep-small). Fails with a clear message when the pack is missing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ddimStepV } from '../engine/ddim';
+import { guide } from '../engine/guidance';
+import { alphaSigma, alphasCumprod, nextTimestep } from '../engine/schedule';
+import { loadGolden, maxAbsDiff, ortNode, requirePack, rms } from '../testing/pack';
+import type { GenerateRequest, Progress } from './api';
+import { fsFetchFile } from './fs-fetch';
+import type { Golden } from './golden';
+import { Pipeline } from './pipeline';
+
+/** hidden states from ORT (int8 encoder) vs the factory's ONNX Runtime: the same graph */
+const V_TOLERANCE = 1e-4;
+
+let pipeline: Pipeline;
+let golden: Golden;
+
+beforeAll(async () => {
+  const dir = requirePack();
+  golden = loadGolden();
+  pipeline = await Pipeline.load({ ort: await ortNode(), backend: 'cpu', fetchFile: fsFetchFile(dir) });
+});
+afterAll(async () => {
+  await pipeline?.dispose();
+});
+
+function goldenRows(): { ids: BigInt64Array; mask: BigInt64Array; L: number } {
+  const t = golden.trajectory;
+  return {
+    ids: BigInt64Array.from(t.input_ids.flat(), BigInt),
+    mask: BigInt64Array.from(t.attention_mask.flat(), BigInt),
+    L: t.input_ids[0]!.length,
+  };
+}
+
+function teacherId(): string {
+  return golden.trajectory.denoiser;
+}
+
+describe('tokenizer (all-MiniLM-L6-v2 WordPiece via @huggingface/tokenizers)', () => {
+  it('gives the golden input_ids and attention_mask for the prompt and for ""', () => {
+    const m = pipeline.manifest;
+    const t = golden.trajectory;
+    const rows = [t.prompt, m.text.unconditional_prompt].map((p) =>
+      pipeline.promptTokenizer.encodePrompt(p, m.text.max_tokens, m.text.pad_token_id),
+    );
+    rows.forEach((r, i) => {
+      expect(Array.from(r.inputIds, Number), `row ${i}`).toEqual(t.input_ids[i]);
+      expect(Array.from(r.attentionMask, Number), `row ${i}`).toEqual(t.attention_mask[i]);
+      expect(r.truncated).toBe(false);
+    });
+    expect(pipeline.promptTokenizer.tokens('a dog barks')).toEqual(['[CLS]', 'a', 'dog', 'bark', '##s', '[SEP]']);
+  });
+
+  it('truncates an overlong prompt keeping the final [SEP], and flags it', () => {
+    const m = pipeline.manifest;
+    const long = Array.from({ length: 80 }, (_, i) => `word${i}`).join(' ');
+    const r = pipeline.promptTokenizer.encodePrompt(long, m.text.max_tokens, m.text.pad_token_id);
+    const full = pipeline.promptTokenizer.ids(long);
+    expect(r.truncated).toBe(true);
+    expect(r.tokenCount).toBe(full.length);
+    expect(r.tokenCount).toBeGreaterThan(m.text.max_tokens);
+    expect(r.inputIds.length).toBe(m.text.max_tokens);
+    expect(Array.from(r.inputIds, Number)).toEqual([...full.slice(0, m.text.max_tokens - 1), full.at(-1)]);
+    expect(pipeline.promptTokenizer.tokens('x').at(-1)).toBe('[SEP]');
+    expect(Number(r.inputIds.at(-1))).toBe(pipeline.promptTokenizer.ids('x').at(-1));
+    expect(r.attentionMask.every((v) => v === 1n)).toBe(true);
+  });
+});
+
+describe('networks against the golden trajectory', () => {
+  it(`one denoiser evaluation on the golden inputs equals the stored v_cond and v_uncond (max abs error < ${V_TOLERANCE})`, async () => {
+    const t = golden.trajectory;
+    const { ids, mask } = goldenRows();
+    const hidden = await pipeline.encodeText(ids, mask, 2);
+    const noise = Float32Array.from(t.noise);
+    const sample = new Float32Array(2 * noise.length);
+    sample.set(noise, 0);
+    sample.set(noise, noise.length);
+    const v = await pipeline.denoiseOnce(teacherId(), sample, t.timesteps[0]!, hidden, mask, 2);
+    const errCond = maxAbsDiff(v.subarray(0, noise.length), t.v_cond[0]!);
+    const errUncond = maxAbsDiff(v.subarray(noise.length), t.v_uncond[0]!);
+    console.info(`denoiser vs golden at t = ${t.timesteps[0]}: cond ${errCond.toExponential(2)}, uncond ${errUncond.toExponential(2)}`);
+    expect(errCond).toBeLessThan(V_TOLERANCE);
+    expect(errUncond).toBeLessThan(V_TOLERANCE);
+  });
+
+  it('the whole 4-step trajectory, decode and vocode reproduce the golden run', async () => {
+    const t = golden.trajectory;
+    const { ids, mask } = goldenRows();
+    const abar = alphasCumprod();
+    const hidden = await pipeline.encodeText(ids, mask, 2);
+    let z: Float32Array = Float32Array.from(t.noise);
+    const size = z.length;
+    for (let k = 0; k < t.steps; k++) {
+      const sample = new Float32Array(2 * size);
+      sample.set(z);
+      sample.set(z, size);
+      const v = await pipeline.denoiseOnce(teacherId(), sample, t.timesteps[k]!, hidden, mask, 2);
+      const g = guide(v.subarray(size), v.subarray(0, size), t.guidance_scale);
+      const at = alphaSigma(abar, t.timesteps[k]!);
+      const as = alphaSigma(abar, nextTimestep(t.timesteps, k));
+      z = ddimStepV(z, g, at.alpha, at.sigma, as.alpha, as.sigma);
+      expect(maxAbsDiff(z, t.z[k]!), `z after step ${k}`).toBeLessThan(1e-3);
+    }
+    const logMel = await pipeline.decodeLatent(z);
+    const logMelSum = logMel.reduce((a, b) => a + b, 0);
+    expect(Math.abs(logMelSum - t.log_mel_sum)).toBeLessThan(1e-3 * Math.max(1, Math.abs(t.log_mel_sum)));
+    const wave = await pipeline.vocode(logMel);
+    expect(wave.length).toBe(pipeline.manifest.audio.num_samples);
+    expect(Math.abs(rms(wave) - t.waveform_rms)).toBeLessThan(1e-3 * t.waveform_rms + 1e-7);
+  });
+});
+
+describe('generate', () => {
+  const request = (over: Partial<GenerateRequest> = {}): GenerateRequest => ({
+    prompt: 'a dog barks',
+    denoiserId: teacherId(),
+    steps: 5,
+    guidanceScale: 3,
+    seed: 7,
+    ...over,
+  });
+
+  it('returns audio.num_samples samples, not silent, with progress per stage and step', async () => {
+    const progress: Progress[] = [];
+    const r = await pipeline.generate(request(), { onProgress: (p) => progress.push(p) });
+    const m = pipeline.manifest;
+    expect(r.waveform.length).toBe(m.audio.num_samples);
+    expect(r.sampleRate).toBe(m.audio.sample_rate);
+    expect(r.waveform.every((x) => Number.isFinite(x) && Math.abs(x) <= 1)).toBe(true);
+    expect(rms(r.waveform)).toBeGreaterThan(1e-3);
+    expect(r.networkEvaluations).toBe(10);
+    expect(r.truncated).toBe(false);
+    expect(r.tokenCount).toBe(6);
+    expect(Object.keys(r.timings).sort()).toEqual(['decode', 'denoise', 'encode', 'tokenize', 'vocode']);
+    expect(progress.map((p) => p.stage)).toEqual([
+      'tokenize', 'encode', 'denoise', 'denoise', 'denoise', 'denoise', 'denoise', 'denoise', 'decode', 'vocode',
+    ]);
+    expect(progress.filter((p) => p.stage === 'denoise').map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('is deterministic for a seed and differs between seeds', async () => {
+    const a = await pipeline.generate(request({ steps: 4 }));
+    const b = await pipeline.generate(request({ steps: 4 }));
+    const c = await pipeline.generate(request({ steps: 4, seed: 8 }));
+    expect(b.waveform).toEqual(a.waveform);
+    expect(c.waveform).not.toEqual(a.waveform);
+  });
+
+  it('runs every student of the pack at its own N with one evaluation per step', async () => {
+    for (const d of pipeline.manifest.denoisers.filter((e) => e.role === 'student')) {
+      const n = d.steps[0]!;
+      const r = await pipeline.generate(request({ denoiserId: d.id, steps: n }));
+      expect(r.networkEvaluations, d.id).toBe(n);
+      expect(r.waveform.length).toBe(pipeline.manifest.audio.num_samples);
+      expect(rms(r.waveform), d.id).toBeGreaterThan(1e-3);
+      await expect(pipeline.generate(request({ denoiserId: d.id, steps: n * 2 }))).rejects.toThrow(/distilled for/);
+    }
+  });
+
+  it('flags a truncated prompt', async () => {
+    const long = Array.from({ length: 60 }, () => 'thunder').join(' ');
+    const r = await pipeline.generate(request({ prompt: long, steps: 1 }));
+    expect(r.truncated).toBe(true);
+    expect(r.tokenCount).toBeGreaterThan(pipeline.manifest.text.max_tokens);
+  });
+
+  it('refuses bad requests with a clear error', async () => {
+    await expect(pipeline.generate(request({ denoiserId: 'nope' }))).rejects.toThrow(/unknown denoiser "nope" \(this pack has: /);
+    await expect(pipeline.generate(request({ steps: 3 }))).rejects.toThrow(/steps 3 does not divide 1000/);
+    await expect(pipeline.generate(request({ steps: 0 }))).rejects.toThrow(/positive integer/);
+    await expect(pipeline.generate(request({ seed: -1 }))).rejects.toThrow(/seed/);
+  });
+
+  it('aborts between network evaluations with a DOMException AbortError', async () => {
+    const controller = new AbortController();
+    const error = await pipeline
+      .generate(request({ steps: 50 }), {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.stage === 'denoise' && p.step === 2) controller.abort();
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DOMException);
+    expect((error as DOMException).name).toBe('AbortError');
+    // the pipeline is still usable afterwards
+    const r = await pipeline.generate(request({ steps: 1 }));
+    expect(r.waveform.length).toBe(pipeline.manifest.audio.num_samples);
+  });
+});
+
+describe('onnxruntime-web (WASM) in Node', () => {
+  it('gives the same denoiser output as onnxruntime-node on the golden inputs', async () => {
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = 1;
+    const web = await Pipeline.load({ ort, backend: 'wasm', fetchFile: fsFetchFile(requirePack()) });
+    try {
+      const t = golden.trajectory;
+      const { ids, mask } = goldenRows();
+      const noise = Float32Array.from(t.noise);
+      const sample = new Float32Array(2 * noise.length);
+      sample.set(noise);
+      sample.set(noise, noise.length);
+      const hiddenCpu = await pipeline.encodeText(ids, mask, 2);
+      const hiddenWeb = await web.encodeText(ids, mask, 2);
+      expect(maxAbsDiff(hiddenCpu, hiddenWeb)).toBeLessThan(1e-3);
+      const vCpu = await pipeline.denoiseOnce(teacherId(), sample, t.timesteps[1]!, hiddenCpu, mask, 2);
+      const vWeb = await web.denoiseOnce(teacherId(), sample, t.timesteps[1]!, hiddenCpu, mask, 2);
+      expect(maxAbsDiff(vCpu, vWeb)).toBeLessThan(1e-4);
+    } finally {
+      await web.dispose();
+    }
+  });
+});
