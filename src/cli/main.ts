@@ -153,6 +153,7 @@ async function generate(flags: Flags): Promise<void> {
     pipeline.validateRequest(req);
     const result = await pipeline.generate(req, {
       onProgress: (p) => {
+        if (!process.stderr.isTTY) return;
         if (p.stage === 'denoise' && p.step !== undefined) process.stderr.write(`\rdenoise ${p.step}/${p.totalSteps}`);
         if (p.stage === 'decode') process.stderr.write('\n');
       },

@@ -149,3 +149,33 @@ describe('broken packs are refused with a PackError naming the file', () => {
     expect(e.message).toMatch(/does not exist/);
   });
 });
+
+describe('edited packs that load', () => {
+  it('a student entry samples at its own N with one unguided evaluation per step', async () => {
+    // the teacher's graph registered a second time as a "student": with guidance scale 1 the
+    // guided teacher computes g_u + 1 (g_c - g_u) = g_c, so both must give the same audio
+    const dir = await brokenPack((m) => {
+      const teacher = m.denoisers[0]!;
+      m.denoisers.push({
+        id: 'fake-student', file: teacher.file, role: 'student', method: 'bsa', steps: [5],
+        guidance: { type: 'folded' }, distilled_from: teacher.id,
+      });
+    });
+    const p = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(dir) });
+    try {
+      const base = { prompt: 'a dog barks', steps: 5, seed: 11, guidanceScale: 1 };
+      const student = await p.generate({ ...base, denoiserId: 'fake-student', guidanceScale: 7 });
+      const teacher = await p.generate({ ...base, denoiserId: manifest.denoisers[0]!.id });
+      expect(student.networkEvaluations).toBe(5);
+      expect(teacher.networkEvaluations).toBe(10);
+      let err = 0;
+      student.waveform.forEach((x, i) => (err = Math.max(err, Math.abs(x - teacher.waveform[i]!))));
+      expect(err).toBeLessThan(1e-4);
+      await expect(p.generate({ ...base, denoiserId: 'fake-student', steps: 25 })).rejects.toThrow(
+        /student "fake-student" was distilled for 5 steps and cannot sample with 25/,
+      );
+    } finally {
+      await p.dispose();
+    }
+  });
+});

@@ -348,7 +348,7 @@ export class Pipeline {
       const out = outputs[io.output];
       try {
         if (!out) throw new PackError(graph.file, `returned no output "${io.output}"`);
-        if (out.type !== 'float32' || !(out.data instanceof Float32Array)) {
+        if (out.type !== 'float32' || !ArrayBuffer.isView(out.data)) {
           throw new PackError(graph.file, `output "${io.output}" is ${out.type}, expected float32`);
         }
         if (out.dims.length !== expected.length || out.dims.some((d, i) => d !== expected[i])) {
@@ -357,7 +357,7 @@ export class Pipeline {
             `output "${io.output}" has shape [${out.dims.join(', ')}], the manifest implies [${expected.join(', ')}]`,
           );
         }
-        return new Float32Array(out.data);
+        return new Float32Array(out.data as Float32Array);
       } finally {
         for (const t of Object.values(outputs)) t.dispose?.();
       }
