@@ -20,9 +20,13 @@ export interface GenerateRequest {
   seed: number;
 }
 
+/**
+ * Reported as each stage starts; stage 'denoise' reports step 0 when it starts and then each
+ * finished step, so `step` runs 0, 1, ..., totalSteps.
+ */
 export interface Progress {
   stage: Stage;
-  /** denoising step just finished (1-based) and the total, only for stage 'denoise' */
+  /** denoising step just finished (1-based; 0 = none yet) and the total, only for stage 'denoise' */
   step?: number;
   totalSteps?: number;
 }
