@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,7 +108,8 @@ class PackConfig:
 
     @property
     def work_dir(self) -> Path:
-        return FACTORY_DIR / "work" / self.recipe
+        """Generated data and checkpoints (git-ignored); SOUNDSTEP_WORK moves the root (tests)."""
+        return Path(os.environ.get("SOUNDSTEP_WORK", FACTORY_DIR / "work")) / self.recipe
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,0 +1,109 @@
+"""The whole factory on the micro recipe: data -> text -> VAE -> vocoder -> teacher -> pack.
+
+Runs every stage for real on a few clips (about two minutes on 2 CPU cores) and checks the
+pack the way the app will read it.
+"""
+import hashlib
+import json
+import time
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from soundstep_factory import sampling
+from soundstep_factory.build import build
+from soundstep_factory.config import load_config
+
+
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory):
+    root = tmp_path_factory.mktemp("work")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SOUNDSTEP_WORK", str(root))
+    started = time.time()
+    result = build("micro", out=root / "pack")
+    first_seconds = time.time() - started
+    yield {"root": root, "pack": root / "pack", "result": result, "seconds": first_seconds,
+           "cfg": load_config("micro")}
+    mp.undo()
+
+
+def _session(pack, name):
+    return ort.InferenceSession(str(pack / name), providers=["CPUExecutionProvider"])
+
+
+def test_manifest_lists_every_file_with_size_and_hash(micro):
+    pack = micro["pack"]
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["format"] == "soundstep-pack/1"
+    on_disk = {p.relative_to(pack).as_posix() for p in pack.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(manifest["files"]) == on_disk
+    for name, entry in manifest["files"].items():
+        data = (pack / name).read_bytes()
+        assert entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    cfg = micro["cfg"]
+    assert manifest["latent"]["frames"] * 4 == manifest["audio"]["frames"] == cfg.audio.frames
+    assert manifest["latent"]["scale"] > 0
+
+
+def test_every_graph_matches_pytorch(micro):
+    log = json.loads((micro["pack"] / "build_log.json").read_text())
+    errors = log["parity_max_abs_error"]
+    for name in ("denoisers/teacher.onnx", "vae_decoder.onnx", "vocoder.onnx"):
+        assert errors[name] <= 1e-3, name
+    assert errors["text_encoder.onnx"]["float_max_abs_error"] <= 1e-3
+    assert errors["text_encoder.onnx"]["int8_min_cosine"] >= 0.95
+
+
+def test_golden_trajectory_replays_through_onnx(micro):
+    """The stored network outputs come back from the exported graphs, and DDIM reproduces z."""
+    pack = micro["pack"]
+    golden = json.loads((pack / "golden.json").read_text())
+    traj = golden["trajectory"]
+    assert golden["grids"]["25"] == sampling.trailing_grid(25)
+    ids, mask = np.array(traj["input_ids"]), np.array(traj["attention_mask"])
+    hidden = _session(pack, "text_encoder.onnx").run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    denoiser = _session(pack, "denoisers/teacher.onnx")
+    shape = traj["latent_shape"]
+    z = np.array(traj["noise"], dtype=np.float32).reshape(1, *shape)
+    abar = sampling.alphas_cumprod()
+    grid = traj["timesteps"]
+    for k, t in enumerate(grid):
+        v = denoiser.run(None, {"sample": np.repeat(z, 2, 0), "timestep": np.array([t, t]),
+                                "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0]
+        np.testing.assert_allclose(v[0].ravel(), traj["v_cond"][k], atol=1e-4)
+        np.testing.assert_allclose(v[1].ravel(), traj["v_uncond"][k], atol=1e-4)
+        s = grid[k + 1] if k + 1 < len(grid) else sampling.FINAL
+        a_t, s_t = sampling.alpha_sigma(abar, torch.tensor(t))
+        a_s, s_s = sampling.alpha_sigma(abar, torch.tensor(s))
+        guided = sampling.guide(torch.from_numpy(v[1:]), torch.from_numpy(v[:1]), traj["guidance_scale"])
+        z = sampling.ddim_step_v(torch.from_numpy(z), guided, float(a_t), float(s_t), float(a_s), float(s_s)).numpy()
+        np.testing.assert_allclose(z.ravel(), traj["z"][k], atol=1e-4)
+
+
+def test_decoder_and_vocoder_make_a_clip_of_the_manifest_length(micro):
+    pack = micro["pack"]
+    manifest = json.loads((pack / "manifest.json").read_text())
+    lat = manifest["latent"]
+    z = np.random.default_rng(0).standard_normal((1, lat["channels"], lat["frames"], lat["bins"])).astype(np.float32)
+    log_mel = _session(pack, "vae_decoder.onnx").run(None, {"latent": z / lat["scale"]})[0]
+    assert log_mel.shape == (1, 1, manifest["audio"]["frames"], manifest["audio"]["n_mels"])
+    wave = _session(pack, "vocoder.onnx").run(None, {"log_mel": log_mel[:, 0].transpose(0, 2, 1).copy()})[0]
+    assert wave.shape == (1, manifest["audio"]["num_samples"])
+    assert np.isfinite(wave).all()
+
+
+def test_checkpoints_describe_themselves_and_builds_resume(micro):
+    cfg = micro["cfg"]
+    state = torch.load(micro["root"] / "micro" / "teacher" / "checkpoint.pt", weights_only=False)
+    assert state["step"] == cfg.unet.steps
+    assert state["config"]["unet"]["block_out_channels"] == list(cfg.unet.block_out_channels) or \
+        tuple(state["config"]["unet"]["block_out_channels"]) == cfg.unet.block_out_channels
+    assert state["ema"] is not None and state["optimizer"] is not None and state["revision"]
+    # A second build finds every stage done: no rendering, no training, only the export.
+    again = build("micro", out=micro["root"] / "pack2")
+    trained = sum(again["stage_seconds"][s] for s in ("data", "vae", "vocoder", "teacher"))
+    assert trained < 0.25 * sum(micro["result"]["stage_seconds"][s] for s in ("data", "vae", "vocoder", "teacher"))
