@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def main() -> None:
     ap.add_argument("--config", default="small")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the data stage reports through logging
     print(json.dumps(build(args.config, args.out), indent=2))
 
 

@@ -40,8 +40,8 @@ class AudioConfig:
 @dataclass
 class DataStageConfig:
     seed: int = 0
-    num_train: int = 1200
-    num_test: int = 120
+    num_train: int = 2400
+    num_test: int = 200
 
 
 @dataclass
