@@ -1,0 +1,117 @@
+// Page object for the soundstep page: locators by role and label, and the few waits the
+// tests share. The page exposes `window.__soundstep` (client + store) for test-only calls.
+
+import { expect, type Locator, type Page } from '@playwright/test';
+
+export type BackendParam = 'auto' | 'webgpu' | 'wasm';
+
+/** The manifest summary the page keeps in its store (src/worker/protocol.ts). */
+export interface PageManifest {
+  id: string;
+  sampleRate: number;
+  numSamples: number;
+  maxTokens: number;
+  denoisers: { id: string; role: string; steps: number[] }[];
+}
+
+export interface PageResult {
+  totalMs: number;
+  timings: Record<string, number>;
+  networkEvaluations: number;
+  truncated: boolean;
+  tokenCount: number;
+  fileName: string;
+}
+
+/** Just the shape of window.__soundstep that the tests touch. */
+interface SoundstepHook {
+  getState(): { manifest: PageManifest | null; result: PageResult | null; device: { backend: string; reason: string } | null };
+}
+type WindowWithHook = Window & { __soundstep?: SoundstepHook };
+
+export class SoundstepPage {
+  readonly prompt: Locator;
+  readonly steps: Locator;
+  readonly seed: Locator;
+  readonly generateButton: Locator;
+  readonly cancelButton: Locator;
+  readonly generateReason: Locator;
+  readonly progressbar: Locator;
+  readonly progressText: Locator;
+  readonly audio: Locator;
+  readonly downloadLink: Locator;
+  readonly alert: Locator;
+  readonly device: Locator;
+  readonly deviceBackend: Locator;
+  readonly packSummary: Locator;
+  readonly truncatedNote: Locator;
+
+  constructor(readonly page: Page) {
+    this.prompt = page.getByLabel('Prompt');
+    this.steps = page.getByLabel('Steps');
+    this.seed = page.getByLabel('Seed', { exact: true });
+    this.generateButton = page.getByRole('button', { name: 'Generate' });
+    this.cancelButton = page.getByRole('button', { name: 'Cancel' });
+    this.generateReason = page.getByTestId('generate-reason');
+    this.progressbar = page.getByRole('progressbar', { name: 'Generation progress' });
+    this.progressText = page.getByTestId('progress-text');
+    this.audio = page.locator('audio');
+    this.downloadLink = page.getByRole('link', { name: 'Download WAV' });
+    this.alert = page.getByRole('alert');
+    this.device = page.getByTestId('device');
+    this.deviceBackend = page.getByTestId('device-backend');
+    this.packSummary = page.getByTestId('pack-summary');
+    this.truncatedNote = page.getByTestId('truncated');
+  }
+
+  async goto(params: { backend?: BackendParam; pack?: string } = {}): Promise<void> {
+    const q = new URLSearchParams();
+    if (params.backend) q.set('backend', params.backend);
+    if (params.pack) q.set('pack', params.pack);
+    const query = q.toString();
+    await this.page.goto(query ? `/?${query}` : '/');
+  }
+
+  /** Wait until the pack is loaded (or fail early with the page's error). */
+  async waitForReady(timeout = 120_000): Promise<void> {
+    await expect(this.packSummary.or(this.alert)).toBeVisible({ timeout });
+    if (await this.alert.isVisible()) throw new Error(`pack failed to load: ${await this.alert.innerText()}`);
+  }
+
+  async manifest(): Promise<PageManifest> {
+    const m = await this.page.evaluate(() => (window as WindowWithHook).__soundstep?.getState().manifest ?? null);
+    if (!m) throw new Error('no manifest in the page store');
+    return m;
+  }
+
+  async result(): Promise<PageResult> {
+    const r = await this.page.evaluate(() => (window as WindowWithHook).__soundstep?.getState().result ?? null);
+    if (!r) throw new Error('no result in the page store');
+    return r;
+  }
+
+  /** Type a prompt, choose the step count, press Generate. */
+  async startGeneration(prompt: string, steps: number, seed?: number): Promise<void> {
+    await this.prompt.fill(prompt);
+    await this.steps.selectOption(String(steps));
+    if (seed !== undefined) await this.seed.fill(String(seed));
+    await expect(this.generateButton).toBeEnabled();
+    await this.generateButton.click();
+  }
+
+  /** Wait for the player to have a WAV object URL. */
+  async waitForAudio(timeout = 150_000): Promise<void> {
+    await expect(this.audio).toHaveAttribute('src', /^blob:/, { timeout });
+  }
+
+  /** The bytes the <audio> element plays, fetched inside the page. */
+  async audioBytes(): Promise<Uint8Array> {
+    const b64 = await this.audio.evaluate(async (el: HTMLAudioElement) => {
+      const buf = new Uint8Array(await (await fetch(el.src)).arrayBuffer());
+      let s = '';
+      for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+      return btoa(s);
+    });
+    return new Uint8Array(Buffer.from(b64, 'base64'));
+  }
+}

@@ -1,0 +1,26 @@
+import { ErrorAlert } from './components/ErrorAlert';
+import { GenerationProgress } from './components/GenerationProgress';
+import { Header } from './components/Header';
+import { PackStatus } from './components/PackStatus';
+import { PromptForm } from './components/PromptForm';
+import { Result } from './components/Result';
+import type { SoundstepClient } from './worker/client';
+
+/** The page: everything reads the store; actions go through the worker client. */
+export function App({ client }: { client: SoundstepClient }) {
+  return (
+    <div className="page">
+      <Header />
+      <main>
+        <ErrorAlert onRetryLoad={() => client.load()} />
+        <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} />
+        <GenerationProgress />
+        <Result />
+        <PackStatus />
+      </main>
+      <footer className="muted">
+        Runs entirely on this device with onnxruntime-web; nothing you type leaves the page.
+      </footer>
+    </div>
+  );
+}

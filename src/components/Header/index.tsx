@@ -1,0 +1,25 @@
+import { selectDevice, useStore } from '../../store';
+
+const BACKEND_LABEL = { webgpu: 'WebGPU', wasm: 'WASM', cpu: 'CPU' } as const;
+
+/** Title, one line on what the app does, and which device runs the models. */
+export function Header() {
+  const device = useStore(selectDevice);
+  return (
+    <header className="header">
+      <h1>soundstep</h1>
+      <p className="tagline">Text to sound, generated in your browser by a latent diffusion model.</p>
+      <p className="device" data-testid="device" aria-live="polite">
+        <span className="label">Device:</span>{' '}
+        {device ? (
+          <>
+            <strong data-testid="device-backend">{BACKEND_LABEL[device.backend]}</strong>
+            <span className="muted"> · {device.reason}</span>
+          </>
+        ) : (
+          <span className="muted">choosing…</span>
+        )}
+      </p>
+    </header>
+  );
+}

@@ -1,0 +1,43 @@
+// Entry point: read the URL options, start the worker once, load the pack, render.
+//
+// URL options: ?backend=auto|webgpu|wasm (default auto), ?pack=<base URL of a model pack>.
+
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { DEFAULT_PACK_URL, useStore } from './store';
+import { createClient, type SoundstepClient } from './worker/client';
+import { BACKEND_PREFERENCES, type BackendPreference } from './worker/protocol';
+import './styles.css';
+
+declare global {
+  interface Window {
+    /** test and debugging hook: the worker client and the store */
+    __soundstep?: { client: SoundstepClient; getState: typeof useStore.getState };
+  }
+}
+
+const params = new URLSearchParams(location.search);
+const backendParam = params.get('backend');
+const backend: BackendPreference = BACKEND_PREFERENCES.includes(backendParam as BackendPreference)
+  ? (backendParam as BackendPreference)
+  : 'auto';
+// the worker lives at another URL: hand it an absolute pack URL, ending in '/'
+const packParam = params.get('pack') ?? `${import.meta.env.BASE_URL}${DEFAULT_PACK_URL}`;
+const packUrl = new URL(packParam.endsWith('/') ? packParam : `${packParam}/`, document.baseURI).href;
+
+const worker = new Worker(new URL('./worker/generate.worker.ts', import.meta.url), {
+  type: 'module',
+  name: 'soundstep-generate',
+});
+const client = createClient(worker);
+client.load(packUrl, backend);
+window.__soundstep = { client, getState: useStore.getState };
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root');
+createRoot(root).render(
+  <StrictMode>
+    <App client={client} />
+  </StrictMode>,
+);

@@ -1,0 +1,34 @@
+// Pack slice: which pack, which device, per-file download progress, the manifest.
+
+import type { StateCreator } from 'zustand';
+import type { BackendPreference, DeviceReply, FileReply, ReadyReply } from '../../worker/protocol';
+
+import type { Store } from '../index';
+
+export interface PackActions {
+  loadStarted(packUrl: string, backend: BackendPreference): void;
+  deviceChosen(reply: DeviceReply): void;
+  fileProgress(reply: FileReply): void;
+  packReady(reply: ReadyReply): void;
+  packFailed(): void;
+}
+
+export type PackSlice = PackActions;
+
+export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => ({
+  loadStarted: (packUrl, backend) =>
+    set({ packUrl, backendPreference: backend, loadStatus: 'loading', files: {}, manifest: null, loadMs: null, error: null }),
+  deviceChosen: (r) =>
+    set({ device: { backend: r.backend, reason: r.reason, threads: r.threads, crossOriginIsolated: r.crossOriginIsolated } }),
+  fileProgress: (r) =>
+    set((s) => ({ files: { ...s.files, [r.file]: { loaded: r.loaded, total: r.total, done: r.done } } })),
+  packReady: (r) =>
+    set((s) => {
+      const teacher = r.manifest.denoisers.find((d) => d.role === 'teacher') ?? r.manifest.denoisers[0];
+      const denoiser = r.manifest.denoisers.find((d) => d.id === s.denoiserId) ?? teacher;
+      const steps = denoiser && !denoiser.steps.includes(s.steps) ? (denoiser.steps[0] ?? s.steps) : s.steps;
+      return { loadStatus: 'ready', manifest: r.manifest, loadMs: r.loadMs, denoiserId: denoiser?.id ?? null, steps };
+    }),
+  packFailed: () => set({ loadStatus: 'failed' }),
+});
+

@@ -1,0 +1,313 @@
+// The generation worker: owns onnxruntime-web and the Pipeline, so the page never blocks.
+// Speaks src/worker/protocol.ts. Requests run one at a time (ORT-web throws on concurrent
+// session creation); 'cancel' is handled at once by aborting the request's AbortController.
+//
+// onnxruntime-web is imported per backend by ./ort-loader.ts (which build, which .wasm).
+
+import type { Backend } from '../runtime/api';
+import { Pipeline } from '../runtime/pipeline';
+import type { Manifest } from '../runtime/manifest';
+import { httpFetchFile, type FetchFile } from '../runtime/pack';
+import { PackError } from '../runtime/errors';
+import { encodeWav } from '../engine/wav';
+import { selectDevice, type DeviceChoice, type GpuLike } from './device';
+import { loadOrt, type Ort } from './ort-loader';
+import { withYieldingRuns } from './yielding-ort';
+import type {
+  DenoiseOnceRequest,
+  GenerateMessage,
+  LoadRequest,
+  ManifestSummary,
+  WorkerReply,
+  WorkerRequest,
+} from './protocol';
+
+/** The worker global, typed with only what we use (the DOM lib has no worker scope). */
+interface WorkerScope {
+  readonly name: string;
+  readonly crossOriginIsolated: boolean;
+  readonly navigator: Navigator & { gpu?: GpuLike };
+  postMessage(message: WorkerReply, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent<WorkerRequest>) => void): void;
+}
+const scope = self as unknown as WorkerScope;
+
+/** Milliseconds between two 'file' progress replies for the same file. */
+const FILE_PROGRESS_INTERVAL_MS = 100;
+
+// ---------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------
+
+interface Loaded {
+  pipeline: Pipeline;
+  backend: Backend;
+  packUrl: string;
+}
+
+let loaded: Loaded | null = null;
+/** the tail of the request chain: each request starts when the previous one settled */
+let chain: Promise<void> = Promise.resolve();
+/** AbortControllers of generations that are queued or running, by request id */
+const controllers = new Map<number, AbortController>();
+
+const post = (reply: WorkerReply, transfer?: Transferable[]): void => scope.postMessage(reply, transfer);
+
+function enqueue(task: () => Promise<void>): void {
+  chain = chain.then(task, task);
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/** The problem in words; for a PackError without the file name (the reply names it apart). */
+function errorMessage(e: unknown): string {
+  if (e instanceof PackError) return e.problem;
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+function errorFile(e: unknown): string | undefined {
+  return e instanceof PackError ? e.file : undefined;
+}
+
+function summarize(m: Manifest): ManifestSummary {
+  return {
+    id: m.id,
+    name: m.name,
+    description: m.description,
+    license: m.license,
+    sampleRate: m.audio.sample_rate,
+    numSamples: m.audio.num_samples,
+    clipSeconds: m.audio.clip_seconds,
+    maxTokens: m.text.max_tokens,
+    denoisers: m.denoisers.map((d) => ({
+      id: d.id,
+      role: d.role,
+      method: d.method ?? null,
+      steps: [...d.steps],
+      guidance:
+        d.guidance.type === 'classifier-free'
+          ? { type: 'classifier-free' as const, defaultScale: d.guidance.default_scale }
+          : { type: 'folded' as const },
+    })),
+  };
+}
+
+/** The WAV bytes as a standalone ArrayBuffer that can be transferred. */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------
+
+/** Load the pack on `device` and run each graph once (first runs compile WebGPU shaders). */
+async function createPipeline(ort: Ort, device: DeviceChoice, fetchFile: FetchFile): Promise<Pipeline> {
+  const lastPost = new Map<string, number>();
+  const pipeline = await Pipeline.load({
+    ort: withYieldingRuns(ort),
+    backend: device.backend,
+    fetchFile,
+    onFile: (e) => {
+      const now = performance.now();
+      const last = lastPost.get(e.file);
+      if (!e.done && last !== undefined && now - last < FILE_PROGRESS_INTERVAL_MS) return;
+      lastPost.set(e.file, now);
+      post({ status: 'file', file: e.file, loaded: e.loaded, total: e.total, done: e.done });
+    },
+  });
+  try {
+    await pipeline.warmUp();
+  } catch (e) {
+    await pipeline.dispose();
+    throw e;
+  }
+  return pipeline;
+}
+
+/**
+ * True when `e` says the device could not run a graph (session creation or a run failed),
+ * as opposed to a pack problem (missing file, wrong size or hash, bad manifest), which would
+ * fail on any device.
+ */
+function isDeviceFailure(e: unknown): boolean {
+  if (!(e instanceof PackError)) return true;
+  return e.problem.startsWith('could not create an ONNX session');
+}
+
+async function handleLoad(req: LoadRequest): Promise<void> {
+  const t0 = performance.now();
+  try {
+    if (loaded) {
+      const old = loaded;
+      loaded = null;
+      await old.pipeline.dispose();
+    }
+    let device = await selectDevice(req.backend, {
+      gpu: scope.navigator.gpu,
+      crossOriginIsolated: scope.crossOriginIsolated,
+      hardwareConcurrency: scope.navigator.hardwareConcurrency,
+    });
+    post({
+      status: 'device',
+      backend: device.backend,
+      reason: device.reason,
+      threads: device.threads,
+      crossOriginIsolated: scope.crossOriginIsolated,
+    });
+    const fetchFile = httpFetchFile(req.packUrl);
+    let pipeline: Pipeline;
+    try {
+      pipeline = await createPipeline(await loadOrt(device), device, fetchFile);
+    } catch (e) {
+      // A pack problem is the pack's fault on any device: report it. A WebGPU failure
+      // (an operator the adapter cannot run) falls back to WASM when the user let us choose.
+      if (!isDeviceFailure(e) || device.backend !== 'webgpu' || req.backend !== 'auto') throw e;
+      device = {
+        backend: 'wasm',
+        threads: device.threads,
+        reason: `WebGPU: could not run the pack (${errorMessage(e)}), using WASM (${device.threads} threads)`,
+      };
+      post({
+        status: 'device',
+        backend: device.backend,
+        reason: device.reason,
+        threads: device.threads,
+        crossOriginIsolated: scope.crossOriginIsolated,
+      });
+      pipeline = await createPipeline(await loadOrt(device), device, fetchFile);
+    }
+    loaded = { pipeline, backend: pipeline.backend, packUrl: req.packUrl };
+    post({
+      status: 'ready',
+      packUrl: req.packUrl,
+      manifest: summarize(pipeline.manifest),
+      backend: pipeline.backend,
+      loadMs: performance.now() - t0,
+    });
+  } catch (e) {
+    post({ status: 'error', during: 'load', message: errorMessage(e), file: errorFile(e), recoverable: false });
+  }
+}
+
+async function handleGenerate(msg: GenerateMessage, controller: AbortController): Promise<void> {
+  const { id, request } = msg;
+  try {
+    if (controller.signal.aborted) {
+      post({ status: 'cancelled', id });
+      return;
+    }
+    if (!loaded) {
+      post({ status: 'error', id, during: 'generate', message: 'No model pack is loaded.', recoverable: false });
+      return;
+    }
+    const t0 = performance.now();
+    const result = await loaded.pipeline.generate(request, {
+      signal: controller.signal,
+      onProgress: (p) => post({ status: 'progress', id, stage: p.stage, step: p.step, totalSteps: p.totalSteps }),
+    });
+    if (controller.signal.aborted) {
+      post({ status: 'cancelled', id });
+      return;
+    }
+    const wav = ownBuffer(encodeWav(result.waveform, result.sampleRate));
+    post(
+      {
+        status: 'done',
+        id,
+        wav,
+        sampleRate: result.sampleRate,
+        numSamples: result.waveform.length,
+        timings: result.timings,
+        totalMs: performance.now() - t0,
+        networkEvaluations: result.networkEvaluations,
+        truncated: result.truncated,
+        tokenCount: result.tokenCount,
+        request: { ...request },
+      },
+      [wav],
+    );
+  } catch (e) {
+    if (controller.signal.aborted) {
+      post({ status: 'cancelled', id });
+    } else {
+      post({ status: 'error', id, during: 'generate', message: errorMessage(e), file: errorFile(e), recoverable: true });
+    }
+  } finally {
+    controllers.delete(id);
+  }
+}
+
+async function handleDenoiseOnce(req: DenoiseOnceRequest): Promise<void> {
+  const { id } = req;
+  try {
+    if (!loaded) throw new Error('No model pack is loaded.');
+    const t0 = performance.now();
+    const hidden = req.hidden ?? (await loaded.pipeline.encodeText(req.inputIds, req.attentionMask, req.batch));
+    const output = await loaded.pipeline.denoiseOnce(
+      req.denoiserId,
+      req.sample,
+      req.timestep,
+      hidden,
+      req.attentionMask,
+      req.batch,
+    );
+    const ms = performance.now() - t0;
+    post({ status: 'denoise-once-result', id, backend: loaded.backend, output, hidden, ms }, [output.buffer as ArrayBuffer]);
+  } catch (e) {
+    post({
+      status: 'error',
+      id,
+      during: 'denoise-once',
+      message: errorMessage(e),
+      file: errorFile(e),
+      recoverable: loaded !== null,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Router
+// ---------------------------------------------------------------------------------------
+
+function onMessage(e: MessageEvent<WorkerRequest>): void {
+  const msg = e.data;
+  switch (msg.type) {
+    case 'load':
+      enqueue(() => handleLoad(msg));
+      break;
+    case 'generate': {
+      const controller = new AbortController();
+      controllers.set(msg.id, controller);
+      enqueue(() => handleGenerate(msg, controller));
+      break;
+    }
+    case 'cancel':
+      controllers.get(msg.id)?.abort();
+      break;
+    case 'denoise-once':
+      enqueue(() => handleDenoiseOnce(msg));
+      break;
+    default: {
+      const unknown: never = msg;
+      post({
+        status: 'error',
+        during: 'generate',
+        message: `unknown request ${JSON.stringify(unknown)}`,
+        recoverable: loaded !== null,
+      });
+    }
+  }
+}
+
+// ORT's WASM threads may start this chunk as a pthread worker: only the real worker listens.
+if (!scope.name.startsWith('em-pthread')) {
+  scope.addEventListener('message', onMessage);
+}
+

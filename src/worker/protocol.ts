@@ -1,0 +1,195 @@
+// The one message protocol between the page and src/worker/generate.worker.ts.
+// Both sides import these types; nothing else crosses the worker boundary.
+//
+// Requests (page -> worker) carry `type`; replies (worker -> page) carry `status`.
+// Requests that expect an answer carry an `id`, echoed by every reply about them.
+//
+//   page                         worker
+//   load ----------------------> device, file*, ready | error
+//   generate(id) --------------> progress(id)*, done(id) | cancelled(id) | error(id)
+//   cancel(id) ----------------> (the running generate(id) ends with cancelled(id))
+//   denoise-once(id) ----------> denoise-once-result(id) | error(id)
+
+import type { Backend, GenerateRequest, Stage } from '../runtime/api';
+
+/** What the page asks for; 'auto' = WebGPU on a hardware adapter, else WASM. */
+export type BackendPreference = 'auto' | 'webgpu' | 'wasm';
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'webgpu', 'wasm'];
+
+// ---------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------
+
+/** Load (or reload) the model pack at `packUrl`; disposes a previously loaded one first. */
+export interface LoadRequest {
+  type: 'load';
+  /** base URL of the pack folder, ending in '/' (e.g. '/models/soundstep-small/') */
+  packUrl: string;
+  backend: BackendPreference;
+}
+
+/** Run the five stages for one prompt. */
+export interface GenerateMessage {
+  type: 'generate';
+  id: number;
+  request: GenerateRequest;
+}
+
+/** Stop generation `id` after its current network evaluation. */
+export interface CancelRequest {
+  type: 'cancel';
+  id: number;
+}
+
+/**
+ * One denoiser evaluation on given inputs (device-parity tests, debugging), on the backend
+ * the pack was loaded with. The text side is given as token ids: the worker runs the pack's
+ * text encoder on them, unless `hidden` is given, which is then used as is.
+ */
+export interface DenoiseOnceRequest {
+  type: 'denoise-once';
+  id: number;
+  denoiserId: string;
+  /** z_t, [batch, C, T, F] flattened */
+  sample: Float32Array;
+  /** training timestep t (0..999) */
+  timestep: number;
+  /** [batch, L] token ids, L = text.max_tokens */
+  inputIds: BigInt64Array;
+  /** [batch, L] 1 for tokens, 0 for padding */
+  attentionMask: BigInt64Array;
+  batch: number;
+  /** encoder_hidden_states [batch, L, H]; when given the text encoder is skipped */
+  hidden?: Float32Array;
+}
+
+export type WorkerRequest = LoadRequest | GenerateMessage | CancelRequest | DenoiseOnceRequest;
+
+// ---------------------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------------------
+
+/** Which backend runs, and a sentence saying why (shown to the user as is). */
+export interface DeviceReply {
+  status: 'device';
+  backend: Backend;
+  /** e.g. "WebGPU: no adapter, using WASM (2 threads)" */
+  reason: string;
+  /** WASM threads (also used by WebGPU for CPU-side ops) */
+  threads: number;
+  crossOriginIsolated: boolean;
+}
+
+/** Download progress of one pack file. */
+export interface FileReply {
+  status: 'file';
+  file: string;
+  loaded: number;
+  /** bytes; 0 when unknown */
+  total: number;
+  done: boolean;
+}
+
+/** The pack as the page needs to know it. */
+export interface ManifestSummary {
+  id: string;
+  name: string;
+  description: string;
+  license: string;
+  sampleRate: number;
+  numSamples: number;
+  clipSeconds: number;
+  maxTokens: number;
+  denoisers: DenoiserSummary[];
+}
+
+export interface DenoiserSummary {
+  id: string;
+  role: 'teacher' | 'student';
+  method: string | null;
+  steps: number[];
+  guidance: { type: 'classifier-free'; defaultScale: number } | { type: 'folded' };
+}
+
+/** The pack is validated and every session is created. */
+export interface ReadyReply {
+  status: 'ready';
+  packUrl: string;
+  manifest: ManifestSummary;
+  backend: Backend;
+  /** milliseconds from the load request to ready */
+  loadMs: number;
+}
+
+/** Generation `id` entered `stage` (or finished denoising step `step` of `totalSteps`). */
+export interface ProgressReply {
+  status: 'progress';
+  id: number;
+  stage: Stage;
+  step?: number;
+  totalSteps?: number;
+}
+
+export interface DoneReply {
+  status: 'done';
+  id: number;
+  /** a complete 16-bit PCM WAV file (transferred, not copied) */
+  wav: ArrayBuffer;
+  sampleRate: number;
+  numSamples: number;
+  /** milliseconds per stage */
+  timings: Record<Stage, number>;
+  /** wall-clock milliseconds for the whole request inside the worker */
+  totalMs: number;
+  networkEvaluations: number;
+  /** the prompt had more than text.max_tokens tokens and was cut */
+  truncated: boolean;
+  tokenCount: number;
+  /** echo of the request, so the page can name the file */
+  request: GenerateRequest;
+}
+
+export interface ErrorReply {
+  status: 'error';
+  /** the request this error ends; absent for 'load' */
+  id?: number;
+  during: 'load' | 'generate' | 'denoise-once';
+  message: string;
+  /** the pack file at fault (PackError.file), when there is one */
+  file?: string;
+  /**
+   * true: the loaded pipeline is still usable (only this request failed);
+   * false: no pipeline is loaded (the pack failed to load), generation is unavailable.
+   */
+  recoverable: boolean;
+}
+
+export interface CancelledReply {
+  status: 'cancelled';
+  id: number;
+}
+
+export interface DenoiseOnceReply {
+  status: 'denoise-once-result';
+  id: number;
+  backend: Backend;
+  /** v-prediction, same layout as the request's sample */
+  output: Float32Array;
+  /** the encoder_hidden_states used [batch, L, H] (the request's, or the text encoder's) */
+  hidden: Float32Array;
+  /** milliseconds for encode (if run) + denoise */
+  ms: number;
+}
+
+export type WorkerReply =
+  | DeviceReply
+  | FileReply
+  | ReadyReply
+  | ProgressReply
+  | DoneReply
+  | ErrorReply
+  | CancelledReply
+  | DenoiseOnceReply;
+
+/** Narrow a reply union member by its status (for routers and tests). */
+export type ReplyOf<S extends WorkerReply['status']> = Extract<WorkerReply, { status: S }>;

@@ -1,0 +1,46 @@
+// An OrtModule whose session runs first yield to the worker's event loop.
+//
+// Why: onnxruntime-web's WASM `run()` can settle through microtasks only, so a whole
+// generation (hundreds of runs) would never let the worker see a 'cancel' message until it
+// ended. Yielding one macrotask before each run lets messages in between network evaluations;
+// the Pipeline then sees the aborted signal at its next run.
+
+import type { OrtModule, OrtSession } from '../runtime/ort';
+
+const channel = new MessageChannel();
+const waiting: Array<() => void> = [];
+channel.port1.onmessage = () => waiting.shift()?.();
+
+/** Resolves in a new macrotask (a MessageChannel message: no setTimeout clamping). */
+export function nextMacrotask(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    waiting.push(resolve);
+    channel.port2.postMessage(null);
+  });
+}
+
+function yielding(session: OrtSession): OrtSession {
+  return {
+    get inputNames() {
+      return session.inputNames;
+    },
+    get outputNames() {
+      return session.outputNames;
+    },
+    run: async (feeds) => {
+      await nextMacrotask();
+      return session.run(feeds);
+    },
+    release: () => session.release(),
+  };
+}
+
+/** `ort` with every session's run() preceded by one trip through the event loop. */
+export function withYieldingRuns(ort: OrtModule): OrtModule {
+  return {
+    Tensor: ort.Tensor,
+    InferenceSession: {
+      create: async (buffer, options) => yielding(await ort.InferenceSession.create(buffer, options)),
+    },
+  };
+}
