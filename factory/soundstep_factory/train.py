@@ -120,8 +120,12 @@ def train_vae(cfg: PackConfig) -> None:
     mel = load_features(cfg)["mel"].unsqueeze(1)  # (N, 1, frames, mels)
     vae = build_vae(cfg)
 
+    crop = cfg.vae.crop_frames
+
     def loss_fn(model, g):
-        x = mel[_batch(len(mel), cfg.vae.batch_size, g)]
+        rows = _batch(len(mel), cfg.vae.batch_size, g)
+        starts = torch.randint(0, (mel.shape[2] - crop) // 4 + 1, (len(rows),), generator=g) * 4
+        x = torch.stack([mel[r, :, s:s + crop] for r, s in zip(rows, starts)])  # (B, 1, crop, mels)
         posterior = model.encode(x).latent_dist
         recon = model.decode(posterior.sample(generator=g)).sample
         l1 = (recon - x).abs().mean()
