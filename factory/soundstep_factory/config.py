@@ -94,6 +94,21 @@ class UnetConfig:
 
 
 @dataclass
+class DistillConfig:
+    """Progressive distillation (Algorithm 1): teacher_steps -> /2 per round, `rounds` times."""
+    methods: tuple[str, ...] = ("bsa", "snr-trunc", "snr+1", "min-snr", "eps")
+    gamma: float = 5.0
+    teacher_steps: int = 200
+    rounds: int = 3
+    max_steps: int = 600  # the same budget for every method and round, so the comparison is fair
+    eval_every: int = 50
+    patience: int = 3  # evaluations without a better validation loss end the round
+    val_size: int = 64
+    batch_size: int = 32
+    lr: float = 1e-4  # annealed linearly to 0 over the round (Salimans & Ho)
+
+
+@dataclass
 class PackConfig:
     pack_id: str = "soundstep-small"
     name: str = "soundstep small"
@@ -103,6 +118,7 @@ class PackConfig:
     vae: VaeConfig = field(default_factory=VaeConfig)
     vocoder: VocoderConfig = field(default_factory=VocoderConfig)
     unet: UnetConfig = field(default_factory=UnetConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     guidance_scale: float = 3.0
     checkpoint_every: int = 250
     recipe: str = "defaults"

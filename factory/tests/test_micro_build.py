@@ -107,3 +107,17 @@ def test_checkpoints_describe_themselves_and_builds_resume(micro):
     again = build("micro", out=micro["root"] / "pack2")
     trained = sum(again["stage_seconds"][s] for s in ("data", "vae", "vocoder", "teacher"))
     assert trained < 0.25 * sum(micro["result"]["stage_seconds"][s] for s in ("data", "vae", "vocoder", "teacher"))
+
+
+def test_a_distillation_round_lowers_the_loss(micro):
+    """Round one (guided teacher at 200 -> student at 100) with BSA weights."""
+    from soundstep_factory.distill import distill
+
+    summaries = distill(micro["cfg"], "bsa")
+    assert [s["n_student"] for s in summaries] == [100]
+    for n in (100,):
+        state = torch.load(micro["root"] / "micro" / "distill" / "bsa" / f"n{n}" / "checkpoint.pt", weights_only=False)
+        history = state["history"]
+        assert history[0]["step"] == 0 and state["extra"]["done"]
+        # The best validation loss is clearly below the loss of the student's initialization.
+        assert state["extra"]["best"] < 0.9 * history[0]["val_loss"], history

@@ -1,0 +1,232 @@
+"""Stage: progressive distillation with a choice of loss weighting (paper Algorithm 1).
+
+Usage: python -m soundstep_factory.distill --config small --method bsa
+
+Round r trains a student for N = teacher_steps / 2^r steps to match, in one DDIM step, two
+DDIM steps of its teacher (DISTILLATION.md section 6). Round 1's teacher is the guided
+teacher (scale s, two evaluations per step), so every student samples without guidance.
+Each round starts from its teacher's weights, trains until the validation loss stops
+improving (or the shared step budget ends), keeps the best weights, and hands them on.
+Outputs: <work>/distill/<method>/n<N>/checkpoint.pt, resumable within and across rounds.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import checkpoint, sampling
+from .config import PackConfig, load_config
+from .models import build_unet
+from .train import load_features, load_trained
+
+torch.set_num_threads(2)
+
+# w(SNR_t) on the x-space error (DISTILLATION.md section 7, paper eqs. 6-10).
+WEIGHTINGS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
+    "eps": lambda snr, gamma: snr,                              # eq. 6: eps-MSE
+    "snr-trunc": lambda snr, gamma: snr.clamp(min=1.0),         # eq. 7: Salimans & Ho
+    "snr+1": lambda snr, gamma: snr + 1.0,                      # eq. 8: v-MSE
+    "min-snr": lambda snr, gamma: snr.clamp(max=gamma),         # eq. 9: Min-SNR-gamma
+    "bsa": lambda snr, gamma: (snr + 1.0).clamp(max=gamma),     # eq. 10: Balanced SNR-Aware
+}
+
+VPredictor = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (z, t) -> v, conditioning bound
+
+
+def loss_weight(method: str, snr: torch.Tensor, gamma: float) -> torch.Tensor:
+    if method not in WEIGHTINGS:
+        raise ValueError(f"unknown weighting {method!r}; choose one of {', '.join(WEIGHTINGS)}")
+    return WEIGHTINGS[method](snr, gamma)
+
+
+def round_timesteps(n_student: int, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(t, t', t'') = (tau^N_k, tau^2N_(2k+1), tau^N_(k+1) or FINAL) for indices k (E9)."""
+    student = torch.tensor(sampling.trailing_grid(n_student) + [sampling.FINAL])
+    teacher = torch.tensor(sampling.trailing_grid(2 * n_student))
+    return student[k], teacher[2 * k + 1], student[k + 1]
+
+
+def _coefs(abar: torch.Tensor, t: torch.Tensor, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """(alpha_t, sigma_t) shaped (B, 1, 1, 1) to scale latents."""
+    alpha, sigma = sampling.alpha_sigma(abar, t)
+    return alpha.to(dtype).view(-1, 1, 1, 1), sigma.to(dtype).view(-1, 1, 1, 1)
+
+
+def two_step_target(teacher_v: VPredictor, z_t: torch.Tensor, t: torch.Tensor, t_mid: torch.Tensor,
+                    t_next: torch.Tensor, abar: torch.Tensor) -> torch.Tensor:
+    """x_target: the x_hat whose single DDIM step t -> t'' lands on the teacher's z'' (E10-E12).
+
+    Float32 throughout: the denominator is ~0.004 at the top step for N = 100 and amplifies error.
+    """
+    a_t, s_t = _coefs(abar, t, z_t.dtype)
+    a_m, s_m = _coefs(abar, t_mid, z_t.dtype)
+    a_n, s_n = _coefs(abar, t_next, z_t.dtype)
+    z_mid = sampling.ddim_step_v(z_t, teacher_v(z_t, t), a_t, s_t, a_m, s_m)       # z'
+    z_next = sampling.ddim_step_v(z_mid, teacher_v(z_mid, t_mid), a_m, s_m, a_n, s_n)  # z''
+    ratio = s_n / s_t  # 0 when t'' is FINAL, and then x_target = z''
+    return (z_next - ratio * z_t) / (a_n - ratio * a_t)
+
+
+class Conditioning:
+    """Text states of a batch, and how a denoiser is called on them (guided or not)."""
+
+    def __init__(self, hidden, mask, uncond_hidden, uncond_mask):
+        self.hidden, self.mask = hidden, mask  # (B, L, H), (B, L)
+        self.uncond_hidden, self.uncond_mask = uncond_hidden, uncond_mask  # (L, H), (L,)
+
+    def predictor(self, unet, guidance_scale: float | None) -> VPredictor:
+        if guidance_scale is None:
+            return lambda z, t: unet(z, t, encoder_hidden_states=self.hidden, encoder_attention_mask=self.mask).sample
+        b = len(self.hidden)
+        hidden = torch.cat([self.hidden, self.uncond_hidden.expand(b, -1, -1)])  # (2B, L, H)
+        mask = torch.cat([self.mask, self.uncond_mask.expand(b, -1)])
+
+        def guided(z, t):  # classifier-free guidance in one batch of 2B (E20)
+            v = unet(torch.cat([z, z]), torch.cat([t, t]), encoder_hidden_states=hidden, encoder_attention_mask=mask).sample
+            return sampling.guide(v[b:], v[:b], guidance_scale)
+        return guided
+
+
+def student_x_hat(student, z_t, t, cond: Conditioning, abar) -> torch.Tensor:
+    """x_hat_student = alpha_t z_t - sigma_t v_hat (E4)."""
+    a_t, s_t = _coefs(abar, t)
+    return sampling.x_from_v(z_t, cond.predictor(student, None)(z_t, t), a_t, s_t)
+
+
+def make_batch(x0, hidden, mask, rows, n_student, g, abar):
+    """Noisy latents at the student's grid points, with their timesteps (E1, E9)."""
+    k = torch.randint(0, n_student, (len(rows),), generator=g)
+    t, t_mid, t_next = round_timesteps(n_student, k)
+    a_t, s_t = _coefs(abar, t)
+    eps = torch.randn(x0[rows].shape, generator=g)
+    return sampling.q_sample(x0[rows], eps, a_t, s_t), t, t_mid, t_next, hidden[rows], mask[rows]
+
+
+def weighted_loss(method, gamma, x_hat, x_target, t, abar) -> torch.Tensor:
+    """E_k[ w(SNR_t) * mean((x_hat - x_target)^2) ] (DISTILLATION.md section 7)."""
+    per_sample = (x_hat - x_target).pow(2).mean(dim=(1, 2, 3))
+    return (loss_weight(method, sampling.snr(abar, t).float(), gamma) * per_sample).mean()
+
+
+def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None, n_student: int,
+                  data: dict, out_dir) -> tuple[torch.nn.Module, dict]:
+    d = cfg.distill
+    path = out_dir / "checkpoint.pt"
+    state = checkpoint.load(path)
+    if state is not None and state["extra"].get("done"):
+        student = copy.deepcopy(teacher)
+        student.load_state_dict(state["model"])
+        return student.eval(), state["extra"]
+    abar = sampling.alphas_cumprod()
+    x0, hidden, mask = data["x0"], data["hidden"], data["mask"]
+    uncond = (data["uncond_hidden"], data["uncond_mask"])
+    teacher.eval().requires_grad_(False)
+
+    # A fixed validation set: its own rows, noise and k; targets computed once.
+    g_val = torch.Generator().manual_seed(12345)
+    val_rows = torch.randperm(len(x0), generator=g_val)[: d.val_size]
+    z_v, t_v, tm_v, tn_v, h_v, m_v = make_batch(x0, hidden, mask, val_rows, n_student, g_val, abar)
+    val_cond = Conditioning(h_v, m_v, *uncond)
+    with torch.no_grad():
+        target_v = two_step_target(val_cond.predictor(teacher, guidance), z_v, t_v, tm_v, tn_v, abar)
+
+    def validate(model) -> tuple[float, float]:
+        with torch.no_grad():
+            x_hat = student_x_hat(model, z_v, t_v, val_cond, abar)
+        return (float(weighted_loss(method, d.gamma, x_hat, target_v, t_v, abar)),
+                float((x_hat - target_v).pow(2).mean()))
+
+    student = copy.deepcopy(teacher).train().requires_grad_(True)
+    optimizer = torch.optim.AdamW(student.parameters(), lr=d.lr, weight_decay=0.0)
+    step, history, best, best_state, stale = 0, [], None, None, 0
+    if state is not None:  # resume mid-round
+        student.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+        best, best_state, stale = state["extra"]["best"], state["extra"]["best_state"], state["extra"]["stale"]
+    else:
+        best, _ = validate(student)
+        best_state = copy.deepcopy(student.state_dict())
+        history.append({"step": 0, "val_loss": best})
+    g = torch.Generator().manual_seed(1000 * n_student + step)
+    started = time.time()
+    while step < d.max_steps and stale < d.patience:
+        for group in optimizer.param_groups:
+            group["lr"] = d.lr * (1 - step / d.max_steps)
+        rows = torch.randint(0, len(x0), (d.batch_size,), generator=g)
+        z_t, t, t_mid, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar)
+        cond = Conditioning(h, m, *uncond)
+        with torch.no_grad():
+            x_target = two_step_target(cond.predictor(teacher, guidance), z_t, t, t_mid, t_next, abar)
+        loss = weighted_loss(method, d.gamma, student_x_hat(student, z_t, t, cond, abar), x_target, t, abar)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        if step % d.eval_every == 0 or step == d.max_steps:
+            val, val_mse = validate(student)
+            improved = val < best
+            if improved:
+                best, best_state, stale = val, copy.deepcopy(student.state_dict()), 0
+            else:
+                stale += 1
+            history.append({"step": step, "train_loss": float(loss), "val_loss": val, "val_x_mse": val_mse})
+            print(f"[distill {method} N={n_student}] step {step} val {val:.5f} (x-mse {val_mse:.5f})"
+                  f"{' *' if improved else ''} {(time.time() - started) / step:.2f} s/step", flush=True)
+            checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
+                            optimizer=optimizer, history=history,
+                            extra={"best": best, "best_state": best_state, "stale": stale, "done": False})
+    student.load_state_dict(best_state)
+    extra = {"done": True, "best": best, "steps_trained": step, "method": method, "n_student": n_student,
+             "stopped": "converged" if stale >= d.patience else "budget"}
+    checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
+                    history=history, extra=extra)
+    return student.eval(), extra
+
+
+def distill_data(cfg: PackConfig) -> dict:
+    feats = load_features(cfg)
+    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)
+    split = torch.load(cfg.work_dir / "features.pt", weights_only=False)["split"]
+    x0 = lat["latents"][torch.tensor([s == "train" for s in split])] * lat["scale"]  # (N, C, T, F)
+    return {"x0": x0, "hidden": feats["hidden"], "mask": feats["mask"],
+            "uncond_hidden": feats["uncond_hidden"], "uncond_mask": feats["uncond_mask"]}
+
+
+def student_steps(cfg: PackConfig) -> list[int]:
+    return [cfg.distill.teacher_steps // 2 ** r for r in range(1, cfg.distill.rounds + 1)]
+
+
+def distill(cfg: PackConfig, method: str) -> list[dict]:
+    """All rounds for one weighting; returns each round's summary."""
+    data = distill_data(cfg)
+    teacher = load_trained(cfg, "teacher", build_unet(cfg, data["hidden"].shape[-1]))
+    summaries, guidance = [], cfg.guidance_scale
+    for n in student_steps(cfg):
+        teacher, summary = distill_round(cfg, method, teacher, guidance, n, data,
+                                         cfg.work_dir / "distill" / method / f"n{n}")
+        summaries.append(summary)
+        guidance = None  # later rounds distill the (unguided) previous student
+    return summaries
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--method", choices=list(WEIGHTINGS), action="append",
+                    help="repeat for several; default: every method of the recipe")
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    for method in args.method or cfg.distill.methods:
+        print(json.dumps(distill(cfg, method), default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Progressive distillation (DISTILLATION.md sections 6-7), checked on values."""
+import json
+
+import pytest
+import torch
+
+from soundstep_factory import sampling
+from soundstep_factory.distill import WEIGHTINGS, loss_weight, round_timesteps, two_step_target
+
+
+def _toy_teacher(z, t):
+    """Any smooth v-predictor will do: the identity below holds for every teacher."""
+    return torch.tanh(z) * (1 + t.view(-1, 1, 1, 1).to(z.dtype) / 1000)
+
+
+@pytest.mark.parametrize("n_student", [100, 50, 25])
+def test_one_student_step_with_x_target_lands_on_the_teachers_z2(n_student):
+    abar = sampling.alphas_cumprod()
+    g = torch.Generator().manual_seed(n_student)
+    k = torch.arange(n_student)  # every grid point, the top step and the step to FINAL included
+    t, t_mid, t_next = round_timesteps(n_student, k)
+    z_t = torch.randn(n_student, 2, 3, 3, generator=g, dtype=torch.float64)
+    x_target = two_step_target(_toy_teacher, z_t, t, t_mid, t_next, abar)
+
+    def coefs(tt):
+        a, s = sampling.alpha_sigma(abar, tt)
+        return a.view(-1, 1, 1, 1), s.view(-1, 1, 1, 1)
+    (a_t, s_t), (a_m, s_m), (a_n, s_n) = coefs(t), coefs(t_mid), coefs(t_next)
+    z_mid = sampling.ddim_step_v(z_t, _toy_teacher(z_t, t), a_t, s_t, a_m, s_m)
+    z_two = sampling.ddim_step_v(z_mid, _toy_teacher(z_mid, t_mid), a_m, s_m, a_n, s_n)
+    v_student = (a_t * z_t - x_target) / s_t  # the v whose x_hat is x_target (E5)
+    z_one = sampling.ddim_step_v(z_t, v_student, a_t, s_t, a_n, s_n)
+    assert torch.allclose(z_one, z_two, atol=1e-10, rtol=0)
+    assert torch.equal(t_next[-1:], torch.tensor([sampling.FINAL]))
+
+
+def test_round_timesteps_nest_in_the_teacher_grid():
+    t, t_mid, t_next = round_timesteps(25, torch.arange(25))
+    teacher = sampling.trailing_grid(50)
+    assert t.tolist() == teacher[0::2] and t_mid.tolist() == teacher[1::2]
+    assert t_next[:-1].tolist() == teacher[2::2]
+
+
+@pytest.mark.parametrize("snr, expected", [
+    (0.0, {"eps": 0.0, "snr-trunc": 1.0, "snr+1": 1.0, "min-snr": 0.0, "bsa": 1.0}),
+    (0.5, {"eps": 0.5, "snr-trunc": 1.0, "snr+1": 1.5, "min-snr": 0.5, "bsa": 1.5}),
+    (4.5, {"eps": 4.5, "snr-trunc": 4.5, "snr+1": 5.5, "min-snr": 4.5, "bsa": 5.0}),
+    (100.0, {"eps": 100.0, "snr-trunc": 100.0, "snr+1": 101.0, "min-snr": 5.0, "bsa": 5.0}),
+])
+def test_weights_have_the_stated_values(snr, expected):
+    assert set(WEIGHTINGS) == set(expected)
+    for method, value in expected.items():
+        assert float(loss_weight(method, torch.tensor(snr), 5.0)) == pytest.approx(value)
+    assert float(loss_weight("bsa", torch.tensor(100.0), 3.0)) == 3.0  # gamma is configurable
+    with pytest.raises(ValueError, match="unknown weighting"):
+        loss_weight("snr-squared", torch.tensor(1.0), 5.0)
