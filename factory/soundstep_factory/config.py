@@ -121,6 +121,7 @@ class PackConfig:
     distill: DistillConfig = field(default_factory=DistillConfig)
     guidance_scale: float = 3.0
     checkpoint_every: int = 250
+    pack_budget_mb: float = 40.0
     recipe: str = "defaults"
 
     @property

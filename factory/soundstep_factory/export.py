@@ -18,9 +18,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from . import sampling
-from .checkpoint import git_revision
+from . import checkpoint, sampling
 from .config import REPO_DIR, PackConfig, load_config
+from .distill import student_steps
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts
 from .train import load_trained
@@ -147,13 +147,19 @@ def export_pack(cfg: PackConfig, out: Path) -> dict:
     mask = torch.ones(B, L, dtype=torch.int64)
     mask[1, 5:] = 0
     parity = {"text_encoder.onnx": text_info["parity"]}
-    parity["denoisers/teacher.onnx"] = export_graph(
-        DenoiserGraph(unet),
-        {"sample": torch.randn(B, C, T, Fb, generator=g), "timestep": torch.tensor([999, 500]),
-         "encoder_hidden_states": torch.randn(B, L, hidden_size, generator=g), "encoder_attention_mask": mask},
-        "v_prediction", out / "denoisers" / "teacher.onnx",
-        {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
-         "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}})
+    denoiser_inputs = {
+        "sample": torch.randn(B, C, T, Fb, generator=g), "timestep": torch.tensor([999, 500]),
+        "encoder_hidden_states": torch.randn(B, L, hidden_size, generator=g), "encoder_attention_mask": mask}
+    denoisers = [({"id": "teacher", "file": "denoisers/teacher.onnx", "role": "teacher", "method": None,
+                   "steps": [200, 100, 50, 25],
+                   "guidance": {"type": "classifier-free", "default_scale": cfg.guidance_scale},
+                   "distilled_from": None}, unet)]
+    denoisers += distilled_students(cfg, hidden_size)
+    for entry, model in denoisers:
+        parity[entry["file"]] = export_graph(
+            DenoiserGraph(model), denoiser_inputs, "v_prediction", out / entry["file"],
+            {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
+             "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}})
     parity["vae_decoder.onnx"] = export_graph(
         VaeDecoderGraph(vae), {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
         out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}})
@@ -177,7 +183,7 @@ def export_pack(cfg: PackConfig, out: Path) -> dict:
         "description": "Tango-architecture text-to-audio pack trained by soundstep's factory on clips "
                        "synthesized from Debian sound sources (fluidsynth GM, espeak-ng, sox).",
         "license": "Apache-2.0 (text encoder: all-MiniLM-L6-v2, Apache-2.0; other weights trained here)",
-        "factory": {"revision": git_revision(), "recipe": cfg.recipe,
+        "factory": {"revision": checkpoint.git_revision(), "recipe": cfg.recipe,
                     "command": f"python -m soundstep_factory.build --config {cfg.recipe}",
                     "config": cfg.to_dict()},
         "audio": {"sample_rate": a.sample_rate, "clip_seconds": a.clip_seconds, "num_samples": a.num_samples,
@@ -192,10 +198,7 @@ def export_pack(cfg: PackConfig, out: Path) -> dict:
         "schedule": {"num_train_timesteps": sampling.NUM_TRAIN_TIMESTEPS, "beta_schedule": "scaled_linear",
                      "beta_start": sampling.BETA_START, "beta_end": sampling.BETA_END,
                      "spacing": "trailing", "prediction": "v"},
-        "denoisers": [{"id": "teacher", "file": "denoisers/teacher.onnx", "role": "teacher", "method": None,
-                       "steps": [200, 100, 50, 25],
-                       "guidance": {"type": "classifier-free", "default_scale": cfg.guidance_scale},
-                       "distilled_from": None}],
+        "denoisers": [entry for entry, _ in denoisers],
         "vae_decoder": {"file": "vae_decoder.onnx"},
         "vocoder": {"file": "vocoder.onnx"},
         "golden": "golden.json",
@@ -205,7 +208,28 @@ def export_pack(cfg: PackConfig, out: Path) -> dict:
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         manifest["files"][path.relative_to(out).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    return {"pack": str(out), "bytes": sum(f["bytes"] for f in manifest["files"].values()), "parity": parity}
+    total = sum(f["bytes"] for f in manifest["files"].values())
+    if total > cfg.pack_budget_mb * 1e6:
+        raise RuntimeError(f"the pack is {total / 1e6:.1f} MB, over its {cfg.pack_budget_mb} MB budget ({out})")
+    return {"pack": str(out), "bytes": total, "parity": parity}
+
+
+def distilled_students(cfg: PackConfig, hidden_size: int) -> list[tuple[dict, torch.nn.Module]]:
+    """Every finished distillation round in the work dir, as manifest entries with their models."""
+    found = []
+    for method in cfg.distill.methods:
+        parent = "teacher"
+        for n in student_steps(cfg):
+            state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n}" / "checkpoint.pt")
+            if state is None or not state["extra"].get("done"):
+                break  # later rounds need this one
+            model = build_unet(cfg, hidden_size)
+            model.load_state_dict(state["model"])
+            entry_id = f"{method}-{n}"
+            found.append(({"id": entry_id, "file": f"denoisers/{entry_id}.onnx", "role": "student", "method": method,
+                           "steps": [n], "guidance": {"type": "folded"}, "distilled_from": parent}, model.eval()))
+            parent = entry_id
+    return found
 
 
 def _histories(work: Path) -> dict:

@@ -121,3 +121,14 @@ def test_a_distillation_round_lowers_the_loss(micro):
         assert history[0]["step"] == 0 and state["extra"]["done"]
         # The best validation loss is clearly below the loss of the student's initialization.
         assert state["extra"]["best"] < 0.9 * history[0]["val_loss"], history
+
+    # The exported pack lists the student, distilled from the teacher, sampling without guidance.
+    from soundstep_factory.export import export_pack
+
+    export_pack(micro["cfg"], micro["root"] / "pack-students")
+    manifest = json.loads((micro["root"] / "pack-students" / "manifest.json").read_text())
+    student = next(d for d in manifest["denoisers"] if d["id"] == "bsa-100")
+    assert student == {"id": "bsa-100", "file": "denoisers/bsa-100.onnx", "role": "student", "method": "bsa",
+                       "steps": [100], "guidance": {"type": "folded"}, "distilled_from": "teacher"}
+    log = json.loads((micro["root"] / "pack-students" / "build_log.json").read_text())
+    assert log["parity_max_abs_error"]["denoisers/bsa-100.onnx"] <= 1e-3
