@@ -27,10 +27,10 @@ test('types a prompt, generates 25 steps on WASM, plays and downloads a valid WA
 
   const result = await app.result();
   expect(result.networkEvaluations).toBe(50); // 25 guided steps, cond + uncond rows
-  testInfo.annotations.push(
-    { type: 'generation', description: `25 steps on WASM: ${(result.totalMs / 1000).toFixed(2)} s, rms ${level.toFixed(4)}` },
-    { type: 'timings', description: JSON.stringify(result.timings) },
-  );
+  const summary = `25 steps on WASM: ${(result.totalMs / 1000).toFixed(2)} s, rms ${level.toFixed(4)}`;
+  const stages = Object.entries(result.timings).map(([k, ms]) => `${k} ${ms.toFixed(0)} ms`).join(', ');
+  testInfo.annotations.push({ type: 'generation', description: summary }, { type: 'timings', description: stages });
+  console.log(`generation: ${summary} (${stages})`);
 
   // the download: same bytes, a name from prompt, steps and seed
   const [download] = await Promise.all([page.waitForEvent('download'), app.downloadLink.click()]);
