@@ -36,7 +36,6 @@ Options:
   --runs N           timed runs per step count after one warm-up (bench; default 3)
   --backend B        cpu (onnxruntime-node, default) or wasm (onnxruntime-web in Node)
   --threads N        threads for ONNX Runtime (default: all cores)
-  --text-encoding E  batched (cond and uncond in one text-encoder run, default) or per-prompt
   -h, --help         this text
 
 Examples:
@@ -57,7 +56,6 @@ const OPTIONS = {
   runs: { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
-  'text-encoding': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -105,11 +103,7 @@ async function load(flags: Flags): Promise<Pipeline> {
   const { ort, sessionOptions } = await loadOrt(backend, threads);
   const dir = flags.pack ?? 'public/models/soundstep-small';
   const t0 = performance.now();
-  const textEncoding = flags['text-encoding'] ?? 'batched';
-  if (textEncoding !== 'batched' && textEncoding !== 'per-prompt') {
-    throw new UsageError(`--text-encoding must be batched or per-prompt, got "${textEncoding}"`);
-  }
-  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions, textEncoding });
+  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions });
   const m = pipeline.manifest;
   console.error(
     `loaded ${m.id} from ${dir} on ${backend} (${threads} thread${threads === 1 ? '' : 's'}) in ${ms(performance.now() - t0)} ms`,

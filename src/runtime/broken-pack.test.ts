@@ -161,9 +161,7 @@ describe('edited packs that load', () => {
         guidance: { type: 'folded' }, distilled_from: teacher.id,
       });
     });
-    // per-prompt text encoding: the int8 encoder's hidden states depend on batch-mates, and the
-    // student encodes its prompt alone
-    const p = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(dir), textEncoding: 'per-prompt' });
+    const p = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(dir) });
     try {
       const base = { prompt: 'a dog barks', steps: 5, seed: 11, guidanceScale: 1 };
       const student = await p.generate({ ...base, denoiserId: 'fake-student', guidanceScale: 7 });

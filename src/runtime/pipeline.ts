@@ -23,17 +23,7 @@ export interface PipelineLoadOptions {
   onFile?: (e: FileEvent) => void;
   /** passed to InferenceSession.create; default { executionProviders: [backend] } */
   sessionOptions?: object;
-  /**
-   * How stage 2 encodes the conditional and unconditional prompts of a guided teacher:
-   * 'batched' (default): one text-encoder run on a batch of 2, as the factory's golden run does;
-   * 'per-prompt': one run per prompt. The two differ when the encoder's activations are quantized
-   * dynamically per tensor (int8 `quantize_dynamic`): then a row's hidden states depend on its
-   * batch-mates, and only 'per-prompt' gives a prompt the same hidden states in every batch.
-   */
-  textEncoding?: TextEncoding;
 }
-
-export type TextEncoding = 'batched' | 'per-prompt';
 
 /** Each graph's interface (docs/pack-format.md): input names and the output name. */
 const GRAPH_IO = {
@@ -66,7 +56,6 @@ export class Pipeline {
   private readonly vocoder: Graph;
   /** abar_t, t = 0..T-1 (float64) */
   private readonly abar: Float64Array;
-  readonly textEncoding: TextEncoding;
   /** session runs are chained one at a time */
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -80,7 +69,6 @@ export class Pipeline {
     denoisers: Map<string, Graph>;
     vaeDecoder: Graph;
     vocoder: Graph;
-    textEncoding: TextEncoding;
   }) {
     this.manifest = args.manifest;
     this.backend = args.backend;
@@ -90,7 +78,6 @@ export class Pipeline {
     this.denoisers = args.denoisers;
     this.vaeDecoder = args.vaeDecoder;
     this.vocoder = args.vocoder;
-    this.textEncoding = args.textEncoding;
     const s = args.manifest.schedule;
     this.abar = alphasCumprod(s.num_train_timesteps, s.beta_start, s.beta_end);
   }
@@ -138,8 +125,7 @@ export class Pipeline {
       for (const d of manifest.denoisers) denoisers.set(d.id, await create(d.file, 'denoiser'));
       const vaeDecoder = await create(manifest.vae_decoder.file, 'vae');
       const vocoder = await create(manifest.vocoder.file, 'vocoder');
-      const textEncoding = opts.textEncoding ?? 'batched';
-      return new Pipeline({ manifest, backend, ort, tokenizer, textEncoder, denoisers, vaeDecoder, vocoder, textEncoding });
+      return new Pipeline({ manifest, backend, ort, tokenizer, textEncoder, denoisers, vaeDecoder, vocoder });
     } catch (e) {
       for (const g of created) await g.session.release().catch(() => undefined);
       throw e;
@@ -195,12 +181,9 @@ export class Pipeline {
     const batch = prompts.length;
     const cond = tokens.rows[0]!;
 
-    // 2. Encode text: one batch of `batch` rows (or one run per row, see textEncoding) -> hidden [batch, L, H].
-    const hidden = await stage('encode', () =>
-      this.textEncoding === 'per-prompt'
-        ? this.encodeRows(tokens.inputIds, tokens.attentionMask, batch, signal)
-        : this.encodeText(tokens.inputIds, tokens.attentionMask, batch, signal),
-    );
+    // 2. Encode text: one batch of `batch` rows -> hidden [batch, L, H]. The pack's encoder is
+    //    batch-invariant (int8 weights, float activations), so a row does not depend on its batch-mates.
+    const hidden = await stage('encode', () => this.encodeText(tokens.inputIds, tokens.attentionMask, batch, signal));
 
     // 3. Denoise: DDIM v-updates on the trailing grid from z ~ N(0, I) at tau_0 (E7, E8, E20).
     const { channels: C, frames: Tl, bins: F } = m.latent;
@@ -260,28 +243,6 @@ export class Pipeline {
       [batch, L, H],
       signal,
     );
-  }
-
-  /** Text encoder run once per row (batch 1 each), concatenated to [batch, L, H]. */
-  async encodeRows(
-    inputIds: BigInt64Array,
-    attentionMask: BigInt64Array,
-    batch: number,
-    signal?: AbortSignal,
-  ): Promise<Float32Array> {
-    const L = rowLength(inputIds.length, batch, 'input_ids');
-    const H = this.manifest.text.hidden_size;
-    const out = new Float32Array(batch * L * H);
-    for (let r = 0; r < batch; r++) {
-      const row = await this.encodeText(
-        inputIds.subarray(r * L, (r + 1) * L),
-        attentionMask.subarray(r * L, (r + 1) * L),
-        1,
-        signal,
-      );
-      out.set(row, r * L * H);
-    }
-    return out;
   }
 
   /**
