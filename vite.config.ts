@@ -4,10 +4,9 @@
 // Both servers send COOP/COEP so the page is `crossOriginIsolated`: onnxruntime-web's WASM
 // backend needs SharedArrayBuffer for its threads (ENVIRONMENT.md).
 //
-// How onnxruntime-web finds its files: the worker imports the default 'onnxruntime-web'
-// bundle (ort.bundle.min.mjs: WASM + WebGPU/JSEP, the Emscripten glue embedded) and sets
-// `ort.env.wasm.wasmPaths = { wasm: <url> }` from `import ... '...jsep.wasm?url'`, so the
-// one .wasm file it needs is an ordinary Vite asset in dev and in the build.
+// How onnxruntime-web finds its files: src/worker/ort-loader.ts picks one build per backend
+// ('onnxruntime-web/wasm' or 'onnxruntime-web/webgpu') and sets `ort.env.wasm.wasmPaths`
+// from a `?url` import of that build's .wasm, an ordinary Vite asset in dev and in the build.
 // The package is excluded from dependency pre-bundling so that its `import.meta.url`
 // (which its WASM threads use to start themselves as module workers) keeps pointing at
 // the real module file.
