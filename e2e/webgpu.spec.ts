@@ -10,6 +10,7 @@
 import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { SoundstepPage } from './pages/SoundstepPage';
+import type { DenoiseOnceRequest } from '../src/worker/protocol';
 
 /** max |v_webgpu - v_wasm| for the denoiser on identical inputs (same hidden states). */
 const DEVICE_TOLERANCE = 1e-3;
@@ -46,15 +47,7 @@ async function evaluateFirstStep(page: Page, hidden?: number[]): Promise<Evaluat
     }
     type Hook = {
       client: {
-        denoiseOnce(input: {
-          denoiserId: string;
-          sample: Float32Array;
-          timestep: number;
-          inputIds: BigInt64Array;
-          attentionMask: BigInt64Array;
-          batch: number;
-          hidden?: Float32Array;
-        }): Promise<{ output: Float32Array; hidden: Float32Array; backend: string; ms: number }>;
+        denoiseOnce(input: Omit<DenoiseOnceRequest, 'type' | 'id'>): Promise<{ output: Float32Array; hidden: Float32Array; backend: string; ms: number }>;
       };
     };
     const hook = (window as Window & { __soundstep?: Hook }).__soundstep;

@@ -53,6 +53,17 @@ const controllers = new Map<number, AbortController>();
 
 const post = (reply: WorkerReply, transfer?: Transferable[]): void => scope.postMessage(reply, transfer);
 
+/** Tell the page which backend runs and why. */
+function postDevice(device: DeviceChoice): void {
+  post({
+    status: 'device',
+    backend: device.backend,
+    reason: device.reason,
+    threads: device.threads,
+    crossOriginIsolated: scope.crossOriginIsolated,
+  });
+}
+
 function enqueue(task: () => Promise<void>): void {
   chain = chain.then(task, task);
 }
@@ -154,13 +165,7 @@ async function handleLoad(req: LoadRequest): Promise<void> {
       crossOriginIsolated: scope.crossOriginIsolated,
       hardwareConcurrency: scope.navigator.hardwareConcurrency,
     });
-    post({
-      status: 'device',
-      backend: device.backend,
-      reason: device.reason,
-      threads: device.threads,
-      crossOriginIsolated: scope.crossOriginIsolated,
-    });
+    postDevice(device);
     const fetchFile = httpFetchFile(req.packUrl);
     let pipeline: Pipeline;
     try {
@@ -174,13 +179,7 @@ async function handleLoad(req: LoadRequest): Promise<void> {
         threads: device.threads,
         reason: `WebGPU: could not run the pack (${errorMessage(e)}), using WASM (${device.threads} threads)`,
       };
-      post({
-        status: 'device',
-        backend: device.backend,
-        reason: device.reason,
-        threads: device.threads,
-        crossOriginIsolated: scope.crossOriginIsolated,
-      });
+      postDevice(device);
       pipeline = await createPipeline(await loadOrt(device), device, fetchFile);
     }
     loaded = { pipeline, backend: pipeline.backend, packUrl: req.packUrl };
