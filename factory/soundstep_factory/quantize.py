@@ -3,8 +3,10 @@
 onnxruntime's quantize_dynamic also quantizes activations, with one scale per run computed
 over the whole input tensor, so a prompt's hidden states changed with its batch-mates and
 padding (up to 0.8 on our encoder). Here only the weights are stored as int8, per output
-channel, behind a DequantizeLinear; every run computes in float32, so a row's output does
-not depend on the other rows.
+channel, and turned back into float32 by Cast and Mul on constants, which ONNX Runtime folds
+into a float initializer when the session loads. Every run then computes in float32, so a
+row's output does not depend on the other rows. (A DequantizeLinear node instead is fused by
+onnxruntime 1.30 into a MatMul that quantizes activations again: off by 1.85 from 1.20.)
 """
 from __future__ import annotations
 
@@ -40,17 +42,20 @@ def quantize_weights_int8(src: Path, dst: Path) -> dict:
             graph.initializer.remove(initializers[name])
             graph.initializer.extend([
                 numpy_helper.from_array(q, f"{name}_int8"),
-                numpy_helper.from_array(scale.astype(np.float32), f"{name}_scale"),
-                numpy_helper.from_array(np.zeros_like(scale, dtype=np.int8), f"{name}_zero"),
+                numpy_helper.from_array(np.expand_dims(scale, reduce_axis).astype(np.float32), f"{name}_scale"),
             ])
-            dq_nodes.append(helper.make_node("DequantizeLinear", [f"{name}_int8", f"{name}_scale", f"{name}_zero"],
-                                             [f"{name}_dequantized"], axis=axis, name=f"{name}_dequantize"))
+            dq_nodes += [
+                helper.make_node("Cast", [f"{name}_int8"], [f"{name}_float"], to=onnx.TensorProto.FLOAT,
+                                 name=f"{name}_cast"),
+                helper.make_node("Mul", [f"{name}_float", f"{name}_scale"], [f"{name}_dequantized"],
+                                 name=f"{name}_rescale"),
+            ]
             dequantized[name] = f"{name}_dequantized"
             stats["tensors"] += 1
             stats["float_bytes"] += w.nbytes
-            stats["int8_bytes"] += q.nbytes + 2 * scale.size * 4
+            stats["int8_bytes"] += q.nbytes + scale.size * 4
         node.input[slot] = dequantized[name]
-    # DequantizeLinear of constants first, so the node list stays topologically sorted.
+    # The dequantizing nodes read only constants: put them first to keep the order topological.
     nodes = dq_nodes + list(graph.node)
     del graph.node[:]
     graph.node.extend(nodes)
