@@ -1,7 +1,7 @@
 // Shapes of the app state. Each slice owns one part; the store combines them (index.ts).
 
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
-import type { BackendPreference, ManifestSummary } from '../worker/protocol';
+import type { BackendPreference, DoneReply, ManifestSummary } from '../worker/protocol';
 
 export type LoadStatus = 'idle' | 'loading' | 'ready' | 'failed';
 
@@ -49,21 +49,13 @@ export interface RunState {
   totalSteps: number | null;
 }
 
-export interface GenerationResult {
-  id: number;
+/** A finished generation: the worker's 'done' reply, with the WAV as an object URL. */
+export interface GenerationResult extends Omit<DoneReply, 'status' | 'wav'> {
   /** object URL of the WAV blob (revoked when replaced) */
   url: string;
   fileName: string;
   bytes: number;
-  sampleRate: number;
-  numSamples: number;
-  timings: Record<Stage, number>;
-  totalMs: number;
-  networkEvaluations: number;
-  truncated: boolean;
-  tokenCount: number;
   maxTokens: number | null;
-  request: GenerateRequest;
 }
 
 export interface GenerationState {

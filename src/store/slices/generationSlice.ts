@@ -37,20 +37,13 @@ export const createGenerationSlice: StateCreator<Store, [], [], GenerationSlice>
     set((s) => (s.run && s.run.id === id ? { run: { ...s.run, status: 'cancelling' } } : {})),
   generationDone: (r, url, fileName) =>
     set((s) => {
+      const { status: _status, wav, ...reply } = r;
       const result: GenerationResult = {
-        id: r.id,
+        ...reply,
         url,
         fileName,
-        bytes: r.wav.byteLength,
-        sampleRate: r.sampleRate,
-        numSamples: r.numSamples,
-        timings: r.timings,
-        totalMs: r.totalMs,
-        networkEvaluations: r.networkEvaluations,
-        truncated: r.truncated,
-        tokenCount: r.tokenCount,
+        bytes: wav.byteLength,
         maxTokens: s.manifest?.maxTokens ?? null,
-        request: r.request,
       };
       return { run: s.run?.id === r.id ? null : s.run, result, lastOutcome: 'done' };
     }),
