@@ -1,0 +1,427 @@
+"""The judge and the evaluation metrics (groundwork).
+
+Usage: python -m soundstep_factory.evaluate --config small --stage judge [--runs 5] [--steps N]
+
+The judge is a small multi-label CNN over log-mel (B, frames, mels) trained with BCE on the
+rendered train split to name the sources heard in a clip (the vocabulary is every source key in
+the clips). Its global-pooled penultimate layer (`JudgeConfig.widths[-1]`, 128-d) is the
+embedding used for FAD_judge. Figures:
+
+  judge accuracy  on the real TEST split: exact-set accuracy, macro/micro F1 over sources, and
+                  the adherence of real clips (the ceiling a generator can reach with this judge).
+  FAD_judge       frechet_distance between judge embeddings of generated and real test clips.
+  FD_mel          the same on an independent embedding: per-clip log-mel mean and std over time
+                  per mel bin (2 * n_mels = 128-d), no learned weights (`mel_stats_embedding`).
+  adherence       fraction of generated clips in which the judge finds every prompted source.
+
+Every figure is reported as the mean of several runs with different seeds and a Student-t 95%
+interval (`mean_ci95`). For the judge, a run is a judge trained with seed JudgeConfig.seed + k
+(run 0 lives in <work>/judge/checkpoint.pt, run k > 0 in <work>/judge/run<k>/checkpoint.pt).
+For generated clips (`evaluate_generated_runs`, not yet wired to the CLI) a run is one sampling
+seed of the generator, scored by one fixed judge.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.linalg
+import scipy.stats
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint
+from .config import PackConfig, load_config
+
+torch.set_num_threads(2)  # the factory's machines: 2 cores, shared
+
+
+# ---------------------------------------------------------------- metrics (pure functions)
+def embedding_stats(emb: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of embeddings (N, D): mu = mean_i e_i, C = 1/(N-1) sum (e_i-mu)(e_i-mu)^T."""
+    e = np.asarray(emb.detach().cpu().numpy() if isinstance(emb, torch.Tensor) else emb, dtype=np.float64)
+    if e.ndim != 2 or e.shape[0] < 2:
+        raise ValueError(f"embedding_stats needs (N >= 2, D) embeddings, got {e.shape}")
+    return e.mean(axis=0), np.cov(e, rowvar=False)
+
+
+def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray,
+                     eps: float = 1e-6) -> float:
+    """Frechet distance between Gaussians N(mu1, C1) and N(mu2, C2) (Dowson & Landau 1982; FID,
+    Heusel et al. 2017; FAD, Kilgour et al. 2019):
+
+        d^2 = ||mu1 - mu2||^2 + Tr(C1 + C2 - 2 (C1 C2)^{1/2})
+
+    (C1 C2)^{1/2} comes from scipy.linalg.sqrtm. If it is not finite (singular product, e.g. fewer
+    clips than dimensions) eps*I is added to both covariances, as pytorch-fid does. The square
+    root of a product of PSD matrices has real eigenvalues; the tiny imaginary part sqrtm returns
+    is numerical drift and is dropped (a warning is raised if it is not tiny). The result is
+    clamped at 0 (rounding can make identical statistics give -1e-12).
+    """
+    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    c1, c2 = np.atleast_2d(np.asarray(cov1, np.float64)), np.atleast_2d(np.asarray(cov2, np.float64))
+    if mu1.shape != mu2.shape or c1.shape != c2.shape or c1.shape != (mu1.size, mu1.size):
+        raise ValueError(f"shape mismatch: mu {mu1.shape} {mu2.shape}, cov {c1.shape} {c2.shape}")
+    diff = mu1 - mu2
+    covmean = scipy.linalg.sqrtm(c1 @ c2)
+    if not np.isfinite(covmean).all():
+        offset = np.eye(c1.shape[0]) * eps
+        covmean = scipy.linalg.sqrtm((c1 + offset) @ (c2 + offset))
+    if np.iscomplexobj(covmean):
+        imag = np.abs(covmean.imag).max()
+        scale = max(1.0, np.abs(covmean.real).max())
+        if imag > 1e-3 * scale:
+            warnings.warn(f"frechet_distance: sqrtm has an imaginary part of {imag:.3g} (dropped)")
+        covmean = covmean.real
+    d2 = diff @ diff + np.trace(c1) + np.trace(c2) - 2.0 * np.trace(covmean)
+    return float(max(d2, 0.0))
+
+
+def mel_stats_embedding(mels: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The independent embedding for FD_mel: per clip, the mean and std over time of every log-mel
+    bin, concatenated: (N, frames, mels) -> (N, 2 * mels). No learned weights."""
+    m = torch.as_tensor(mels, dtype=torch.float64)
+    if m.ndim != 3:
+        raise ValueError(f"expected log-mels (N, frames, mels), got {tuple(m.shape)}")
+    return torch.cat([m.mean(dim=1), m.std(dim=1)], dim=1).numpy()
+
+
+def fd_mel(mels_a: np.ndarray | torch.Tensor, mels_b: np.ndarray | torch.Tensor) -> float:
+    """FD_mel = frechet_distance of the Gaussians fitted to mel_stats_embedding of two clip sets."""
+    return frechet_distance(*embedding_stats(mel_stats_embedding(mels_a)),
+                            *embedding_stats(mel_stats_embedding(mels_b)))
+
+
+def fad_judge(emb_gen: np.ndarray | torch.Tensor, emb_real: np.ndarray | torch.Tensor) -> float:
+    """FAD_judge = frechet_distance of the Gaussians fitted to judge embeddings (N, D) of two sets."""
+    return frechet_distance(*embedding_stats(emb_gen), *embedding_stats(emb_real))
+
+
+def sources_to_targets(sources: Sequence[Sequence[str]], vocab: Sequence[str]) -> torch.Tensor:
+    """Multi-hot targets (N, V) from per-clip source lists; a source not in vocab is an error."""
+    index = {k: i for i, k in enumerate(vocab)}
+    y = torch.zeros(len(sources), len(vocab))
+    for n, srcs in enumerate(sources):
+        for s in srcs:
+            if s not in index:
+                raise KeyError(f"source {s!r} is not in the judge's vocabulary")
+            y[n, index[s]] = 1.0
+    return y
+
+
+def adherence(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Sequence[str]],
+              vocab: Sequence[str], threshold: float = 0.5) -> float:
+    """Fraction of clips in which the judge finds every prompted source:
+        adherence = 1/N sum_n [ min_{s in prompted_n} p_n(s) >= threshold ].
+    probs: (N, V) sigmoid outputs, columns in vocab order. Extra detected sources are not penalised."""
+    p = torch.as_tensor(probs, dtype=torch.float64)
+    if p.ndim != 2 or p.shape != (len(prompted_sources), len(vocab)):
+        raise ValueError(f"probs {tuple(p.shape)} does not match {len(prompted_sources)} prompts x {len(vocab)} sources")
+    if len(prompted_sources) == 0:
+        raise ValueError("adherence of no clips")
+    y = sources_to_targets(prompted_sources, vocab).bool()
+    if not y.any(dim=1).all():
+        raise ValueError("every prompt needs at least one source")
+    found = ((p >= threshold) | ~y).all(dim=1)
+    return float(found.double().mean())
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% Student-t interval over n runs:
+        mean +- t_{0.975, n-1} * s / sqrt(n),  s = sample std (ddof 1).
+    One value gives a half-width of nan (no interval)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        raise ValueError("mean_ci95 of no values")
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, float("nan")
+    half = float(scipy.stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return mean, half
+
+
+def summarize_runs(runs: Sequence[dict]) -> dict:
+    """{key: {"mean", "ci95", "values"}} over the numeric keys every run has."""
+    keys = [k for k in runs[0] if all(isinstance(r.get(k), (int, float)) for r in runs)]
+    out = {}
+    for k in keys:
+        values = [float(r[k]) for r in runs]
+        mean, half = mean_ci95(values)
+        out[k] = {"mean": mean, "ci95": half, "values": values}
+    return out
+
+
+# ---------------------------------------------------------------- the judge
+@dataclass
+class JudgeConfig:
+    """A small CNN: conv3x3-BN-ReLU-maxpool blocks, global pooling, linear head."""
+    widths: tuple[int, ...] = (16, 32, 64, 128)  # the last width is the embedding size
+    dropout: float = 0.2
+    crop_frames: int = 128  # random time crops while training; whole clips at evaluation
+    gain_db: float = 6.0  # random gain in [-gain_db, gain_db] while training
+    steps: int = 1500
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    threshold: float = 0.5
+    checkpoint_every: int = 250
+
+
+class Judge(torch.nn.Module):
+    """log-mel (B, frames, mels) -> logits (B, V); `embed` gives the (B, widths[-1]) embedding."""
+
+    def __init__(self, num_sources: int, jcfg: JudgeConfig, log_floor: float = 1e-5):
+        super().__init__()
+        self.log_floor = math.log(log_floor)
+        layers, c_in = [], 1
+        for w in jcfg.widths:
+            layers += [torch.nn.Conv2d(c_in, w, 3, padding=1, bias=False), torch.nn.BatchNorm2d(w),
+                       torch.nn.ReLU(inplace=True), torch.nn.MaxPool2d(2)]
+            c_in = w
+        self.input_norm = torch.nn.BatchNorm2d(1)
+        self.features = torch.nn.Sequential(*layers)
+        self.dropout = torch.nn.Dropout(jcfg.dropout)
+        self.head = torch.nn.Linear(c_in, num_sources)
+        self.embedding_dim = c_in
+
+    def embed(self, mel: torch.Tensor) -> torch.Tensor:
+        x = self.features(self.input_norm(mel.unsqueeze(1)))  # (B, C, T', F')
+        # Mean over time (how much of the clip), max over frequency (where the energy is).
+        return x.amax(dim=3).mean(dim=2)  # (B, C)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.embed(mel)))
+
+
+def build_vocab(sources: Sequence[Sequence[str]]) -> list[str]:
+    """Every source key seen in the clips, sorted."""
+    return sorted({s for srcs in sources for s in srcs})
+
+
+def judge_path(cfg: PackConfig, run: int = 0) -> Path:
+    return cfg.work_dir / "judge" / ("checkpoint.pt" if run == 0 else f"run{run}/checkpoint.pt")
+
+
+def _augment(mel: torch.Tensor, rows: torch.Tensor, jcfg: JudgeConfig, log_floor: float,
+             g: torch.Generator) -> torch.Tensor:
+    """Random time crop and gain (in the log-magnitude domain: + ln 10^(dB/20), floored)."""
+    crop = min(jcfg.crop_frames, mel.shape[1])
+    starts = torch.randint(0, mel.shape[1] - crop + 1, (len(rows),), generator=g)
+    x = torch.stack([mel[r, s:s + crop] for r, s in zip(rows.tolist(), starts.tolist())])
+    db = (torch.rand(len(rows), 1, 1, generator=g) * 2 - 1) * jcfg.gain_db
+    return (x + db * (math.log(10) / 20)).clamp(min=log_floor)
+
+
+def _lr_at(step: int, total: int, base: float, warmup: int = 50) -> float:
+    """Linear warm-up, then cosine decay to 10% of the base rate."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train_judge(cfg: PackConfig, jcfg: JudgeConfig, mel: torch.Tensor, sources: Sequence[Sequence[str]],
+                vocab: Sequence[str], path: Path | None = None, log_every: int = 50) -> tuple[Judge, list[dict]]:
+    """Train (or resume) the judge on log-mels (N, frames, mels) with BCE; returns (judge, history).
+
+    history holds one {"step", "loss"} per step. The checkpoint (stage "judge") keeps the vocab and
+    the JudgeConfig in "extra", so `load_judge` needs nothing else."""
+    path = path or judge_path(cfg)
+    torch.manual_seed(jcfg.seed)
+    model = Judge(len(vocab), jcfg, cfg.audio.log_floor)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=jcfg.lr, weight_decay=jcfg.weight_decay)
+    y = sources_to_targets(sources, vocab)
+    step, history = 0, []
+    state = checkpoint.load(path)
+    if state is not None:
+        if list(state["extra"].get("vocab", [])) != list(vocab):
+            raise ValueError(f"{path} was trained on another source vocabulary; delete it to retrain")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+        print(f"[judge] resumed at step {step}", flush=True)
+    extra = {"vocab": list(vocab), "judge_config": dataclasses.asdict(jcfg)}
+    g = torch.Generator().manual_seed(jcfg.seed * 1_000_003 + step)  # resumed runs draw fresh batches
+    model.train()
+    started = time.time()
+    while step < jcfg.steps:
+        for group in optimizer.param_groups:
+            group["lr"] = _lr_at(step, jcfg.steps, jcfg.lr)
+        rows = torch.randint(0, len(mel), (jcfg.batch_size,), generator=g)
+        x = _augment(mel, rows, jcfg, model.log_floor, g)
+        loss = F.binary_cross_entropy_with_logits(model(x), y[rows])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        history.append({"step": step, "loss": loss.item()})
+        if log_every and (step % log_every == 0 or step == jcfg.steps):
+            recent = np.mean([h["loss"] for h in history[-log_every:]])
+            print(f"[judge] step {step}/{jcfg.steps} loss {recent:.4f} "
+                  f"({log_every / max(1e-9, time.time() - started):.2f} steps/s)", flush=True)
+            started = time.time()
+        if step % jcfg.checkpoint_every == 0 or step == jcfg.steps:
+            checkpoint.save(path, cfg=cfg, stage="judge", step=step, model=model, optimizer=optimizer,
+                            history=history, extra=extra)
+    return model.eval(), history
+
+
+def load_judge(path: Path) -> tuple[Judge, list[str]]:
+    """A trained judge (eval mode) and its vocabulary from a checkpoint."""
+    state = checkpoint.load(path)
+    if state is None:
+        raise FileNotFoundError(f"no judge checkpoint at {path}: run --stage judge first")
+    extra = state["extra"]
+    jfields = {f.name for f in dataclasses.fields(JudgeConfig)}
+    jd = {k: (tuple(v) if isinstance(v, list) else v) for k, v in extra["judge_config"].items() if k in jfields}
+    log_floor = state["config"].get("audio", {}).get("log_floor", 1e-5)
+    model = Judge(len(extra["vocab"]), JudgeConfig(**jd), log_floor)
+    model.load_state_dict(state["model"])
+    return model.eval(), list(extra["vocab"])
+
+
+@torch.no_grad()
+def judge_outputs(judge: Judge, mel: torch.Tensor, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Whole-clip probabilities (N, V) and embeddings (N, D) for log-mels (N, frames, mels)."""
+    judge.eval()
+    probs, embs = [], []
+    for i in range(0, len(mel), batch):
+        e = judge.embed(mel[i:i + batch].float())
+        embs.append(e)
+        probs.append(torch.sigmoid(judge.head(e)))
+    return torch.cat(probs), torch.cat(embs)
+
+
+def judge_accuracy(probs: np.ndarray | torch.Tensor, sources: Sequence[Sequence[str]], vocab: Sequence[str],
+                   threshold: float = 0.5) -> dict:
+    """Multi-label scores of judge probabilities (N, V) against the true source lists:
+      exact_set_accuracy  fraction of clips whose predicted set {s: p >= threshold} equals the truth;
+      macro_f1            mean over sources present in the truth of F1 = 2TP / (2TP + FP + FN);
+      micro_f1            F1 over all (clip, source) decisions;
+      adherence           fraction of clips with every true source found (the real-clip ceiling
+                          for the adherence of generated clips)."""
+    p = torch.as_tensor(probs, dtype=torch.float64)
+    y = sources_to_targets(sources, vocab).bool()
+    pred = p >= threshold
+    tp, fp, fn = (pred & y).sum(0).double(), (pred & ~y).sum(0).double(), (~pred & y).sum(0).double()
+    present = y.any(0)
+    f1 = 2 * tp / (2 * tp + fp + fn).clamp(min=1)
+    micro = float(2 * tp.sum() / (2 * tp.sum() + fp.sum() + fn.sum()).clamp(min=1))
+    return {
+        "exact_set_accuracy": float((pred == y).all(1).double().mean()),
+        "macro_f1": float(f1[present].mean()) if present.any() else float("nan"),
+        "micro_f1": micro,
+        "adherence": adherence(p, sources, vocab, threshold),
+        "num_clips": len(sources),
+        "num_sources": int(present.sum()),
+    }
+
+
+# ---------------------------------------------------------------- real clips
+def load_real(cfg: PackConfig) -> dict:
+    """Log-mels (N, frames, mels), sources, split and ids of every rendered clip: from
+    <work>/features.pt when the features stage has run, else straight from <work>/data."""
+    feats_path = cfg.work_dir / "features.pt"
+    if feats_path.exists():
+        f = torch.load(feats_path, weights_only=False)
+        return {"mel": f["mel"], "sources": f["sources"], "split": f["split"], "ids": f["ids"]}
+    from .data import load_audio, load_clips
+    clips = load_clips(cfg.work_dir / "data")
+    wave = torch.stack([torch.from_numpy(load_audio(cfg.work_dir / "data" / c["file"])) for c in clips])
+    return {"mel": waves_to_mel(cfg, wave), "sources": [c["sources"] for c in clips],
+            "split": [c["split"] for c in clips], "ids": [c["id"] for c in clips]}
+
+
+def waves_to_mel(cfg: PackConfig, wave: torch.Tensor) -> torch.Tensor:
+    """Waveforms (N, S) -> log-mels (N, frames, mels) with the pack's front end."""
+    from .mel import MelFrontEnd
+    fe = MelFrontEnd(cfg.audio)
+    with torch.no_grad():
+        return torch.cat([fe(wave[i:i + 64].float()) for i in range(0, len(wave), 64)])
+
+
+def split_rows(real: dict, split: str) -> dict:
+    keep = [i for i, s in enumerate(real["split"]) if s == split]
+    return {"mel": real["mel"][keep], "sources": [real["sources"][i] for i in keep],
+            "ids": [real["ids"][i] for i in keep]}
+
+
+def stage_judge(cfg: PackConfig, jcfg: JudgeConfig, runs: int = 1) -> dict:
+    """Train (or resume/load) `runs` judges with seeds jcfg.seed + k; score each on the real test split."""
+    real = load_real(cfg)
+    vocab = build_vocab(real["sources"])
+    train, test = split_rows(real, "train"), split_rows(real, "test")
+    per_run = []
+    for k in range(runs):
+        judge, _ = train_judge(cfg, dataclasses.replace(jcfg, seed=jcfg.seed + k), train["mel"],
+                               train["sources"], vocab, path=judge_path(cfg, k))
+        probs, _ = judge_outputs(judge, test["mel"])
+        per_run.append({"seed": jcfg.seed + k, **judge_accuracy(probs, test["sources"], vocab, jcfg.threshold)})
+    return {"stage": "judge", "recipe": cfg.recipe, "runs": runs, "vocab_size": len(vocab),
+            "num_train": len(train["sources"]), "num_test": len(test["sources"]),
+            "summary": summarize_runs([{k: v for k, v in r.items() if k not in ("seed", "num_clips", "num_sources")}
+                                       for r in per_run]),
+            "per_run": per_run}
+
+
+# ---------------------------------------------------------------- generated clips (structure; CLI later)
+def evaluate_generated(cfg: PackConfig, judge: Judge, vocab: Sequence[str], wave: torch.Tensor,
+                       prompted_sources: Sequence[Sequence[str]], real_test_mel: torch.Tensor,
+                       threshold: float = 0.5) -> dict:
+    """One run: generated waveforms (N, S) for prompts naming `prompted_sources`, scored against the
+    real test clips' log-mels: {"fad_judge", "fd_mel", "adherence"}."""
+    mel = waves_to_mel(cfg, wave)
+    probs, emb = judge_outputs(judge, mel)
+    _, emb_real = judge_outputs(judge, real_test_mel)
+    return {"fad_judge": fad_judge(emb, emb_real), "fd_mel": fd_mel(mel, real_test_mel),
+            "adherence": adherence(probs, prompted_sources, vocab, threshold)}
+
+
+def evaluate_generated_runs(cfg: PackConfig, judge: Judge, vocab: Sequence[str],
+                            generate: Callable[[int], torch.Tensor], prompted_sources: Sequence[Sequence[str]],
+                            real_test_mel: torch.Tensor, seeds: Sequence[int] = (0, 1, 2, 3, 4),
+                            threshold: float = 0.5) -> dict:
+    """Every figure as the mean over sampling seeds with a 95% interval. generate(seed) returns the
+    waveforms (N, S) for the N prompts whose sources are `prompted_sources` (in the same order)."""
+    per_run = [{"seed": s, **evaluate_generated(cfg, judge, vocab, generate(s), prompted_sources,
+                                                 real_test_mel, threshold)} for s in seeds]
+    return {"summary": summarize_runs([{k: v for k, v in r.items() if k != "seed"} for r in per_run]),
+            "per_run": per_run}
+
+
+STAGES = ("judge",)  # "generated" comes with the samplers' evaluation
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--stage", choices=STAGES, required=True)
+    ap.add_argument("--runs", type=int, default=1, help="judges trained with seeds seed..seed+runs-1")
+    ap.add_argument("--steps", type=int, default=None, help="override JudgeConfig.steps")
+    ap.add_argument("--seed", type=int, default=None, help="override JudgeConfig.seed")
+    args = ap.parse_args(argv)
+    cfg = load_config(args.config)
+    jcfg = JudgeConfig()
+    if args.steps is not None:
+        jcfg = dataclasses.replace(jcfg, steps=args.steps)
+    if args.seed is not None:
+        jcfg = dataclasses.replace(jcfg, seed=args.seed)
+    result = stage_judge(cfg, jcfg, runs=args.runs)
+    print(json.dumps(result, indent=1))
+    out = cfg.work_dir / "judge" / "report.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
