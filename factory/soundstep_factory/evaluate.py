@@ -40,6 +40,7 @@ import torch.nn.functional as F
 
 from . import checkpoint
 from .config import PackConfig, load_config
+from .train import warmup_cosine_lr
 
 torch.set_num_threads(2)  # the factory's machines: 2 cores, shared
 
@@ -221,14 +222,6 @@ def _augment(mel: torch.Tensor, rows: torch.Tensor, jcfg: JudgeConfig, log_floor
     return (x + db * (math.log(10) / 20)).clamp(min=log_floor)
 
 
-def _lr_at(step: int, total: int, base: float, warmup: int = 50) -> float:
-    """Linear warm-up, then cosine decay to 10% of the base rate."""
-    if step < warmup:
-        return base * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def train_judge(cfg: PackConfig, jcfg: JudgeConfig, mel: torch.Tensor, sources: Sequence[Sequence[str]],
                 vocab: Sequence[str], path: Path | None = None, log_every: int = 50) -> tuple[Judge, list[dict]]:
     """Train (or resume) the judge on log-mels (N, frames, mels) with BCE; returns (judge, history).
@@ -255,7 +248,7 @@ def train_judge(cfg: PackConfig, jcfg: JudgeConfig, mel: torch.Tensor, sources: 
     started = time.time()
     while step < jcfg.steps:
         for group in optimizer.param_groups:
-            group["lr"] = _lr_at(step, jcfg.steps, jcfg.lr)
+            group["lr"] = warmup_cosine_lr(step, jcfg.steps, jcfg.lr, warmup=50)
         rows = torch.randint(0, len(mel), (jcfg.batch_size,), generator=g)
         x = _augment(mel, rows, jcfg, model.log_floor, g)
         loss = F.binary_cross_entropy_with_logits(model(x), y[rows])

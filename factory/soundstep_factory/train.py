@@ -61,7 +61,7 @@ def load_features(cfg: PackConfig, split: str = "train") -> dict:
 
 
 # ---------------------------------------------------------------- a shared resumable loop
-def _lr_at(step: int, total: int, base: float, warmup: int = 100) -> float:
+def warmup_cosine_lr(step: int, total: int, base: float, warmup: int = 100) -> float:
     """Linear warm-up, then cosine decay to 10% of the base rate."""
     if step < warmup:
         return base * (step + 1) / warmup
@@ -88,7 +88,7 @@ def run_loop(cfg: PackConfig, stage: str, model: torch.nn.Module, total_steps: i
     started, window = time.time(), []
     while step < total_steps:
         for group in optimizer.param_groups:
-            group["lr"] = _lr_at(step, total_steps, lr)
+            group["lr"] = warmup_cosine_lr(step, total_steps, lr)
         loss, logs = loss_fn(model, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
