@@ -117,7 +117,38 @@ describe('validateManifest', () => {
     const e = refused((m) => delete m['files']['vocoder.onnx']);
     expect(e.message).toMatch(/vocoder\.file names "vocoder\.onnx", which is not listed in files/);
     expect(refused((m) => delete m['files']['denoisers/bsa25.onnx']).message).toMatch(/denoisers\[1\]\.file/);
-    expect(refused((m) => (m['metrics'] = 'metrics.json')).message).toMatch(/metrics names "metrics\.json"/);
+  });
+
+  it('accepts metrics absent, null, or a table of rows per denoiser and steps', () => {
+    const m = valid();
+    delete m['metrics'];
+    expect(validateManifest(m).metrics).toBeUndefined();
+    const table = {
+      judge: 'judge CNN', runs: 5,
+      rows: [
+        { denoiser: 'teacher', steps: 200, nfe: 400, fad_judge: { mean: 1.5, ci95: 0.2 }, fd_mel: { mean: 3, ci95: 0.1 },
+          adherence: { mean: 0.6, ci95: 0.05 }, seconds: { mean: 12, ci95: null } },
+        { denoiser: 'bsa25', steps: 25, nfe: 25, fad_judge: { mean: 2, ci95: null }, fd_mel: { mean: 4, ci95: null },
+          adherence: { mean: 0.5, ci95: null } },
+      ],
+    };
+    const out = validateManifest({ ...valid(), metrics: table });
+    expect(out.metrics?.rows.map((r) => `${r.denoiser}@${r.steps}`)).toEqual(['teacher@200', 'bsa25@25']);
+    expect(out.metrics?.rows[0]?.fad_judge).toEqual({ mean: 1.5, ci95: 0.2 });
+  });
+
+  it('refuses a metrics table that names a missing denoiser, an unsupported step count, or bad figures', () => {
+    const row = () => ({ denoiser: 'bsa25', steps: 25, nfe: 25, fad_judge: { mean: 1, ci95: 0.1 }, fd_mel: { mean: 1, ci95: 0.1 },
+      adherence: { mean: 0.5, ci95: 0.1 } });
+    const withRows = (...rows: object[]) => (m: Record<string, any>) => (m['metrics'] = { judge: 'j', runs: 3, rows });
+    expect(refused(withRows({ ...row(), denoiser: 'ghost' })).message).toMatch(/metrics\.rows\[0\]\.denoiser names "ghost"/);
+    expect(refused(withRows({ ...row(), steps: 50 })).message).toMatch(/"bsa25" cannot sample with 50 steps/);
+    expect(refused(withRows(row(), row())).message).toMatch(/a second row for "bsa25" at 25 steps/);
+    expect(refused(withRows({ ...row(), adherence: { mean: 1.5, ci95: 0 } })).message).toMatch(/adherence\.mean must be in 0\.\.1/);
+    expect(refused(withRows({ ...row(), fd_mel: { mean: 1, ci95: -1 } })).message).toMatch(/fd_mel\.ci95 must be >= 0/);
+    expect(refused(withRows({ ...row(), fad_judge: undefined })).message).toMatch(/fad_judge must be an object/);
+    expect(refused((m) => (m['metrics'] = { judge: 'j', runs: 0, rows: [] })).message).toMatch(/metrics\.runs must be an integer >= 1/);
+    expect(refused((m) => (m['metrics'] = 'metrics.json')).message).toMatch(/put the table inline/);
   });
 
   it('checks files entries and paths', () => {

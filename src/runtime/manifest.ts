@@ -119,7 +119,8 @@ export interface Manifest {
   vae_decoder: { file: string };
   vocoder: { file: string };
   golden: string | null;
-  metrics: string | null;
+  /** the factory's evaluation table (docs/pack-format.md "metrics"); absent or null: not measured */
+  metrics?: MetricsTable | null;
   /** every file of the pack except manifest.json, by pack-relative path */
   files: Record<string, FileEntry>;
 }
@@ -322,7 +323,6 @@ export function referencedFiles(m: Manifest): Array<{ file: string; field: strin
     { file: m.vocoder.file, field: 'vocoder.file' },
   ];
   if (m.golden !== null) refs.push({ file: m.golden, field: 'golden' });
-  if (m.metrics !== null) refs.push({ file: m.metrics, field: 'metrics' });
   return refs;
 }
 
@@ -347,10 +347,9 @@ export function validateManifest(json: unknown): Manifest {
   validateSchedule(m['schedule']);
   validateDenoisers(m['denoisers'], (m['schedule'] as Json)['num_train_timesteps'] as number);
   for (const key of ['vae_decoder', 'vocoder']) checkPath(string(object(m[key], key), 'file', key), `${key}.file`);
-  for (const key of ['golden', 'metrics']) {
-    const file = nullableString(m, key, 'manifest');
-    if (file !== null) checkPath(file, key);
-  }
+  const golden = nullableString(m, 'golden', 'manifest');
+  if (golden !== null) checkPath(golden, 'golden');
+  validateMetrics(m['metrics'], m['denoisers'] as DenoiserSpec[], (m['schedule'] as Json)['num_train_timesteps'] as number);
   validateFiles(m['files']);
 
   const manifest = m as unknown as Manifest;
@@ -367,4 +366,79 @@ export function findDenoiser(m: Manifest, id: string): DenoiserSpec {
     throw new Error(`unknown denoiser "${id}" (this pack has: ${m.denoisers.map((e) => e.id).join(', ')})`);
   }
   return d;
+}
+
+// ---------------------------------------------------------------------------------------
+// metrics: the factory's evaluation table (docs/pack-format.md), shown beside the
+// comparison grid. Optional: absent or null means "not measured" and the page shows "—".
+// ---------------------------------------------------------------------------------------
+
+/** A figure over `runs` runs: the mean and the half-width of its Student-t 95% interval (null with one run). */
+export interface MetricValue {
+  mean: number;
+  ci95: number | null;
+}
+
+/** One cell of the grid: a denoiser at a step count. */
+export interface MetricsRow {
+  /** a denoisers[].id of this pack */
+  denoiser: string;
+  steps: number;
+  /** network evaluations per generation (teacher with guidance: 2 * steps; student: steps) */
+  nfe: number;
+  /** Frechet distance of judge embeddings, generated vs real test clips (lower is better) */
+  fad_judge: MetricValue;
+  /** Frechet distance of log-mel statistics (lower is better) */
+  fd_mel: MetricValue;
+  /** fraction (0..1) of clips in which the judge finds every prompted source (higher is better) */
+  adherence: MetricValue;
+  /** seconds per generation on the factory's machine, if measured */
+  seconds?: MetricValue;
+}
+
+export interface MetricsTable {
+  /** which judge scored the clips, in words (e.g. "judge CNN over log-mel, 5 seeds") */
+  judge: string;
+  /** runs (sampling seeds) each mean is over, >= 1 */
+  runs: number;
+  rows: MetricsRow[];
+}
+
+function metricValue(obj: Json, key: string, path: string, range?: [number, number]): void {
+  const v = object(obj[key], `${path}.${key}`);
+  const mean = number(v, 'mean', `${path}.${key}`);
+  if (range && (mean < range[0] || mean > range[1])) fail(`${path}.${key}.mean must be in ${range[0]}..${range[1]} (got ${mean})`);
+  if (v['ci95'] !== null) number(v, 'ci95', `${path}.${key}`, 'nonnegative');
+}
+
+/** Checks the optional metrics table against the pack's denoisers (see MetricsTable). */
+function validateMetrics(value: unknown, denoisers: DenoiserSpec[], numTrainTimesteps: number): void {
+  if (value === undefined || value === null) return;
+  if (typeof value === 'string') {
+    fail('metrics must be an object { judge, runs, rows } or null; a file name is no longer read (put the table inline)');
+  }
+  const t = object(value, 'metrics');
+  string(t, 'judge', 'metrics');
+  integer(t, 'runs', 'metrics');
+  const rows = t['rows'];
+  if (!Array.isArray(rows)) fail(`metrics.rows must be a list (${describe(rows)})`);
+  const seen = new Set<string>();
+  for (const [i, entry] of rows.entries()) {
+    const path = `metrics.rows[${i}]`;
+    const r = object(entry, path);
+    const id = string(r, 'denoiser', path);
+    const steps = integer(r, 'steps', path);
+    const d = denoisers.find((x) => x.id === id);
+    if (!d) fail(`${path}.denoiser names "${id}", which is not a denoiser of this pack`);
+    const supported = d.role === 'teacher' ? numTrainTimesteps % steps === 0 : d.steps[0] === steps;
+    if (!supported) fail(`${path}: denoiser "${id}" cannot sample with ${steps} steps`);
+    const cell = `${id}@${steps}`;
+    if (seen.has(cell)) fail(`${path}: a second row for "${id}" at ${steps} steps`);
+    seen.add(cell);
+    integer(r, 'nfe', path);
+    metricValue(r, 'fad_judge', path, [0, Infinity]);
+    metricValue(r, 'fd_mel', path, [0, Infinity]);
+    metricValue(r, 'adherence', path, [0, 1]);
+    if (r['seconds'] !== undefined) metricValue(r, 'seconds', path, [0, Infinity]);
+  }
 }
