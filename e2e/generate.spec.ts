@@ -35,7 +35,7 @@ test('types a prompt, generates 25 steps on WASM, plays and downloads a valid WA
   // the download: same bytes, a name from prompt, steps and seed
   const [download] = await Promise.all([page.waitForEvent('download'), app.downloadLink.click()]);
   expect(download.suggestedFilename()).toBe(result.fileName);
-  expect(download.suggestedFilename()).toMatch(/^a-dog-barks-while-rain-falls-on-a-roof_25-steps_seed-7\.wav$/);
+  expect(download.suggestedFilename()).toMatch(/^a-dog-barks-while-rain-falls-on-a-roof_teacher_25-steps_seed-7\.wav$/);
   const path = await download.path();
   const file = new Uint8Array(await readFile(path));
   const dl = parseWav(file);

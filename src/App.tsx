@@ -3,7 +3,8 @@ import { GenerationProgress } from './components/GenerationProgress';
 import { Header } from './components/Header';
 import { PackStatus } from './components/PackStatus';
 import { PromptForm } from './components/PromptForm';
-import { Result } from './components/Result';
+import { Results } from './components/Result';
+import { ComparisonPanel } from './components/ComparisonPanel';
 import type { SoundstepClient } from './worker/client';
 
 /** The page: everything reads the store; actions go through the worker client. */
@@ -15,7 +16,8 @@ export function App({ client }: { client: SoundstepClient }) {
         <ErrorAlert onRetryLoad={() => client.load()} />
         <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} />
         <GenerationProgress />
-        <Result />
+        <Results onDelete={(key) => void client.deleteResult(key)} onClear={() => void client.clearResults()} />
+        <ComparisonPanel onFill={() => client.fillGrid()} onCancel={() => client.cancel()} />
         <PackStatus />
       </main>
       <footer className="muted">

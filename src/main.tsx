@@ -7,6 +7,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { DEFAULT_PACK_URL, useStore } from './store';
 import { createClient, type SoundstepClient } from './worker/client';
+import { openHistory } from './history';
 import { BACKEND_PREFERENCES, type BackendPreference } from './worker/protocol';
 import './styles.css';
 
@@ -32,6 +33,12 @@ const worker = new Worker(new URL('./worker/generate.worker.ts', import.meta.url
 });
 const client = createClient(worker);
 client.load(packUrl, backend);
+// the results of earlier visits (IndexedDB); without it results last until the page is left
+openHistory()
+  .then((history) => client.attachHistory(history))
+  .catch((e: unknown) =>
+    useStore.getState().historyUnavailable(`This browser’s storage is unavailable (${e instanceof Error ? e.message : String(e)}); results are kept until you leave the page.`),
+  );
 window.__soundstep = { client, getState: useStore.getState };
 
 const root = document.getElementById('root');

@@ -15,6 +15,8 @@ export interface PageManifest {
 }
 
 export interface PageResult {
+  key: string;
+  request: { prompt: string; denoiserId: string; steps: number; guidanceScale: number; seed: number };
   totalMs: number;
   timings: Record<string, number>;
   networkEvaluations: number;
@@ -25,7 +27,7 @@ export interface PageResult {
 
 /** Just the shape of window.__soundstep that the tests touch. */
 interface SoundstepHook {
-  getState(): { manifest: PageManifest | null; result: PageResult | null; device: { backend: string; reason: string } | null };
+  getState(): { manifest: PageManifest | null; results: PageResult[]; device: { backend: string; reason: string } | null };
 }
 type WindowWithHook = Window & { __soundstep?: SoundstepHook };
 
@@ -45,18 +47,21 @@ export class SoundstepPage {
   readonly deviceBackend: Locator;
   readonly packSummary: Locator;
   readonly truncatedNote: Locator;
+  /** result cards, newest first */
+  readonly results: Locator;
 
   constructor(readonly page: Page) {
     this.prompt = page.getByLabel('Prompt');
-    this.steps = page.getByLabel('Steps');
+    this.steps = page.getByRole('slider', { name: /^Steps/ });
     this.seed = page.getByLabel('Seed', { exact: true });
     this.generateButton = page.getByRole('button', { name: 'Generate' });
     this.cancelButton = page.getByRole('button', { name: 'Cancel' });
     this.generateReason = page.getByTestId('generate-reason');
     this.progressbar = page.getByRole('progressbar', { name: 'Generation progress' });
     this.progressText = page.getByTestId('progress-text');
-    this.audio = page.locator('audio');
-    this.downloadLink = page.getByRole('link', { name: 'Download WAV' });
+    this.results = page.getByTestId('result');
+    this.audio = this.results.first().getByTestId('audio');
+    this.downloadLink = this.results.first().getByRole('link', { name: 'Download WAV' });
     this.alert = page.getByRole('alert');
     this.device = page.getByTestId('device');
     this.deviceBackend = page.getByTestId('device-backend');
@@ -85,15 +90,29 @@ export class SoundstepPage {
   }
 
   async result(): Promise<PageResult> {
-    const r = await this.page.evaluate(() => (window as WindowWithHook).__soundstep?.getState().result ?? null);
+    const r = await this.page.evaluate(() => (window as WindowWithHook).__soundstep?.getState().results[0] ?? null);
     if (!r) throw new Error('no result in the page store');
     return r;
+  }
+
+  /** Every result in the page store, newest first. */
+  async allResults(): Promise<PageResult[]> {
+    return this.page.evaluate(() => (window as WindowWithHook).__soundstep?.getState().results ?? []);
+  }
+
+  /** Move the step slider to `steps` with the keyboard (Home, then ArrowRight), as a keyboard user would. */
+  async setSteps(steps: number): Promise<void> {
+    await this.steps.focus();
+    await this.page.keyboard.press('Home');
+    const value = this.page.getByTestId('steps-value');
+    for (let i = 0; i < 8 && (await value.innerText()) !== String(steps); i++) await this.page.keyboard.press('ArrowRight');
+    await expect(value).toHaveText(String(steps));
   }
 
   /** Type a prompt, choose the step count, press Generate. */
   async startGeneration(prompt: string, steps: number, seed?: number): Promise<void> {
     await this.prompt.fill(prompt);
-    await this.steps.selectOption(String(steps));
+    await this.setSteps(steps);
     if (seed !== undefined) await this.seed.fill(String(seed));
     await expect(this.generateButton).toBeEnabled();
     await this.generateButton.click();

@@ -24,6 +24,8 @@ function record(i: number, extra: Partial<HistoryRecord> = {}): HistoryRecord {
     truncated: false,
     tokenCount: 3,
     fileName: `sound-${i}_teacher_25-steps_seed-${i}.wav`,
+    mel: { sample_rate: 16000, n_fft: 1024, hop_length: 160, win_length: 1024, n_mels: 64, f_min: 0, f_max: 8000, log_floor: 1e-5 },
+    maxTokens: 32,
     wav,
     ...extra,
   };

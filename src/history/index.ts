@@ -6,6 +6,7 @@
 // Usage: const h = await openHistory(); await h.add(record); const all = await h.list();
 
 import type { GenerateRequest, Stage } from '../runtime/api';
+import type { MelConfig } from '../engine/mel';
 
 export const HISTORY_DB = 'soundstep';
 export const HISTORY_STORE = 'results';
@@ -30,6 +31,10 @@ export interface HistoryRecord {
   truncated: boolean;
   tokenCount: number;
   fileName: string;
+  /** the pack's mel settings, to draw the spectrogram */
+  mel: MelConfig;
+  /** the pack's prompt limit when it was made (for the truncation note) */
+  maxTokens: number | null;
   /** the complete WAV file */
   wav: ArrayBuffer;
 }
@@ -91,6 +96,10 @@ export function isHistoryRecord(v: unknown): v is HistoryRecord {
     typeof v['truncated'] === 'boolean' &&
     isNum(v['tokenCount']) &&
     typeof v['fileName'] === 'string' &&
+    isObject(v['mel']) &&
+    isNum(v['mel']['n_fft']) &&
+    isNum(v['mel']['sample_rate']) &&
+    (v['maxTokens'] === null || isNum(v['maxTokens'])) &&
     v['wav'] instanceof ArrayBuffer
   );
 }

@@ -8,9 +8,10 @@ import { createPackSlice, type PackSlice } from './slices/packSlice';
 import { createFormSlice, type FormSlice } from './slices/formSlice';
 import { createGenerationSlice, type GenerationSlice } from './slices/generationSlice';
 import { createErrorSlice, type ErrorSlice } from './slices/errorSlice';
+import { createCompareSlice, type CompareSlice } from './slices/compareSlice';
 import type { AppState } from './types';
 
-export type Store = AppState & PackSlice & FormSlice & GenerationSlice & ErrorSlice;
+export type Store = AppState & PackSlice & FormSlice & GenerationSlice & CompareSlice & ErrorSlice;
 
 export const useStore = create<Store>()((...a) => ({
   ...createInitialState(),
@@ -18,6 +19,7 @@ export const useStore = create<Store>()((...a) => ({
   ...createFormSlice(...a),
   ...createGenerationSlice(...a),
   ...createErrorSlice(...a),
+  ...createCompareSlice(...a),
 }));
 
 /** Put every state field back to its initial value (actions are kept). For tests. */
@@ -27,4 +29,4 @@ export function resetStore(): void {
 
 export * from './selectors';
 export * from './types';
-export { createInitialState, DEFAULT_PACK_URL, DEFAULT_TEACHER_STEPS } from './initialState';
+export { createInitialState, DEFAULT_PACK_URL, DEFAULT_TEACHER_STEPS, GUIDANCE_RANGE, MAX_VARIATIONS } from './initialState';

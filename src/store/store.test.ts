@@ -2,12 +2,18 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   resetStore,
   selectGenerateBlocker,
+  selectMethodOptions,
+  selectNfeEstimate,
   selectProgressPercent,
   selectProgressText,
+  selectResult,
+  selectRole,
   selectStepOptions,
   useStore,
+  type GenerationResult,
 } from './index';
 import type { ManifestSummary } from '../worker/protocol';
+import { HISTORY_LIMIT } from '../history';
 
 const manifest: ManifestSummary = {
   id: 'p',
@@ -22,7 +28,28 @@ const manifest: ManifestSummary = {
     { id: 'teacher', role: 'teacher', method: null, steps: [200, 100, 50, 25], guidance: { type: 'classifier-free', defaultScale: 3 } },
     { id: 'bsa', role: 'student', method: 'bsa', steps: [4], guidance: { type: 'folded' } },
   ],
+  mel: { sample_rate: 16000, n_fft: 1024, hop_length: 160, win_length: 1024, n_mels: 64, f_min: 0, f_max: 8000, log_floor: 1e-5 },
+  metrics: null,
 };
+
+/** A pack with students at 25 (bsa, eps) and 50 (bsa). */
+const studentsPack: ManifestSummary = {
+  ...manifest,
+  denoisers: [
+    { id: 'teacher', role: 'teacher', method: null, steps: [200, 100, 50, 25], guidance: { type: 'classifier-free', defaultScale: 4 } },
+    { id: 'bsa-25', role: 'student', method: 'bsa', steps: [25], guidance: { type: 'folded' } },
+    { id: 'eps-25', role: 'student', method: 'eps', steps: [25], guidance: { type: 'folded' } },
+    { id: 'bsa-50', role: 'student', method: 'bsa', steps: [50], guidance: { type: 'folded' } },
+  ],
+};
+
+function fakeResult(i: number): GenerationResult {
+  return {
+    key: `r${i}`, createdAt: i, packId: 'p', url: `blob:${i}`, wav: new Blob([]), fileName: `${i}.wav`, bytes: 0, maxTokens: 32,
+    mel: manifest.mel, restored: false, request: { ...request, seed: i }, sampleRate: 16000, numSamples: 4, totalMs: 1,
+    timings: { tokenize: 0, encode: 0, denoise: 0, decode: 0, vocode: 0 }, networkEvaluations: 50, truncated: false, tokenCount: 1,
+  };
+}
 
 const request = { prompt: 'rain', denoiserId: 'teacher', steps: 25, guidanceScale: 3, seed: 1 };
 
@@ -48,7 +75,7 @@ describe('store', () => {
     const s = useStore.getState;
     s().packReady({ status: 'ready', packUrl: '/p/', manifest, backend: 'wasm', loadMs: 1 });
     expect(s().denoiserId).toBe('teacher');
-    expect(selectStepOptions(s())).toEqual([200, 100, 50, 25]);
+    expect(selectStepOptions(s())).toEqual([25, 50, 100, 200]);
     s().setDenoiser('bsa');
     expect(s().steps).toBe(4);
     expect(selectStepOptions(s())).toEqual([4]);
@@ -90,5 +117,91 @@ describe('store', () => {
     resetStore();
     expect(useStore.getState().prompt).toBe('');
     expect(typeof useStore.getState().setPrompt).toBe('function');
+  });
+});
+
+describe('form: teacher/student switch, steps, guidance, variations', () => {
+  const load = () => useStore.getState().packReady({ status: 'ready', packUrl: '/p/', manifest: studentsPack, backend: 'wasm', loadMs: 1 });
+
+  it('the teacher offers all its step counts; the student side offers each N some student has', () => {
+    const s = useStore.getState;
+    load();
+    expect(s().guidanceScale).toBe(4); // the teacher's default from the manifest
+    expect(selectRole(s())).toBe('teacher');
+    s().setSteps(100);
+    s().setRole('student');
+    // no student at 100: the nearest N (log scale) with a student: 50
+    expect([s().denoiserId, s().steps]).toEqual(['bsa-50', 50]);
+    expect(selectStepOptions(s())).toEqual([25, 50]);
+    s().setSteps(25);
+    expect(s().denoiserId).toBe('bsa-25'); // same method kept
+    expect(selectMethodOptions(s())).toEqual(['bsa', 'eps']);
+    s().setMethod('eps');
+    expect(s().denoiserId).toBe('eps-25');
+    s().setSteps(50); // eps has no 50: another method's student
+    expect([s().denoiserId, s().steps]).toEqual(['bsa-50', 50]);
+    s().setSteps(200); // no student at 200: ignored
+    expect([s().denoiserId, s().steps]).toEqual(['bsa-50', 50]);
+    s().setRole('teacher');
+    expect([s().denoiserId, s().steps]).toEqual(['teacher', 50]);
+  });
+
+  it('NFE before generating: 2 per step with guidance, 1 for a student, times the variations', () => {
+    const s = useStore.getState;
+    load();
+    s().setSteps(25);
+    expect(selectNfeEstimate(s())).toEqual({ perStep: 2, perSound: 50, variations: 1, total: 50 });
+    s().setVariations(3);
+    s().setSteps(200);
+    expect(selectNfeEstimate(s())).toEqual({ perStep: 2, perSound: 400, variations: 3, total: 1200 });
+    s().setRole('student');
+    expect(selectNfeEstimate(s())).toEqual({ perStep: 1, perSound: 50, variations: 3, total: 150 });
+  });
+
+  it('clamps guidance to 1..10 in steps of 0.5 and variations to 1..4; bad numbers change nothing or reset', () => {
+    const s = useStore.getState;
+    s().setGuidanceScale(4.3);
+    expect(s().guidanceScale).toBe(4.5);
+    s().setGuidanceScale(99);
+    expect(s().guidanceScale).toBe(10);
+    s().setGuidanceScale(Number.NaN);
+    expect(s().guidanceScale).toBe(10);
+    s().setVariations(9);
+    expect(s().variations).toBe(4);
+    s().setVariations(0);
+    expect(s().variations).toBe(1);
+    s().setSeed(-5);
+    expect(s().seed).toBe(0);
+    s().setSeed(12.7);
+    expect(s().seed).toBe(12);
+  });
+});
+
+describe('results and A/B', () => {
+  it('keeps the newest results first, at most HISTORY_LIMIT, and merges restored ones by time', () => {
+    const s = useStore.getState;
+    for (let i = 1; i <= HISTORY_LIMIT + 2; i++) s().resultAdded(fakeResult(i));
+    expect(s().results).toHaveLength(HISTORY_LIMIT);
+    expect(s().results[0]!.key).toBe(`r${HISTORY_LIMIT + 2}`);
+    expect(selectResult(s())?.key).toBe(`r${HISTORY_LIMIT + 2}`);
+    s().resultsCleared();
+    s().resultAdded(fakeResult(50));
+    s().resultsRestored([fakeResult(40), fakeResult(60), fakeResult(50)]);
+    expect(s().results.map((r) => r.key)).toEqual(['r60', 'r50', 'r40']);
+    s().resultRemoved('r50');
+    expect(s().results.map((r) => r.key)).toEqual(['r60', 'r40']);
+  });
+
+  it('counts an A/B answer once and reveals it; a new fill closes the round', () => {
+    const s = useStore.getState;
+    s().abStarted(['bsa-25@25', 'teacher@25']);
+    s().abChosen('A');
+    s().abChosen('B'); // already answered: ignored
+    expect(s().ab).toEqual({ order: ['bsa-25@25', 'teacher@25'], choice: 'A' });
+    expect(s().abTally).toMatchObject({ rounds: 1, ties: 0, wins: { 'bsa-25@25': 1 } });
+    s().gridStarted(['teacher@25'], { prompt: 'x', seed: 1, guidanceScale: 3 });
+    expect(s().ab).toBeNull();
+    expect(s().grid).toEqual({ 'teacher@25': { status: 'queued', result: null } });
+    expect(s().abTally.rounds).toBe(1); // the tally lasts the visit
   });
 });

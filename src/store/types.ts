@@ -2,6 +2,8 @@
 
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
 import type { BackendPreference, DoneReply, ManifestSummary } from '../worker/protocol';
+import type { MelConfig } from '../engine/mel';
+import type { AbChoice, AbTally } from '../compare/grid';
 
 export type LoadStatus = 'idle' | 'loading' | 'ready' | 'failed';
 
@@ -37,11 +39,19 @@ export interface FormState {
   denoiserId: string | null;
   steps: number;
   seed: number;
+  /** false: every Generate draws a new random seed; true: the seed above is kept */
+  seedFixed: boolean;
+  /** classifier-free guidance scale s for the teacher (students have it folded in) */
+  guidanceScale: number;
+  /** sounds per Generate, seeds seed, seed + 1, ... */
+  variations: number;
 }
 
 export interface RunState {
   id: number;
   request: GenerateRequest;
+  /** denoising step when Cancel was pressed (null: not cancelling, or before denoising) */
+  cancelAtStep?: number | null;
   /** 'cancelling' after the user pressed Cancel, until the worker confirms */
   status: 'running' | 'cancelling';
   stage: Stage | null;
@@ -49,20 +59,85 @@ export interface RunState {
   totalSteps: number | null;
 }
 
-/** A finished generation: the worker's 'done' reply, with the WAV as an object URL. */
-export interface GenerationResult extends Omit<DoneReply, 'status' | 'wav'> {
-  /** object URL of the WAV blob (revoked when replaced) */
+/** A finished generation: the worker's 'done' reply, with the WAV as a Blob and its object URL. */
+export interface GenerationResult extends Omit<DoneReply, 'status' | 'wav' | 'id'> {
+  /** unique key (history key too) */
+  key: string;
+  /** ms since the epoch */
+  createdAt: number;
+  /** manifest id of the pack that made it */
+  packId: string;
+  /** object URL of the WAV blob (revoked when the result goes away) */
   url: string;
+  wav: Blob;
   fileName: string;
   bytes: number;
   maxTokens: number | null;
+  /** the pack's mel settings, to draw the spectrogram */
+  mel: MelConfig;
+  /** true when it came back from this browser's history after a reload */
+  restored: boolean;
+}
+
+/** What the queue of requests in flight is for: variations of one prompt, or the comparison grid. */
+export interface JobItem {
+  request: GenerateRequest;
+  /** the grid cell it fills (kind 'grid') */
+  cell?: string;
+  /** e.g. "variation 2 of 3" or "bsa · 25 steps" */
+  label: string;
+}
+
+export interface JobState {
+  kind: 'variations' | 'grid';
+  items: JobItem[];
+  /** index of the item running now */
+  index: number;
+}
+
+/** How the last cancelled run stopped, so the page can say it stopped within a step. */
+export interface CancelInfo {
+  /** denoising step when Cancel was pressed */
+  requestedAt: number | null;
+  /** last denoising step the worker finished */
+  stoppedAt: number | null;
+  totalSteps: number | null;
+  /** items of the job that were never run */
+  skipped: number;
 }
 
 export interface GenerationState {
   run: RunState | null;
-  result: GenerationResult | null;
+  job: JobState | null;
+  /** newest first, at most HISTORY_LIMIT */
+  results: GenerationResult[];
   /** how the last run ended, for a status line */
   lastOutcome: 'done' | 'cancelled' | 'failed' | null;
+  lastCancel: CancelInfo | null;
+  /** IndexedDB: 'unavailable' keeps results for this visit only (historyMessage says why) */
+  historyStatus: 'opening' | 'ready' | 'unavailable';
+  historyMessage: string | null;
+}
+
+/** A filled (or filling) cell of the comparison grid. */
+export interface GridCellState {
+  status: 'queued' | 'running' | 'done' | 'failed';
+  result: GenerationResult | null;
+}
+
+export interface AbRound {
+  /** [A, B] cell keys in the random order the listener hears */
+  order: [string, string];
+  choice: AbChoice | null;
+}
+
+export interface CompareState {
+  /** by cell key "<denoiser>@<steps>" */
+  grid: Record<string, GridCellState>;
+  /** prompt, seed and guidance the grid was filled with (null: never filled) */
+  gridFor: { prompt: string; seed: number; guidanceScale: number } | null;
+  ab: AbRound | null;
+  abTally: AbTally;
 }
 
 export interface AppError {
@@ -78,4 +153,4 @@ export interface ErrorState {
   error: AppError | null;
 }
 
-export type AppState = PackState & FormState & GenerationState & ErrorState;
+export type AppState = PackState & FormState & GenerationState & CompareState & ErrorState;

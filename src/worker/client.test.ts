@@ -1,7 +1,10 @@
+import { IDBFactory } from 'fake-indexeddb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createClient, slugify, wavFileName, type WorkerLike } from './client';
-import { resetStore, useStore } from '../store';
-import type { ManifestSummary, WorkerReply, WorkerRequest } from './protocol';
+import { createClient, slugify, variationItems, wavFileName, type WorkerLike } from './client';
+import { openHistory } from '../history';
+import { encodeWav } from '../engine/wav';
+import { resetStore, selectProgressText, useStore } from '../store';
+import type { DoneReply, GenerateMessage, ManifestSummary, WorkerReply, WorkerRequest } from './protocol';
 
 /** A worker stand-in: records requests, lets the test deliver replies. */
 function fakeWorker() {
@@ -20,8 +23,35 @@ function fakeWorker() {
 
 const manifest: ManifestSummary = {
   id: 'p', name: 'pack', description: '', license: '', sampleRate: 16000, numSamples: 4, clipSeconds: 0.00025, maxTokens: 32,
-  denoisers: [{ id: 'teacher', role: 'teacher', method: null, steps: [200, 100, 50, 25], guidance: { type: 'classifier-free', defaultScale: 3 } }],
+  denoisers: [
+    { id: 'teacher', role: 'teacher', method: null, steps: [200, 100, 50, 25], guidance: { type: 'classifier-free', defaultScale: 3 } },
+    { id: 'bsa-25', role: 'student', method: 'bsa', steps: [25], guidance: { type: 'folded' } },
+  ],
+  mel: { sample_rate: 16000, n_fft: 1024, hop_length: 160, win_length: 1024, n_mels: 64, f_min: 0, f_max: 8000, log_floor: 1e-5 },
+  metrics: null,
 };
+
+/** The worker's 'done' for generate request `m`: a 4-sample WAV. */
+function doneFor(m: GenerateMessage, totalMs = 100): DoneReply {
+  const wav = encodeWav(new Float32Array([0, 0.5, -0.5, 0]), 16000).buffer as ArrayBuffer;
+  const nfe = m.request.denoiserId === 'teacher' ? 2 * m.request.steps : m.request.steps;
+  return {
+    status: 'done', id: m.id, wav, sampleRate: 16000, numSamples: 4, totalMs, networkEvaluations: nfe, truncated: false, tokenCount: 2,
+    timings: { tokenize: 1, encode: 1, denoise: totalMs - 4, decode: 1, vocode: 1 }, request: m.request,
+  };
+}
+
+const generates = (sent: WorkerRequest[]): GenerateMessage[] => sent.filter((m): m is GenerateMessage => m.type === 'generate');
+
+/** A client with the pack loaded and a prompt typed. */
+function ready(opts: Parameters<typeof createClient>[1] = {}) {
+  const fw = fakeWorker();
+  const client = createClient(fw.worker, opts);
+  client.load('/p/', 'wasm');
+  fw.reply({ status: 'ready', packUrl: '/p/', manifest, backend: 'wasm', loadMs: 1 });
+  useStore.getState().setPrompt('Rain on a roof');
+  return { ...fw, client };
+}
 
 beforeEach(() => resetStore());
 
@@ -31,7 +61,7 @@ describe('file names', () => {
     expect(slugify('   ')).toBe('sound');
     expect(slugify('a dog barks while rain falls on a tin roof, thunder in the distance')).toBe('a-dog-barks-while-rain-falls-on-a-tin-roof');
     expect(slugify('x'.repeat(60))).toHaveLength(48);
-    expect(wavFileName('Rain', 25, 7)).toBe('rain_25-steps_seed-7.wav');
+    expect(wavFileName('Rain', 'teacher', 25, 7)).toBe('rain_teacher_25-steps_seed-7.wav');
   });
 });
 
@@ -50,6 +80,7 @@ describe('client', () => {
     expect(client.generate()).toBeNull(); // blank prompt
     useStore.getState().setPrompt('rain');
     useStore.getState().setSteps(25);
+    useStore.getState().setSeedFixed(true);
     const id = client.generate();
     expect(id).not.toBeNull();
     expect(sent[1]).toMatchObject({ type: 'generate', id, request: { prompt: 'rain', steps: 25, guidanceScale: 3, denoiserId: 'teacher' } });
@@ -85,5 +116,121 @@ describe('client', () => {
     await expect(ok).resolves.toMatchObject({ backend: 'wasm', ms: 3 });
     await expect(bad).rejects.toThrow('no pack');
     expect(useStore.getState().error).toBeNull(); // test-only requests do not touch the page's alert
+  });
+});
+
+describe('jobs', () => {
+  it('variations: seeds seed, seed+1, ... one request at a time; each done result is listed newest first', () => {
+    const { client, sent, reply } = ready();
+    const s = useStore.getState;
+    s().setSeed(41);
+    s().setSeedFixed(true);
+    s().setVariations(3);
+    s().setSteps(25);
+    client.generate();
+    expect(generates(sent).map((m) => m.request.seed)).toEqual([41]); // only the first is in the worker
+    expect(selectProgressText(s())).toBe('variation 1 of 3 · starting');
+    reply(doneFor(generates(sent)[0]!));
+    reply(doneFor(generates(sent)[1]!));
+    expect(s().run?.request.seed).toBe(43);
+    reply(doneFor(generates(sent)[2]!));
+    expect(generates(sent).map((m) => m.request.seed)).toEqual([41, 42, 43]);
+    expect(s().run).toBeNull();
+    expect(s().job).toBeNull();
+    expect(s().results.map((r) => r.request.seed)).toEqual([43, 42, 41]);
+    expect(s().results[0]!.fileName).toBe('rain-on-a-roof_teacher_25-steps_seed-43.wav');
+    expect(s().results[0]!.networkEvaluations).toBe(50);
+    expect(s().results[0]!.url).toMatch(/^blob:/);
+  });
+
+  it('draws a new random seed per Generate unless the seed is fixed', () => {
+    const rolls = [0.25, 0.5];
+    const { client, sent, reply } = ready({ random: () => rolls.shift() ?? 0.75 });
+    client.generate();
+    expect(generates(sent)[0]!.request.seed).toBe(2 ** 29);
+    expect(useStore.getState().seed).toBe(2 ** 29); // shown, so it can be copied or fixed
+    reply(doneFor(generates(sent)[0]!));
+    useStore.getState().setSeedFixed(true);
+    client.generate();
+    expect(generates(sent)[1]!.request.seed).toBe(2 ** 29);
+  });
+
+  it('Cancel stops the running variation and skips the rest; the step it stopped at is kept', () => {
+    const { client, sent, reply } = ready();
+    const s = useStore.getState;
+    s().setVariations(4);
+    client.generate();
+    const first = generates(sent)[0]!;
+    reply({ status: 'progress', id: first.id, stage: 'denoise', step: 7, totalSteps: 50 });
+    client.cancel();
+    expect(sent.at(-1)).toEqual({ type: 'cancel', id: first.id });
+    reply({ status: 'progress', id: first.id, stage: 'denoise', step: 8, totalSteps: 50 });
+    reply({ status: 'cancelled', id: first.id });
+    expect(s().lastCancel).toEqual({ requestedAt: 7, stoppedAt: 8, totalSteps: 50, skipped: 3 });
+    expect(generates(sent)).toHaveLength(1);
+    expect(s().results).toEqual([]);
+    expect(s().job).toBeNull();
+    expect(client.generate()).not.toBeNull(); // usable again
+  });
+
+  it('student requests carry guidance 1 (folded); the teacher carries the form scale', () => {
+    const { client, sent, reply } = ready();
+    const s = useStore.getState;
+    s().setGuidanceScale(4.5);
+    client.generate();
+    expect(generates(sent)[0]!.request).toMatchObject({ denoiserId: 'teacher', guidanceScale: 4.5 });
+    reply(doneFor(generates(sent)[0]!));
+    s().setRole('student');
+    client.generate();
+    expect(generates(sent)[1]!.request).toMatchObject({ denoiserId: 'bsa-25', steps: 25, guidanceScale: 1 });
+  });
+
+  it('fills the grid cheapest cell first with the form prompt and seed; cells get results, the list does not', () => {
+    const { client, sent, reply } = ready();
+    const s = useStore.getState;
+    s().setSeed(9);
+    client.fillGrid();
+    expect(s().gridFor).toEqual({ prompt: 'Rain on a roof', seed: 9, guidanceScale: 3 });
+    expect(Object.keys(s().grid).sort()).toEqual(['bsa-25@25', 'teacher@100', 'teacher@200', 'teacher@25', 'teacher@50']);
+    expect(s().grid['bsa-25@25']!.status).toBe('running');
+    expect(selectProgressText(s())).toBe('cell 1 of 5: bsa · 25 steps · starting');
+    reply(doneFor(generates(sent)[0]!));
+    expect(s().grid['bsa-25@25']).toMatchObject({ status: 'done', result: { networkEvaluations: 25 } });
+    expect(s().grid['teacher@25']!.status).toBe('running');
+    const second = generates(sent)[1]!;
+    expect(second.request).toEqual({ prompt: 'Rain on a roof', denoiserId: 'teacher', steps: 25, guidanceScale: 3, seed: 9 });
+    client.cancel();
+    reply({ status: 'cancelled', id: second.id });
+    expect(Object.keys(s().grid)).toEqual(['bsa-25@25']); // the filled cell stays, the rest is cleared
+    expect(s().results).toEqual([]);
+  });
+
+  it('keeps results in the history and restores them into a fresh page (reload)', async () => {
+    const factory = new IDBFactory();
+    const first = ready({ now: () => 1_000 });
+    await first.client.attachHistory(await openHistory({ factory }));
+    first.client.generate();
+    first.reply(doneFor(generates(first.sent)[0]!, 1234));
+    await new Promise((r) => setTimeout(r, 20));
+    const key = useStore.getState().results[0]!.key;
+
+    resetStore();
+    const second = ready();
+    await second.client.attachHistory(await openHistory({ factory }));
+    const s = useStore.getState();
+    expect(s.historyStatus).toBe('ready');
+    expect(s.results).toHaveLength(1);
+    expect(s.results[0]).toMatchObject({ key, restored: true, totalMs: 1234, networkEvaluations: 100, bytes: 52 }); // 50 guided steps
+    expect(new Uint8Array(await s.results[0]!.wav.arrayBuffer()).subarray(0, 4)).toEqual(new Uint8Array([82, 73, 70, 70]));
+    await second.client.deleteResult(key);
+    expect(useStore.getState().results).toEqual([]);
+    expect(await (await openHistory({ factory })).list()).toEqual([]);
+  });
+});
+
+describe('variationItems', () => {
+  it('numbers the seeds and labels', () => {
+    const items = variationItems({ prompt: 'p', denoiserId: 't', steps: 25, guidanceScale: 3 }, 10, 2);
+    expect(items.map((i) => [i.request.seed, i.label])).toEqual([[10, 'variation 1 of 2'], [11, 'variation 2 of 2']]);
   });
 });

@@ -1,9 +1,20 @@
 // The page's side of the worker protocol: sends requests, routes every reply to a store action.
 // Created once (main.tsx); React components call its methods and read the store.
+//
+// Jobs: Generate runs a 'variations' job (seeds seed, seed + 1, ...), the comparison panel a
+// 'grid' job (one request per cell). The client sends one request of a job at a time and the
+// next when the worker answers 'done', so Cancel stops the running one within a denoising step
+// and nothing else of the job starts. Results of a 'variations' job go to the results list and
+// to the browser's history (IndexedDB, src/history/); grid cells stay in the page.
 
-import type { Backend } from '../runtime/api';
-import { useStore } from '../store';
-import type { BackendPreference, DenoiseOnceRequest, WorkerReply, WorkerRequest } from './protocol';
+import type { Backend, GenerateRequest } from '../runtime/api';
+import { fillPlan } from '../compare/grid';
+import { wavFileName } from '../engine/filename';
+import type { History, HistoryRecord } from '../history';
+import { selectDenoiser, selectGenerateBlocker, useStore, type GenerationResult, type JobItem, type JobState } from '../store';
+import type { BackendPreference, DenoiseOnceRequest, DoneReply, WorkerReply, WorkerRequest } from './protocol';
+
+export { slugify, wavFileName } from '../engine/filename';
 
 /** The parts of a Worker we use (a fake can stand in for tests). */
 export interface WorkerLike {
@@ -24,41 +35,144 @@ export interface DenoiseOnceOutput {
 export interface SoundstepClient {
   /** (re)load a pack; defaults to the store's pack URL and backend preference */
   load(packUrl?: string, backend?: BackendPreference): void;
-  /** start a generation from the form state; returns its id, or null when blocked */
+  /** start the form's variations job; returns the first run's id, or null when blocked */
   generate(): number | null;
+  /** fill the comparison grid for the form's prompt and seed; the first run's id, or null when blocked */
+  fillGrid(): number | null;
+  /** stop the running request within a denoising step and drop the rest of its job */
   cancel(): void;
+  /** restore the results kept in this browser, and keep new ones there */
+  attachHistory(history: History): Promise<void>;
+  deleteResult(key: string): Promise<void>;
+  clearResults(): Promise<void>;
   denoiseOnce(input: DenoiseOnceInput): Promise<DenoiseOnceOutput>;
   dispose(): void;
 }
 
-/** Longest slug in a file name, in characters. */
-const MAX_SLUG = 48;
-
-/** "a-dog-barks-in-the-rain" from a prompt: lowercase ASCII words, whole words, at most 48 characters. */
-export function slugify(prompt: string): string {
-  const full = prompt
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  if (full.length <= MAX_SLUG) return full || 'sound';
-  const cut = full.slice(0, MAX_SLUG + 1);
-  const lastDash = cut.lastIndexOf('-');
-  // cut at the last word boundary, unless the first word alone is that long
-  return (lastDash > 0 ? cut.slice(0, lastDash) : full.slice(0, MAX_SLUG)).replace(/-+$/g, '');
+export interface ClientOptions {
+  /** [0, 1) source for random seeds and keys (tests pass a fixed one) */
+  random?: () => number;
+  /** ms since the epoch */
+  now?: () => number;
 }
 
-/** Download name: prompt, steps and seed, e.g. "a-dog-barks_25-steps_seed-1.wav". */
-export function wavFileName(prompt: string, steps: number, seed: number): string {
-  return `${slugify(prompt)}_${steps}-steps_seed-${seed}.wav`;
+/** A random seed in [0, 2^31). */
+export const randomSeed = (random: () => number = Math.random): number => Math.floor(random() * 2 ** 31);
+
+/** One request per variation: seeds seed, seed + 1, ... (teacher with the form's guidance, student folded). */
+export function variationItems(base: Omit<GenerateRequest, 'seed'>, seed: number, count: number): JobItem[] {
+  return Array.from({ length: count }, (_, i) => ({
+    request: { ...base, seed: seed + i },
+    label: `variation ${i + 1} of ${count}`,
+  }));
 }
 
-export function createClient(worker: WorkerLike): SoundstepClient {
+/** The record kept in IndexedDB for a result (the WAV bytes and what names and shows it). */
+function toRecord(r: GenerationResult, wav: ArrayBuffer): HistoryRecord {
+  return {
+    key: r.key,
+    createdAt: r.createdAt,
+    packId: r.packId,
+    request: r.request,
+    sampleRate: r.sampleRate,
+    numSamples: r.numSamples,
+    totalMs: r.totalMs,
+    timings: r.timings,
+    networkEvaluations: r.networkEvaluations,
+    truncated: r.truncated,
+    tokenCount: r.tokenCount,
+    fileName: r.fileName,
+    mel: r.mel,
+    maxTokens: r.maxTokens,
+    wav,
+  };
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export function createClient(worker: WorkerLike, opts: ClientOptions = {}): SoundstepClient {
   const store = useStore;
+  const random = opts.random ?? Math.random;
+  const now = opts.now ?? Date.now;
   let nextId = 1;
+  let lastCreatedAt = 0;
+  let history: History | null = null;
   const pending = new Map<number, { resolve: (o: DenoiseOnceOutput) => void; reject: (e: Error) => void }>();
 
   const send = (msg: WorkerRequest, transfer?: Transferable[]): void => worker.postMessage(msg, transfer);
+
+  /** Object URLs of results that left both the list and the grid are released. */
+  function revokeUnused(candidates: readonly GenerationResult[]): void {
+    const s = store.getState();
+    const live = new Set<string>([...s.results.map((r) => r.url), ...Object.values(s.grid).flatMap((c) => (c.result ? [c.result.url] : []))]);
+    for (const r of candidates) if (!live.has(r.url)) URL.revokeObjectURL(r.url);
+  }
+
+  function makeResult(reply: DoneReply): GenerationResult {
+    const s = store.getState();
+    const createdAt = Math.max(now(), lastCreatedAt + 1);
+    lastCreatedAt = createdAt;
+    const wav = new Blob([reply.wav], { type: 'audio/wav' });
+    const { status: _status, wav: bytes, id: _id, ...rest } = reply;
+    const request = reply.request;
+    return {
+      ...rest,
+      key: `${createdAt.toString(36)}-${Math.floor(random() * 36 ** 6).toString(36)}`,
+      createdAt,
+      packId: s.manifest?.id ?? 'unknown',
+      url: URL.createObjectURL(wav),
+      wav,
+      fileName: wavFileName(request.prompt, request.denoiserId, request.steps, request.seed),
+      bytes: bytes.byteLength,
+      maxTokens: s.manifest?.maxTokens ?? null,
+      mel: s.manifest?.mel ?? { sample_rate: reply.sampleRate, n_fft: 1024, hop_length: 160, win_length: 1024, n_mels: 64, f_min: 0, f_max: reply.sampleRate / 2, log_floor: 1e-5 },
+      restored: false,
+    };
+  }
+
+  /** Into the list (and the browser's history); results that fall off the list are released. */
+  function addResult(result: GenerationResult, wav: ArrayBuffer): void {
+    const before = store.getState().results;
+    store.getState().resultAdded(result);
+    revokeUnused(before);
+    if (!history) return;
+    history.add(toRecord(result, wav)).catch((e: unknown) => {
+      store.getState().historyUnavailable(`This result could not be kept in the browser (${message(e)}); it stays until you leave the page.`);
+    });
+  }
+
+  function startJob(kind: JobState['kind'], items: JobItem[]): number | null {
+    const first = items[0];
+    if (!first) return null;
+    const id = nextId++;
+    store.getState().jobStarted({ kind, items, index: 0 }, id);
+    send({ type: 'generate', id, request: first.request });
+    return id;
+  }
+
+  function onDone(reply: DoneReply): void {
+    const s = store.getState();
+    if (s.run?.id !== reply.id) return; // a stale run (cancelled, or superseded)
+    const job = s.job;
+    const item = job?.items[job.index];
+    const result = makeResult(reply);
+    if (item?.cell) {
+      const old = s.grid[item.cell]?.result;
+      s.gridCellDone(item.cell, result);
+      if (old) revokeUnused([old]);
+    } else {
+      addResult(result, reply.wav);
+    }
+    const next = job?.items[job.index + 1];
+    if (job && next) {
+      const id = nextId++;
+      store.getState().jobAdvanced(id);
+      send({ type: 'generate', id, request: next.request });
+    } else {
+      store.getState().generationDone(reply.id);
+      store.getState().jobFinished();
+    }
+  }
 
   function route(reply: WorkerReply): void {
     const s = store.getState();
@@ -75,14 +189,9 @@ export function createClient(worker: WorkerLike): SoundstepClient {
       case 'progress':
         s.generationProgressed(reply);
         break;
-      case 'done': {
-        if (s.run?.id !== reply.id) break; // a stale run (cancelled, or superseded)
-        const previous = s.result?.url;
-        const url = URL.createObjectURL(new Blob([reply.wav], { type: 'audio/wav' }));
-        s.generationDone(reply, url, wavFileName(reply.request.prompt, reply.request.steps, reply.request.seed));
-        if (previous) URL.revokeObjectURL(previous);
+      case 'done':
+        onDone(reply);
         break;
-      }
       case 'cancelled':
         s.generationCancelled(reply.id);
         break;
@@ -120,6 +229,16 @@ export function createClient(worker: WorkerLike): SoundstepClient {
     s.setError({ message: `The generation worker failed: ${e.message || 'unknown error'}`, during: 'load', recoverable: false });
   });
 
+  /** The request the form describes, without its seed; null when Generate is blocked. */
+  function formRequest(): Omit<GenerateRequest, 'seed'> | null {
+    const s = store.getState();
+    if (selectGenerateBlocker(s) !== null || s.job || !s.manifest) return null;
+    const denoiser = selectDenoiser(s);
+    if (!denoiser) return null;
+    const guided = denoiser.guidance.type === 'classifier-free';
+    return { prompt: s.prompt, denoiserId: denoiser.id, steps: s.steps, guidanceScale: guided ? s.guidanceScale : 1 };
+  }
+
   return {
     load(packUrl, backend) {
       const s = store.getState();
@@ -130,21 +249,34 @@ export function createClient(worker: WorkerLike): SoundstepClient {
     },
 
     generate() {
+      const base = formRequest();
+      if (!base) return null;
       const s = store.getState();
-      if (s.prompt.trim() === '' || s.run || s.loadStatus !== 'ready' || !s.manifest) return null;
-      const denoiser = s.manifest.denoisers.find((d) => d.id === s.denoiserId) ?? s.manifest.denoisers[0];
-      if (!denoiser) return null;
-      const id = nextId++;
-      const request = {
-        prompt: s.prompt,
-        denoiserId: denoiser.id,
-        steps: s.steps,
-        guidanceScale: denoiser.guidance.type === 'classifier-free' ? denoiser.guidance.defaultScale : 1,
-        seed: s.seed,
-      };
-      s.generationStarted(id, request);
-      send({ type: 'generate', id, request });
-      return id;
+      // random by default: a new seed each time unless the user fixed one
+      const seed = s.seedFixed ? s.seed : randomSeed(random);
+      if (!s.seedFixed) s.setSeed(seed);
+      return startJob('variations', variationItems(base, seed, s.variations));
+    },
+
+    fillGrid() {
+      const base = formRequest();
+      const s = store.getState();
+      if (!base || !s.manifest) return null;
+      const plan = fillPlan(s.manifest.denoisers);
+      if (plan.length === 0) return null;
+      const old = Object.values(s.grid).flatMap((c) => (c.result ? [c.result] : []));
+      s.gridStarted(plan.map((c) => c.key), { prompt: s.prompt, seed: s.seed, guidanceScale: s.guidanceScale });
+      revokeUnused(old);
+      const items = plan.map((c) => {
+        const d = s.manifest?.denoisers.find((x) => x.id === c.denoiserId);
+        const guided = d?.guidance.type === 'classifier-free';
+        return {
+          request: { prompt: s.prompt, denoiserId: c.denoiserId, steps: c.steps, guidanceScale: guided ? s.guidanceScale : 1, seed: s.seed },
+          cell: c.key,
+          label: c.label,
+        };
+      });
+      return startJob('grid', items);
     },
 
     cancel() {
@@ -152,6 +284,59 @@ export function createClient(worker: WorkerLike): SoundstepClient {
       if (!run) return;
       store.getState().cancelRequested(run.id);
       send({ type: 'cancel', id: run.id });
+    },
+
+    async attachHistory(h) {
+      history = h;
+      try {
+        const records = await h.list();
+        const restored: GenerationResult[] = records.map((r) => {
+          const wav = new Blob([r.wav], { type: 'audio/wav' });
+          return {
+            request: r.request,
+            sampleRate: r.sampleRate,
+            numSamples: r.numSamples,
+            timings: r.timings,
+            totalMs: r.totalMs,
+            networkEvaluations: r.networkEvaluations,
+            truncated: r.truncated,
+            tokenCount: r.tokenCount,
+            key: r.key,
+            createdAt: r.createdAt,
+            packId: r.packId,
+            url: URL.createObjectURL(wav),
+            wav,
+            fileName: r.fileName,
+            bytes: r.wav.byteLength,
+            maxTokens: r.maxTokens,
+            mel: r.mel,
+            restored: true,
+          };
+        });
+        lastCreatedAt = Math.max(lastCreatedAt, ...records.map((r) => r.createdAt));
+        const before = store.getState().results;
+        store.getState().resultsRestored(restored);
+        revokeUnused([...before, ...restored]);
+        store.getState().historyOpened();
+      } catch (e) {
+        store.getState().historyUnavailable(`Saved results could not be read (${message(e)}); new ones are kept until you leave the page.`);
+      }
+    },
+
+    async deleteResult(key) {
+      const s = store.getState();
+      const gone = s.results.filter((r) => r.key === key);
+      s.resultRemoved(key);
+      revokeUnused(gone);
+      await history?.remove(key);
+    },
+
+    async clearResults() {
+      const s = store.getState();
+      const gone = s.results;
+      s.resultsCleared();
+      revokeUnused(gone);
+      await history?.clear();
     },
 
     denoiseOnce(input) {
@@ -166,6 +351,7 @@ export function createClient(worker: WorkerLike): SoundstepClient {
       worker.terminate();
       for (const p of pending.values()) p.reject(new Error('worker terminated'));
       pending.clear();
+      history?.close();
     },
   };
 }

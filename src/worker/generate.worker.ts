@@ -103,6 +103,17 @@ function summarize(m: Manifest): ManifestSummary {
           ? { type: 'classifier-free' as const, defaultScale: d.guidance.default_scale }
           : { type: 'folded' as const },
     })),
+    mel: {
+      sample_rate: m.audio.sample_rate,
+      n_fft: m.audio.n_fft,
+      hop_length: m.audio.hop_length,
+      win_length: m.audio.win_length,
+      n_mels: m.audio.n_mels,
+      f_min: m.audio.f_min,
+      f_max: m.audio.f_max,
+      log_floor: m.audio.log_floor,
+    },
+    metrics: m.metrics ?? null,
   };
 }
 

@@ -11,6 +11,8 @@
 //   denoise-once(id) ----------> denoise-once-result(id) | error(id)
 
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
+import type { MelConfig } from '../engine/mel';
+import type { MetricsTable } from '../runtime/manifest';
 
 /** What the page asks for; 'auto' = WebGPU on a hardware adapter, else WASM. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm';
@@ -101,6 +103,10 @@ export interface ManifestSummary {
   clipSeconds: number;
   maxTokens: number;
   denoisers: DenoiserSummary[];
+  /** the mel front end's settings (manifest `audio`), for the page's spectrogram pictures */
+  mel: MelConfig;
+  /** the factory's evaluation table; null when the pack has none */
+  metrics: MetricsTable | null;
 }
 
 export interface DenoiserSummary {

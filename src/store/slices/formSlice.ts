@@ -1,26 +1,91 @@
 // Form slice: what the user typed and chose. The prompt is never cleared by anything else.
 
 import type { StateCreator } from 'zustand';
+import type { DenoiserSummary } from '../../worker/protocol';
+import { GUIDANCE_RANGE, MAX_VARIATIONS } from '../initialState';
 import type { Store } from '../index';
 
 export interface FormActions {
   setPrompt(prompt: string): void;
+  /** for a student, moves to the student of the same method (else any) distilled for `steps` */
   setSteps(steps: number): void;
   setSeed(seed: number): void;
+  setSeedFixed(fixed: boolean): void;
+  setGuidanceScale(scale: number): void;
+  setVariations(count: number): void;
   /** choose a denoiser; the step count moves to one it supports */
   setDenoiser(id: string): void;
+  /** the teacher/student switch: keeps the step count when the other side has it, else the nearest */
+  setRole(role: 'teacher' | 'student'): void;
+  /** a student method (bsa, eps, ...) at the current step count when it has one */
+  setMethod(method: string): void;
 }
 
 export type FormSlice = FormActions;
 
+/** Distance between step counts on a log scale (25 is as far from 50 as 100 from 200). */
+const stepDistance = (a: number, b: number): number => Math.abs(Math.log(a) - Math.log(b));
+
+/** The candidate supporting `steps`, preferring `method`; else the one whose N is nearest. */
+export function pickDenoiser(
+  candidates: readonly DenoiserSummary[],
+  steps: number,
+  method: string | null,
+): { denoiser: DenoiserSummary; steps: number } | null {
+  const at = candidates.filter((d) => d.steps.includes(steps));
+  const exact = at.find((d) => d.method === method) ?? at[0];
+  if (exact) return { denoiser: exact, steps };
+  let best: { denoiser: DenoiserSummary; steps: number } | null = null;
+  for (const d of candidates) {
+    for (const n of d.steps) {
+      const better =
+        !best ||
+        stepDistance(n, steps) < stepDistance(best.steps, steps) ||
+        (stepDistance(n, steps) === stepDistance(best.steps, steps) && d.method === method && best.denoiser.method !== method);
+      if (better) best = { denoiser: d, steps: n };
+    }
+  }
+  return best;
+}
+
 export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => ({
   setPrompt: (prompt) => set({ prompt }),
-  setSteps: (steps) => set({ steps }),
-  setSeed: (seed) => set({ seed: Number.isFinite(seed) ? Math.max(0, Math.floor(seed)) : 0 }),
+  setSteps: (steps) =>
+    set((s) => {
+      const current = s.manifest?.denoisers.find((d) => d.id === s.denoiserId);
+      if (!current || current.role === 'teacher') return { steps };
+      const students = s.manifest?.denoisers.filter((d) => d.role === 'student') ?? [];
+      const d = students.filter((x) => x.steps.includes(steps));
+      const pick = d.find((x) => x.method === current.method) ?? d[0];
+      return pick ? { denoiserId: pick.id, steps } : {};
+    }),
+  setSeed: (seed) => set({ seed: Number.isFinite(seed) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(seed))) : 0 }),
+  setSeedFixed: (seedFixed) => set({ seedFixed }),
+  setGuidanceScale: (scale) =>
+    set(() => {
+      if (!Number.isFinite(scale)) return {};
+      const { min, max, step } = GUIDANCE_RANGE;
+      return { guidanceScale: Math.min(max, Math.max(min, Math.round(scale / step) * step)) };
+    }),
+  setVariations: (count) =>
+    set({ variations: Number.isFinite(count) ? Math.min(MAX_VARIATIONS, Math.max(1, Math.round(count))) : 1 }),
   setDenoiser: (id) =>
     set((s) => {
       const d = s.manifest?.denoisers.find((x) => x.id === id);
       if (!d) return { denoiserId: id };
       return { denoiserId: id, steps: d.steps.includes(s.steps) ? s.steps : (d.steps[0] ?? s.steps) };
+    }),
+  setRole: (role) =>
+    set((s) => {
+      const all = s.manifest?.denoisers ?? [];
+      const current = all.find((d) => d.id === s.denoiserId);
+      const pick = pickDenoiser(all.filter((d) => d.role === role), s.steps, current?.method ?? null);
+      return pick ? { denoiserId: pick.denoiser.id, steps: pick.steps } : {};
+    }),
+  setMethod: (method) =>
+    set((s) => {
+      const students = s.manifest?.denoisers.filter((d) => d.role === 'student' && d.method === method) ?? [];
+      const pick = pickDenoiser(students, s.steps, method);
+      return pick ? { denoiserId: pick.denoiser.id, steps: pick.steps } : {};
     }),
 });

@@ -27,7 +27,8 @@ export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => 
       const teacher = r.manifest.denoisers.find((d) => d.role === 'teacher') ?? r.manifest.denoisers[0];
       const denoiser = r.manifest.denoisers.find((d) => d.id === s.denoiserId) ?? teacher;
       const steps = denoiser && !denoiser.steps.includes(s.steps) ? (denoiser.steps[0] ?? s.steps) : s.steps;
-      return { loadStatus: 'ready', manifest: r.manifest, loadMs: r.loadMs, denoiserId: denoiser?.id ?? null, steps };
+      const guidanceScale = teacher?.guidance.type === 'classifier-free' ? teacher.guidance.defaultScale : s.guidanceScale;
+      return { loadStatus: 'ready', manifest: r.manifest, loadMs: r.loadMs, denoiserId: denoiser?.id ?? null, steps, guidanceScale };
     }),
   packFailed: () => set({ loadStatus: 'failed' }),
 });

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { DenoiserSummary } from '../worker/protocol';
+import type { MetricsTable } from '../runtime/manifest';
+import {
+  addToTally, assignAB, cellKey, denoiserForCell, emptyTally, fillPlan, formatMetric, gridColumns, metricsFor, randomPair,
+} from './grid';
+
+const teacher: DenoiserSummary = {
+  id: 'teacher', role: 'teacher', method: null, steps: [200, 100, 50, 25], guidance: { type: 'classifier-free', defaultScale: 3 },
+};
+const student = (id: string, method: string, n: number): DenoiserSummary => ({
+  id, role: 'student', method, steps: [n], guidance: { type: 'folded' },
+});
+const pack = [teacher, student('bsa-25', 'bsa', 25), student('bsa-50', 'bsa', 50), student('eps-25', 'eps', 25)];
+
+describe('grid', () => {
+  it('columns: the teacher, then each student method once, in manifest order', () => {
+    expect(gridColumns(pack).map((c) => c.label)).toEqual(['teacher', 'bsa', 'eps']);
+    expect(gridColumns([teacher]).map((c) => c.key)).toEqual(['teacher:teacher']);
+  });
+
+  it('a method fills only the rows it has students for', () => {
+    const [, bsa, eps] = gridColumns(pack);
+    expect(denoiserForCell(pack, bsa!, 50)?.id).toBe('bsa-50');
+    expect(denoiserForCell(pack, bsa!, 100)).toBeNull();
+    expect(denoiserForCell(pack, eps!, 25)?.id).toBe('eps-25');
+    expect(denoiserForCell(pack, eps!, 50)).toBeNull();
+  });
+
+  it('fills cheapest first: students by NFE, then the teacher from 25 to 200 steps', () => {
+    const plan = fillPlan(pack);
+    expect(plan.map((c) => `${c.key}:${c.nfe}`)).toEqual([
+      'bsa-25@25:25', 'eps-25@25:25', 'teacher@25:50', 'bsa-50@50:50', 'teacher@50:100', 'teacher@100:200', 'teacher@200:400',
+    ]);
+    expect(plan[0]!.label).toBe('bsa · 25 steps');
+    expect(fillPlan([teacher]).map((c) => c.steps)).toEqual([25, 50, 100, 200]);
+  });
+
+  it('finds metrics rows by denoiser and steps and formats them, "—" when absent', () => {
+    const m: MetricsTable = {
+      judge: 'j', runs: 3,
+      rows: [{ denoiser: 'bsa-25', steps: 25, nfe: 25, fad_judge: { mean: 1.234, ci95: 0.056 }, fd_mel: { mean: 7, ci95: null },
+        adherence: { mean: 0.615, ci95: 0.031 } }],
+    };
+    const row = metricsFor(m, 'bsa-25', 25);
+    expect(formatMetric(row?.fad_judge)).toBe('1.23 ± 0.06');
+    expect(formatMetric(row?.fd_mel, 1)).toBe('7.0');
+    expect(formatMetric(row?.adherence, 3, true)).toBe('61.5% ± 3.1%');
+    expect(metricsFor(m, 'teacher', 25)).toBeNull();
+    expect(metricsFor(null, 'bsa-25', 25)).toBeNull();
+    expect(formatMetric(undefined)).toBe('—');
+  });
+});
+
+describe('blind A/B', () => {
+  it('assigns A and B by the coin, never the same cell twice', () => {
+    expect(assignAB('x', 'y', () => 0.2)).toEqual(['x', 'y']);
+    expect(assignAB('x', 'y', () => 0.7)).toEqual(['y', 'x']);
+    expect(() => assignAB('x', 'x')).toThrow(/two different cells/);
+  });
+
+  it('draws two different cells, and asks for two when there are fewer', () => {
+    const keys = ['a', 'b', 'c'];
+    for (const [r1, r2] of [[0, 0], [0.99, 0.99], [0.5, 0.1], [0.1, 0.6]]) {
+      const seq = [r1!, r2!];
+      const [p, q] = randomPair(keys, () => seq.shift()!);
+      expect(p).not.toBe(q);
+      expect(keys).toContain(p);
+      expect(keys).toContain(q);
+    }
+    expect(() => randomPair(['a'])).toThrow(/at least two cells/);
+  });
+
+  it('tallies wins per cell, ties and rounds', () => {
+    let t = emptyTally();
+    t = addToTally(t, [cellKey('teacher', 25), cellKey('bsa-25', 25)], 'B');
+    t = addToTally(t, ['bsa-25@25', 'teacher@25'], 'A');
+    t = addToTally(t, ['teacher@25', 'bsa-25@25'], 'tie');
+    expect(t).toEqual({ rounds: 3, ties: 1, wins: { 'bsa-25@25': 2 }, played: { 'teacher@25': 3, 'bsa-25@25': 3 } });
+  });
+});

@@ -1,0 +1,139 @@
+// The comparison grid as data: rows are step counts (200, 100, 50, 25), columns the teacher and
+// each student method of the pack. A student method fills only the rows it has students for;
+// the other cells are "not distilled". Pure functions: the panel and the store call them.
+
+import { nfeCost } from '../engine/cost';
+import type { MetricValue, MetricsRow, MetricsTable } from '../runtime/manifest';
+import type { DenoiserSummary } from '../worker/protocol';
+
+/** The grid's rows, most steps first (the issue's order). */
+export const GRID_STEPS: readonly number[] = [200, 100, 50, 25];
+
+export interface GridColumn {
+  /** 'teacher:<id>' or 'method:<method>' */
+  key: string;
+  /** column heading, e.g. "teacher" or "bsa" */
+  label: string;
+  role: 'teacher' | 'student';
+}
+
+/** One fillable cell: a denoiser at a step count. */
+export interface GridCellSpec {
+  /** cellKey(denoiserId, steps) */
+  key: string;
+  column: string;
+  denoiserId: string;
+  steps: number;
+  nfe: number;
+  /** e.g. "teacher · 100 steps" or "bsa · 25 steps" */
+  label: string;
+}
+
+/** Key of a cell (and of its metrics row): "<denoiser id>@<steps>". */
+export const cellKey = (denoiserId: string, steps: number): string => `${denoiserId}@${steps}`;
+
+/** Teacher columns first (one per teacher), then one per student method in manifest order. */
+export function gridColumns(denoisers: readonly DenoiserSummary[]): GridColumn[] {
+  const cols: GridColumn[] = denoisers
+    .filter((d) => d.role === 'teacher')
+    .map((d, _i, all) => ({ key: `teacher:${d.id}`, label: all.length > 1 ? d.id : 'teacher', role: 'teacher' as const }));
+  for (const d of denoisers) {
+    if (d.role !== 'student') continue;
+    const method = d.method ?? d.id;
+    if (!cols.some((c) => c.key === `method:${method}`)) cols.push({ key: `method:${method}`, label: method, role: 'student' });
+  }
+  return cols;
+}
+
+/** The denoiser that fills (column, steps), or null: "not distilled" (or a teacher not offered at N). */
+export function denoiserForCell(denoisers: readonly DenoiserSummary[], column: GridColumn, steps: number): DenoiserSummary | null {
+  const found = denoisers.find((d) => {
+    if (!d.steps.includes(steps)) return false;
+    if (column.role === 'teacher') return d.role === 'teacher' && column.key === `teacher:${d.id}`;
+    return d.role === 'student' && column.key === `method:${d.method ?? d.id}`;
+  });
+  return found ?? null;
+}
+
+/** Every fillable cell, in the order the grid fills them: cheapest first (NFE), then by column. */
+export function fillPlan(denoisers: readonly DenoiserSummary[], steps: readonly number[] = GRID_STEPS): GridCellSpec[] {
+  const cols = gridColumns(denoisers);
+  const cells: Array<GridCellSpec & { col: number }> = [];
+  cols.forEach((column, col) => {
+    for (const n of steps) {
+      const d = denoiserForCell(denoisers, column, n);
+      if (!d) continue;
+      cells.push({
+        key: cellKey(d.id, n),
+        column: column.key,
+        denoiserId: d.id,
+        steps: n,
+        nfe: nfeCost(d, n),
+        label: `${column.label} · ${n} steps`,
+        col,
+      });
+    }
+  });
+  cells.sort((a, b) => a.nfe - b.nfe || a.col - b.col || a.steps - b.steps);
+  return cells.map(({ col: _col, ...c }) => c);
+}
+
+/** The factory's row for a cell, or null when the table or the row is absent. */
+export function metricsFor(metrics: MetricsTable | null | undefined, denoiserId: string, steps: number): MetricsRow | null {
+  return metrics?.rows.find((r) => r.denoiser === denoiserId && r.steps === steps) ?? null;
+}
+
+/** "1.23 ± 0.08", "1.23" without an interval, "—" when absent; `percent` shows fractions as %. */
+export function formatMetric(v: MetricValue | null | undefined, digits = 2, percent = false): string {
+  if (!v) return '—';
+  const k = percent ? 100 : 1;
+  const unit = percent ? '%' : '';
+  const d = percent ? Math.max(0, digits - 2) : digits;
+  const mean = `${(v.mean * k).toFixed(d)}${unit}`;
+  return v.ci95 === null ? mean : `${mean} ± ${(v.ci95 * k).toFixed(d)}${unit}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Blind A/B
+// ---------------------------------------------------------------------------------------
+
+export type AbChoice = 'A' | 'B' | 'tie';
+
+export interface AbTally {
+  rounds: number;
+  /** rounds answered "can't tell" */
+  ties: number;
+  /** preferred count per cell key */
+  wins: Record<string, number>;
+  /** rounds each cell key took part in */
+  played: Record<string, number>;
+}
+
+export const emptyTally = (): AbTally => ({ rounds: 0, ties: 0, wins: {}, played: {} });
+
+/** [A, B]: the two cells in random order (random() < 0.5 keeps the given order). */
+export function assignAB(first: string, second: string, random: () => number = Math.random): [string, string] {
+  if (first === second) throw new Error('an A/B round needs two different cells');
+  return random() < 0.5 ? [first, second] : [second, first];
+}
+
+/** Two different keys drawn at random from `keys` (at least two). */
+export function randomPair(keys: readonly string[], random: () => number = Math.random): [string, string] {
+  if (keys.length < 2) throw new Error('fill at least two cells of the grid first');
+  const i = Math.min(keys.length - 1, Math.floor(random() * keys.length));
+  let j = Math.min(keys.length - 2, Math.floor(random() * (keys.length - 1)));
+  if (j >= i) j += 1;
+  return [keys[i]!, keys[j]!];
+}
+
+/** The tally after one answered round; `order` is [A, B]. */
+export function addToTally(t: AbTally, order: readonly [string, string], choice: AbChoice): AbTally {
+  const wins = { ...t.wins };
+  const played = { ...t.played };
+  for (const k of order) played[k] = (played[k] ?? 0) + 1;
+  if (choice !== 'tie') {
+    const winner = choice === 'A' ? order[0] : order[1];
+    wins[winner] = (wins[winner] ?? 0) + 1;
+  }
+  return { rounds: t.rounds + 1, ties: t.ties + (choice === 'tie' ? 1 : 0), wins, played };
+}

@@ -1,0 +1,89 @@
+import { useEffect, useRef, useState } from 'react';
+import { logMel, type MelConfig } from '../../engine/mel';
+import { parseWav } from '../../engine/wav';
+import { melImage, waveformEnvelope } from './draw';
+
+/** Canvas pixel sizes (CSS scales them to the card's width). */
+const WAVE_W = 600;
+const WAVE_H = 80;
+
+/** The mono samples of a WAV blob. */
+async function samplesOf(wav: Blob): Promise<Float32Array> {
+  return parseWav(new Uint8Array(await wav.arrayBuffer())).samples;
+}
+
+function drawWaveform(canvas: HTMLCanvasElement, x: Float32Array): void {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const { min, max } = waveformEnvelope(x, WAVE_W);
+  const style = getComputedStyle(canvas);
+  ctx.clearRect(0, 0, WAVE_W, WAVE_H);
+  ctx.fillStyle = style.getPropertyValue('--wave-bg').trim() || '#eef1f6';
+  ctx.fillRect(0, 0, WAVE_W, WAVE_H);
+  ctx.fillStyle = style.getPropertyValue('--wave-fg').trim() || '#3352d6';
+  const mid = WAVE_H / 2;
+  for (let c = 0; c < WAVE_W; c++) {
+    const top = mid - max[c]! * mid;
+    const bottom = mid - min[c]! * mid;
+    ctx.fillRect(c, top, 1, Math.max(1, bottom - top));
+  }
+}
+
+function drawSpectrogram(canvas: HTMLCanvasElement, x: Float32Array, mel: MelConfig): void {
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const lm = logMel(x, mel);
+  canvas.width = lm.frames;
+  canvas.height = lm.mels;
+  ctx.putImageData(new ImageData(melImage(lm), lm.frames, lm.mels), 0, 0);
+}
+
+/**
+ * The waveform and the log-mel spectrogram of a result, drawn from its WAV (so restored
+ * results draw the same way). The spectrogram is src/engine/mel.ts with the pack's settings.
+ */
+export function SoundPictures({ wav, mel, label }: { wav: Blob; mel: MelConfig; label: string }) {
+  const waveRef = useRef<HTMLCanvasElement>(null);
+  const specRef = useRef<HTMLCanvasElement>(null);
+  const [state, setState] = useState<'drawing' | 'drawn' | 'failed'>('drawing');
+
+  useEffect(() => {
+    let live = true;
+    setState('drawing');
+    samplesOf(wav)
+      .then((x) => {
+        if (!live) return;
+        if (waveRef.current) drawWaveform(waveRef.current, x);
+        if (specRef.current) drawSpectrogram(specRef.current, x, mel);
+        setState('drawn');
+      })
+      .catch(() => live && setState('failed'));
+    return () => {
+      live = false;
+    };
+  }, [wav, mel]);
+
+  return (
+    <div className="pictures" data-state={state}>
+      <figure>
+        <canvas
+          ref={waveRef}
+          width={WAVE_W}
+          height={WAVE_H}
+          className="waveform"
+          role="img"
+          aria-label={`Waveform of ${label}`}
+          data-testid="waveform"
+        />
+        <figcaption className="muted">Waveform</figcaption>
+      </figure>
+      <figure>
+        <canvas ref={specRef} className="spectrogram" role="img" aria-label={`Log-mel spectrogram of ${label}`} data-testid="spectrogram" />
+        <figcaption className="muted">
+          Log-mel spectrogram ({mel.n_mels} mels, {mel.f_min}–{mel.f_max / 1000} kHz, low at the bottom)
+        </figcaption>
+      </figure>
+      {state === 'failed' && <p className="muted">The pictures could not be drawn for this sound.</p>}
+    </div>
+  );
+}
