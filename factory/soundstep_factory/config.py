@@ -15,6 +15,14 @@ FACTORY_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = FACTORY_DIR.parent
 
 
+def cpu_threads() -> int:
+    """Threads for torch and onnxruntime: $SOUNDSTEP_THREADS, else 2 (these machines' cores).
+
+    Set it to 1 when another job shares the machine: two jobs of two spinning OpenMP threads
+    each on two cores ran ten times slower than one thread each."""
+    return int(os.environ.get("SOUNDSTEP_THREADS", "2"))
+
+
 @dataclass
 class AudioConfig:
     """Tango's mel front end (16 kHz, n_fft 1024, hop 160, 64 mels, 0-8 kHz); shorter clips."""

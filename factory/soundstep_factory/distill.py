@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from . import checkpoint, sampling
-from .config import PackConfig, load_config
+from .config import PackConfig, cpu_threads, load_config
 from .models import build_unet
 from .train import load_features, load_trained
 
-torch.set_num_threads(2)
+torch.set_num_threads(cpu_threads())
 
 # w(SNR_t) on the x-space error (DISTILLATION.md section 7, paper eqs. 6-10).
 WEIGHTINGS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {

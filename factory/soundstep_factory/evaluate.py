@@ -39,10 +39,10 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint
-from .config import PackConfig, load_config
+from .config import PackConfig, cpu_threads, load_config
 from .train import warmup_cosine_lr
 
-torch.set_num_threads(2)  # the factory's machines: 2 cores, shared
+torch.set_num_threads(cpu_threads())
 
 
 # ---------------------------------------------------------------- metrics (pure functions)
@@ -166,9 +166,17 @@ class JudgeConfig:
     """A small CNN: conv3x3-BN-ReLU-maxpool blocks, global pooling, linear head."""
     widths: tuple[int, ...] = (16, 32, 64, 128)  # the last width is the embedding size
     dropout: float = 0.2
-    crop_frames: int = 128  # random time crops while training; whole clips at evaluation
+    # The judge hears nothing below this mel magnitude (about 60 dB under the loudest clips):
+    # rendered clips have digital silence, vocoded ones a faint noise floor, and a judge that
+    # tells those apart measures the vocoder's hiss instead of the sources (VGGish: log(mel + 0.01)).
+    input_floor: float = 1e-3
+    crop_frames: int = 256  # random time crops while training (256 = whole 2.56 s clips); whole clips at evaluation
     gain_db: float = 6.0  # random gain in [-gain_db, gain_db] while training
-    steps: int = 1500
+    # Compositions made on the fly from two single-source clips, so that the judge sees source
+    # pairs the data set never renders (the test split's pairs are held out of training):
+    compose_prob: float = 0.5  # fraction of each batch replaced by a composition
+    background_db: float = 12.0  # the second source of a "while" is up to this much quieter
+    steps: int = 3000
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -182,7 +190,7 @@ class Judge(torch.nn.Module):
 
     def __init__(self, num_sources: int, jcfg: JudgeConfig, log_floor: float = 1e-5):
         super().__init__()
-        self.log_floor = math.log(log_floor)
+        self.log_floor = math.log(max(log_floor, jcfg.input_floor))
         layers, c_in = [], 1
         for w in jcfg.widths:
             layers += [torch.nn.Conv2d(c_in, w, 3, padding=1, bias=False), torch.nn.BatchNorm2d(w),
@@ -195,7 +203,7 @@ class Judge(torch.nn.Module):
         self.embedding_dim = c_in
 
     def embed(self, mel: torch.Tensor) -> torch.Tensor:
-        x = self.features(self.input_norm(mel.unsqueeze(1)))  # (B, C, T', F')
+        x = self.features(self.input_norm(mel.clamp(min=self.log_floor).unsqueeze(1)))  # (B, C, T', F')
         # Mean over time (how much of the clip), max over frequency (where the energy is).
         return x.amax(dim=3).mean(dim=2)  # (B, C)
 
@@ -222,6 +230,38 @@ def _augment(mel: torch.Tensor, rows: torch.Tensor, jcfg: JudgeConfig, log_floor
     return (x + db * (math.log(10) / 20)).clamp(min=log_floor)
 
 
+def compose(a: torch.Tensor, b: torch.Tensor, mode: str, param: float, log_floor: float) -> torch.Tensor:
+    """Two log-magnitude mels (frames, mels) -> one clip with both sources.
+
+    "while": magnitudes add (phases ignored), b attenuated by `param` dB: log(e^a + e^(b - g));
+    "then":  a up to frame `param`, b from there on (the order the "X followed by Y" clips have)."""
+    if mode == "while":
+        return torch.logaddexp(a, b - param * (math.log(10) / 20)).clamp(min=log_floor)
+    if mode == "then":
+        cut = int(param)
+        return torch.cat([a[:cut], b[cut:]])
+    raise ValueError(f"unknown composition {mode!r}: use 'while' or 'then'")
+
+
+def _compose_batch(mel: torch.Tensor, y: torch.Tensor, singles: torch.Tensor, count: int, jcfg: JudgeConfig,
+                   log_floor: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` compositions of two single-source clips of different sources, with the union of their labels."""
+    frames = mel.shape[1]
+    xs, ys = [], []
+    while len(xs) < count:
+        i, j = singles[torch.randint(0, len(singles), (2,), generator=g)].tolist()
+        if torch.equal(y[i], y[j]):
+            continue
+        if torch.rand((), generator=g) < 0.5:
+            x = compose(mel[i], mel[j], "while", float(torch.rand((), generator=g)) * jcfg.background_db, log_floor)
+        else:
+            cut = frames // 2 + int(torch.randint(-frames // 8, frames // 8 + 1, (), generator=g))
+            x = compose(mel[i], mel[j], "then", cut, log_floor)
+        xs.append(x)
+        ys.append(torch.maximum(y[i], y[j]))
+    return torch.stack(xs), torch.stack(ys)
+
+
 def train_judge(cfg: PackConfig, jcfg: JudgeConfig, mel: torch.Tensor, sources: Sequence[Sequence[str]],
                 vocab: Sequence[str], path: Path | None = None, log_every: int = 50) -> tuple[Judge, list[dict]]:
     """Train (or resume) the judge on log-mels (N, frames, mels) with BCE; returns (judge, history).
@@ -233,6 +273,7 @@ def train_judge(cfg: PackConfig, jcfg: JudgeConfig, mel: torch.Tensor, sources: 
     model = Judge(len(vocab), jcfg, cfg.audio.log_floor)
     optimizer = torch.optim.AdamW(model.parameters(), lr=jcfg.lr, weight_decay=jcfg.weight_decay)
     y = sources_to_targets(sources, vocab)
+    singles = torch.tensor([i for i, srcs in enumerate(sources) if len(srcs) == 1])
     step, history = 0, []
     state = checkpoint.load(path)
     if state is not None:
@@ -249,9 +290,14 @@ def train_judge(cfg: PackConfig, jcfg: JudgeConfig, mel: torch.Tensor, sources: 
     while step < jcfg.steps:
         for group in optimizer.param_groups:
             group["lr"] = warmup_cosine_lr(step, jcfg.steps, jcfg.lr, warmup=50)
-        rows = torch.randint(0, len(mel), (jcfg.batch_size,), generator=g)
-        x = _augment(mel, rows, jcfg, model.log_floor, g)
-        loss = F.binary_cross_entropy_with_logits(model(x), y[rows])
+        n_compose = int(round(jcfg.batch_size * jcfg.compose_prob)) if len(singles) > 1 else 0
+        rows = torch.randint(0, len(mel), (jcfg.batch_size - n_compose,), generator=g)
+        x, target = mel[rows], y[rows]
+        if n_compose:
+            xc, yc = _compose_batch(mel, y, singles, n_compose, jcfg, model.log_floor, g)
+            x, target = torch.cat([x, xc]), torch.cat([target, yc])
+        x = _augment(x, torch.arange(len(x)), jcfg, model.log_floor, g)
+        loss = F.binary_cross_entropy_with_logits(model(x), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -360,23 +406,31 @@ def stage_judge(cfg: PackConfig, jcfg: JudgeConfig, runs: int = 1) -> dict:
                                train["sources"], vocab, path=judge_path(cfg, k))
         probs, _ = judge_outputs(judge, test["mel"])
         per_run.append({"seed": jcfg.seed + k, **judge_accuracy(probs, test["sources"], vocab, jcfg.threshold)})
-    return {"stage": "judge", "recipe": cfg.recipe, "runs": runs, "vocab_size": len(vocab),
-            "num_train": len(train["sources"]), "num_test": len(test["sources"]),
-            "summary": summarize_runs([{k: v for k, v in r.items() if k not in ("seed", "num_clips", "num_sources")}
-                                       for r in per_run]),
-            "per_run": per_run}
+    result = {"stage": "judge", "recipe": cfg.recipe, "runs": runs, "vocab_size": len(vocab),
+              "num_train": len(train["sources"]), "num_test": len(test["sources"]),
+              "judge_config": dataclasses.asdict(jcfg),
+              "summary": summarize_runs([{k: v for k, v in r.items() if k not in ("seed", "num_clips", "num_sources")}
+                                         for r in per_run]),
+              "per_run": per_run}
+    (cfg.work_dir / "judge" / "report.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
 
 
-# ---------------------------------------------------------------- generated clips (structure; CLI later)
+# ---------------------------------------------------------------- generated clips
 def evaluate_generated(cfg: PackConfig, judge: Judge, vocab: Sequence[str], wave: torch.Tensor,
                        prompted_sources: Sequence[Sequence[str]], real_test_mel: torch.Tensor,
                        threshold: float = 0.5) -> dict:
     """One run: generated waveforms (N, S) for prompts naming `prompted_sources`, scored against the
     real test clips' log-mels: {"fad_judge", "fd_mel", "adherence"}."""
-    mel = waves_to_mel(cfg, wave)
-    probs, emb = judge_outputs(judge, mel)
-    _, emb_real = judge_outputs(judge, real_test_mel)
-    return {"fad_judge": fad_judge(emb, emb_real), "fd_mel": fd_mel(mel, real_test_mel),
+    return score_mels(judge, vocab, waves_to_mel(cfg, wave), prompted_sources, real_test_mel, threshold)
+
+
+def score_mels(judge: Judge, vocab: Sequence[str], mel: torch.Tensor, prompted_sources: Sequence[Sequence[str]],
+               real_mel: torch.Tensor, threshold: float = 0.5) -> dict:
+    """FAD_judge, FD_mel and adherence of clips given as log-mels (N, frames, mels) against real ones."""
+    probs, emb = judge_outputs(judge, mel.float())
+    _, emb_real = judge_outputs(judge, real_mel.float())
+    return {"fad_judge": fad_judge(emb, emb_real), "fd_mel": fd_mel(mel.float(), real_mel.float()),
             "adherence": adherence(probs, prompted_sources, vocab, threshold)}
 
 
@@ -392,29 +446,168 @@ def evaluate_generated_runs(cfg: PackConfig, judge: Judge, vocab: Sequence[str],
             "per_run": per_run}
 
 
-STAGES = ("judge",)  # "generated" comes with the samplers' evaluation
+@dataclass
+class EvalConfig:
+    """What the table's runs generate (the paper's Table 1: 5 runs, mean and 95% interval)."""
+    runs: int = 5  # sampling seeds 0 .. runs-1
+    num_prompts: int = 100  # the first test clips' captions (their order is random at render time)
+    batch_size: int = 50
+    examples: int = 4  # waveforms kept per run, for the report's pictures
+
+
+def eval_dir(cfg: PackConfig) -> Path:
+    return cfg.work_dir / "eval"
+
+
+def test_prompts(cfg: PackConfig, ecfg: EvalConfig) -> dict:
+    """The held-out prompts and their real clips: captions, sources, wave (P, S), mel (P, frames, mels),
+    and the VAE posterior means (P, C, T, F) (unscaled) for the reconstruction floor."""
+    f = torch.load(cfg.work_dir / "features.pt", weights_only=False)
+    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"]
+    rows = [i for i, s in enumerate(f["split"]) if s == "test"][: ecfg.num_prompts]
+    return {"captions": [f["captions"][i] for i in rows], "sources": [f["sources"][i] for i in rows],
+            "ids": [f["ids"][i] for i in rows], "wave": f["wave"][rows], "mel": f["mel"][rows],
+            "latents": lat[rows]}
+
+
+def reconstruction_errors(cfg: PackConfig, wave: torch.Tensor, real_wave: torch.Tensor, real_mel: torch.Tensor) -> dict:
+    """mel_l1: mean |log-mel(wave) - log-mel(real)|; mrstft: the vocoder's multi-resolution STFT loss."""
+    from .train import stft_loss
+    mel = waves_to_mel(cfg, wave)
+    with torch.no_grad():
+        mrstft = float(np.mean([float(stft_loss(wave[i:i + 32].float(), real_wave[i:i + 32].float()))
+                                for i in range(0, len(wave), 32)]))
+    return {"mel_l1": float((mel - real_mel).abs().mean()), "mrstft": mrstft}
+
+
+def stage_floor(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> dict:
+    """The reconstruction floor: real test clips through the pack's vocoder alone, and through
+    mel -> VAE latent -> VAE decoder -> vocoder; no generator can beat the second."""
+    from .generate import PackRunner
+    judge, vocab = load_judge(judge_path(cfg))
+    real = test_prompts(cfg, ecfg)
+    runner = PackRunner(pack_dir)
+    paths = {
+        "vocoder": lambda: runner.vocode(real["mel"].numpy()),
+        "vae+vocoder": lambda: np.concatenate([runner.vocode(runner.decode_mel(real["latents"][i:i + 32].numpy()))
+                                               for i in range(0, len(real["latents"]), 32)]),
+    }
+    out = {"stage": "floor", "num_prompts": len(real["captions"]), "real": score_mels(
+        judge, vocab, real["mel"], real["sources"], real["mel"])}
+    for name, make in paths.items():
+        wave = torch.from_numpy(make())
+        out[name] = {**reconstruction_errors(cfg, wave, real["wave"], real["mel"]),
+                     **score_mels(judge, vocab, waves_to_mel(cfg, wave), real["sources"], real["mel"])}
+        print(f"[floor] {name}: {json.dumps(out[name])}", flush=True)
+    (eval_dir(cfg)).mkdir(parents=True, exist_ok=True)
+    (eval_dir(cfg) / "floor.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
+def generated_path(cfg: PackConfig, denoiser: str, steps: int, seed: int) -> Path:
+    return eval_dir(cfg) / "generated" / f"{denoiser}-{steps}" / f"seed{seed}.pt"
+
+
+def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps: int, seed: int) -> Path:
+    """Generate the test prompts with one denoiser, step count and seed; cached (a rerun skips it).
+    Keeps the log-mels of the vocoded audio (float16), timing, and a few waveforms."""
+    from .generate import Timing, noise_for
+    path = generated_path(cfg, denoiser, steps, seed)
+    if path.exists():
+        return path
+    real = test_prompts(cfg, ecfg)
+    hidden, mask = runner.encode(real["captions"])
+    noise = noise_for(seed, len(hidden), runner.latent_shape)
+    guidance = runner.guidance_for(denoiser)
+    timing, waves = Timing(), []
+    for i in range(0, len(hidden), ecfg.batch_size):
+        sl = slice(i, i + ecfg.batch_size)
+        z0 = runner.sample(denoiser, steps, hidden[sl], mask[sl], noise[sl], guidance, timing)
+        waves.append(runner.decode(z0, timing=timing))
+    wave = torch.from_numpy(np.concatenate(waves))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"denoiser": denoiser, "steps": steps, "seed": seed, "guidance": guidance,
+                "captions": real["captions"], "mel": waves_to_mel(cfg, wave).half(),
+                "examples": wave[: ecfg.examples].clone(), "timing": dataclasses.asdict(timing)}, path)
+    print(f"[generated] {denoiser} N={steps} seed {seed}: {timing.clips} clips, "
+          f"{(timing.denoise_s + timing.decode_s) / timing.clips:.3f} s/clip", flush=True)
+    return path
+
+
+def score_run(cfg: PackConfig, judge: Judge, vocab: Sequence[str], path: Path, real: dict) -> dict:
+    run = torch.load(path, weights_only=False)
+    t = run["timing"]
+    return {"seed": run["seed"], **score_mels(judge, vocab, run["mel"], real["sources"], real["mel"]),
+            "seconds_per_clip": (t["denoise_s"] + t["decode_s"]) / t["clips"],
+            "nfe": t["network_evaluations_per_clip"]}
+
+
+def stage_table(cfg: PackConfig, ecfg: EvalConfig) -> dict:
+    """Score every generated run in <work>/eval/generated with the judge: one row per (denoiser, steps)."""
+    judge, vocab = load_judge(judge_path(cfg))
+    real = test_prompts(cfg, ecfg)
+    rows = []
+    for folder in sorted((eval_dir(cfg) / "generated").glob("*-*")):
+        runs = sorted(folder.glob("seed*.pt"))
+        if not runs:
+            continue
+        denoiser, steps = folder.name.rsplit("-", 1)
+        per_run = [score_run(cfg, judge, vocab, p, real) for p in runs]
+        rows.append({"denoiser": denoiser, "steps": int(steps), "runs": len(per_run),
+                     **summarize_runs([{k: v for k, v in r.items() if k != "seed"} for r in per_run])})
+    out = {"stage": "table", "num_prompts": len(real["captions"]), "rows": rows}
+    (eval_dir(cfg) / "table.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
+STAGES = ("judge", "floor", "generate", "table")
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .export import default_out
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
     ap.add_argument("--stage", choices=STAGES, required=True)
-    ap.add_argument("--runs", type=int, default=1, help="judges trained with seeds seed..seed+runs-1")
-    ap.add_argument("--steps", type=int, default=None, help="override JudgeConfig.steps")
-    ap.add_argument("--seed", type=int, default=None, help="override JudgeConfig.seed")
+    ap.add_argument("--runs", type=int, default=None, help="judge: judges trained with seeds seed..seed+runs-1; "
+                    "generate: sampling seeds 0..runs-1 (default 1 judge, 5 seeds)")
+    ap.add_argument("--steps", type=int, default=None, help="judge: override JudgeConfig.steps")
+    ap.add_argument("--seed", type=int, default=None, help="judge: override JudgeConfig.seed")
+    ap.add_argument("--pack", type=Path, default=None, help="pack folder (default: the recipe's)")
+    ap.add_argument("--denoiser", action="append", help="generate: a denoiser id of the pack (repeatable; default all)")
+    ap.add_argument("--sampling-steps", type=int, action="append",
+                    help="generate: step counts (repeatable; default: every count the denoiser supports)")
+    ap.add_argument("--prompts", type=int, default=None, help="override EvalConfig.num_prompts")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
-    jcfg = JudgeConfig()
-    if args.steps is not None:
-        jcfg = dataclasses.replace(jcfg, steps=args.steps)
-    if args.seed is not None:
-        jcfg = dataclasses.replace(jcfg, seed=args.seed)
-    result = stage_judge(cfg, jcfg, runs=args.runs)
-    print(json.dumps(result, indent=1))
-    out = cfg.work_dir / "judge" / "report.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
-
+    ecfg = EvalConfig()
+    if args.prompts is not None:
+        ecfg = dataclasses.replace(ecfg, num_prompts=args.prompts)
+    pack_dir = args.pack or default_out(cfg)
+    if args.stage == "judge":
+        jcfg = JudgeConfig()
+        if args.steps is not None:
+            jcfg = dataclasses.replace(jcfg, steps=args.steps)
+        if args.seed is not None:
+            jcfg = dataclasses.replace(jcfg, seed=args.seed)
+        result = stage_judge(cfg, jcfg, runs=args.runs or 1)
+    elif args.stage == "floor":
+        result = stage_floor(cfg, ecfg, pack_dir)
+    elif args.stage == "generate":
+        from .generate import PackRunner
+        runner = PackRunner(pack_dir)
+        done = []
+        for entry in runner.manifest["denoisers"]:
+            if args.denoiser and entry["id"] not in args.denoiser:
+                continue
+            for n in entry["steps"]:
+                if args.sampling_steps and n not in args.sampling_steps:
+                    continue
+                for seed in range(args.runs or ecfg.runs):
+                    done.append(str(generate_run(cfg, ecfg, runner, entry["id"], n, seed)))
+        result = {"stage": "generate", "runs": done}
+    else:
+        result = stage_table(cfg, ecfg)
+    print(json.dumps(result, indent=1, default=str))
 
 if __name__ == "__main__":
     main()

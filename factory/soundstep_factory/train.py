@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint, sampling
-from .config import PackConfig, load_config
+from .config import PackConfig, cpu_threads, load_config
 from .data import load_audio, load_clips
 from .mel import MelFrontEnd
 from .models import build_unet, build_vae, build_vocoder
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder
 
-torch.set_num_threads(2)  # torch picks 1 on these machines
+torch.set_num_threads(cpu_threads())
 
 
 # ---------------------------------------------------------------- features

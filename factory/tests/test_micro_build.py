@@ -144,3 +144,53 @@ def test_a_distillation_round_lowers_the_loss(micro):
                        "steps": [100], "guidance": {"type": "folded"}, "distilled_from": "teacher"}
     log = json.loads((micro["root"] / "pack-students" / "build_log.json").read_text())
     assert log["parity_max_abs_error"]["denoisers/bsa-100.onnx"] <= 1e-3
+
+
+def test_pack_runner_replays_the_golden_trajectory(micro):
+    """The evaluation's batched ONNX sampler is the app's sampler: same z after every step."""
+    from soundstep_factory.generate import PackRunner
+
+    pack = micro["pack"]
+    traj = json.loads((pack / "golden.json").read_text())["trajectory"]
+    runner = PackRunner(pack, threads=1)
+    hidden, mask = runner.encode([traj["prompt"]])
+    noise = np.asarray(traj["noise"], np.float32).reshape(1, *traj["latent_shape"])
+    z0 = runner.sample("teacher", traj["steps"], hidden, mask, noise, traj["guidance_scale"])
+    np.testing.assert_allclose(z0.ravel(), traj["z"][-1], atol=1e-4)
+    assert runner.decode(z0).shape == (1, micro["cfg"].audio.num_samples)
+
+
+def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
+    """judge -> floor -> generate (2 seeds) -> table -> report, on the micro pack."""
+    import shutil
+
+    from soundstep_factory import evaluate as ev
+    from soundstep_factory.generate import PackRunner
+    from soundstep_factory.report import report
+
+    cfg = micro["cfg"]
+    pack = tmp_path / "pack"
+    shutil.copytree(micro["pack"], pack)
+    judged = ev.stage_judge(cfg, ev.JudgeConfig(widths=(4, 8), steps=6, batch_size=4, checkpoint_every=3))
+    assert judged["num_test"] == cfg.data.num_test and 0 <= judged["summary"]["micro_f1"]["mean"] <= 1
+    ecfg = ev.EvalConfig(runs=2, num_prompts=cfg.data.num_test, batch_size=3, examples=2)
+    floor = ev.stage_floor(cfg, ecfg, pack)
+    assert floor["real"]["fad_judge"] == 0.0 and floor["vae+vocoder"]["mel_l1"] > 0
+    runner = PackRunner(pack, threads=1)
+    for seed in range(ecfg.runs):
+        ev.generate_run(cfg, ecfg, runner, "teacher", 25, seed)
+    table = ev.stage_table(cfg, ecfg)
+    (row,) = table["rows"]
+    assert (row["denoiser"], row["steps"], row["runs"]) == ("teacher", 25, 2)
+    assert row["nfe"]["values"] == [50.0, 50.0]  # guided: two evaluations per step
+    assert row["fd_mel"]["values"][0] != row["fd_mel"]["values"][1]  # the seeds differ
+    out = report(cfg, ecfg, pack, docs=tmp_path / "docs")
+    text = (tmp_path / "docs" / "results.md").read_text()
+    assert "| teacher | 25 | 50 |" in text and "Teacher quality bars" in text
+    assert (tmp_path / "docs" / "results" / "training-curves.png").stat().st_size > 1000
+    assert (tmp_path / "docs" / "results" / "fad-vs-steps.png").exists()
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["metrics"]["rows"][0]["denoiser"] == "teacher" and manifest["metrics"]["runs"] == 2
+    metrics = (pack / "metrics.json").read_bytes()
+    assert manifest["files"]["metrics.json"]["sha256"] == hashlib.sha256(metrics).hexdigest()
+    assert out["checks"][0]["check"].startswith("teacher at 200") and not out["checks"][0]["passed"]

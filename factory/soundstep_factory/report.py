@@ -1,0 +1,330 @@
+"""Write docs/results.md, its plots, and the pack's metrics from what the evaluation stages left.
+
+Usage: python -m soundstep_factory.report --config small
+
+Reads <work>/judge/report.json, <work>/eval/floor.json, <work>/eval/table.json and the training
+histories in the stage checkpoints; writes
+  docs/results.md and docs/results/*.png   the report (tables, curves, spectrograms, Figure 2)
+  <pack>/metrics.json                      every number of the report, for the app
+  <pack>/manifest.json                     "metrics": the table rows (docs/pack-format.md), files re-hashed
+Nothing here measures anything: rerun the stages to change a number.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from . import checkpoint  # noqa: E402
+from .config import REPO_DIR, PackConfig, load_config  # noqa: E402
+from .evaluate import EvalConfig, eval_dir, generated_path, test_prompts  # noqa: E402
+from .export import default_out, sha256  # noqa: E402
+
+DOCS = REPO_DIR / "docs"
+JUDGE_NOTE = ("AudioCaps, VGGish and PANNs cannot be downloaded here: every FAD_judge, FD_mel and adherence "
+              "below comes from our own judge (a CNN trained on our rendered clips) and our own test split, "
+              "and is not comparable with the paper's numbers.")
+
+
+def revision() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_DIR, capture_output=True, text=True).stdout.strip()
+    rev = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    return rev + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def fmt(cell: dict | None, digits: int = 3) -> str:
+    """'mean ± ci95' of a summarize_runs entry; the interval is left out for a single run."""
+    if cell is None:
+        return "—"
+    mean, half = cell["mean"], cell.get("ci95")
+    if half is None or (isinstance(half, float) and math.isnan(half)):
+        return f"{mean:.{digits}g}"
+    return f"{mean:.{digits}g} ± {half:.2g}"
+
+
+def load_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+# ---------------------------------------------------------------- checks (the issue's quality bars)
+def teacher_checks(floor: dict, table: dict | None) -> list[dict]:
+    """Teacher at 200 steps: adherence >= 0.8 x the judge's adherence on the real clips of the same
+    prompts, and FAD_judge <= 2 x the reconstruction floor (real -> VAE -> vocoder)."""
+    row = next((r for r in (table or {}).get("rows", []) if r["denoiser"] == "teacher" and r["steps"] == 200), None)
+    if row is None:
+        return [{"check": "teacher at 200 steps evaluated", "passed": False, "detail": "no runs in eval/table.json"}]
+    real_adh, floor_fad = floor["real"]["adherence"], floor["vae+vocoder"]["fad_judge"]
+    adh, fad = row["adherence"]["mean"], row["fad_judge"]["mean"]
+    return [
+        {"check": "adherence >= 0.8 x judge on real clips", "passed": adh >= 0.8 * real_adh,
+         "detail": f"{adh:.3f} vs 0.8 x {real_adh:.3f} = {0.8 * real_adh:.3f} (ratio {adh / max(real_adh, 1e-9):.2f})"},
+        {"check": "FAD_judge <= 2 x reconstruction floor", "passed": fad <= 2 * floor_fad,
+         "detail": f"{fad:.3f} vs 2 x {floor_fad:.3f} = {2 * floor_fad:.3f} (ratio {fad / max(floor_fad, 1e-9):.2f})"},
+    ]
+
+
+# ---------------------------------------------------------------- plots
+def _history(cfg: PackConfig, stage_dir: str) -> list[dict]:
+    state = checkpoint.load(cfg.work_dir / stage_dir / "checkpoint.pt")
+    return state["history"] if state else []
+
+
+def plot_training_curves(cfg: PackConfig, out: Path) -> Path:
+    stages = [("vae", "VAE"), ("vocoder", "vocoder"), ("teacher", "teacher U-Net"), ("judge", "judge")]
+    fig, axes = plt.subplots(1, len(stages), figsize=(4 * len(stages), 3))
+    for ax, (stage, title) in zip(axes, stages):
+        hist = [h for h in _history(cfg, stage) if "loss" in h]
+        if stage == "judge" and hist:  # per-step losses: smooth over 50 steps
+            hist = [{"step": hist[i]["step"], "loss": sum(h["loss"] for h in hist[max(0, i - 49):i + 1]) / min(50, i + 1)}
+                    for i in range(49, len(hist), 50)]
+        ax.plot([h["step"] for h in hist], [h["loss"] for h in hist])
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("training loss")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def plot_distill_curves(cfg: PackConfig, out: Path) -> Path | None:
+    folders = sorted((cfg.work_dir / "distill").glob("*/n*"))
+    if not folders:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for folder in folders:
+        hist = [h for h in _history(cfg, str(folder.relative_to(cfg.work_dir))) if "val_x_mse" in h or h["step"] == 0]
+        ax.plot([h["step"] for h in hist], [h.get("val_x_mse", h["val_loss"]) for h in hist],
+                label=f"{folder.parent.name} N={folder.name[1:]}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("validation x-space MSE")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def plot_spectrograms(cfg: PackConfig, ecfg: EvalConfig, denoisers: list[tuple[str, int]], out: Path) -> Path | None:
+    """Real clips and the seed-0 generations for the same first prompts, as log-mel pictures."""
+    from .evaluate import waves_to_mel
+    real = test_prompts(cfg, ecfg)
+    columns = [("real", real["mel"][: ecfg.examples])]
+    for denoiser, steps in denoisers:
+        path = generated_path(cfg, denoiser, steps, 0)
+        if path.exists():
+            columns.append((f"{denoiser}, {steps} steps", waves_to_mel(cfg, torch.load(path, weights_only=False)["examples"])))
+    if len(columns) < 2:
+        return None
+    n = min(len(c[1]) for c in columns)
+    fig, axes = plt.subplots(n, len(columns), figsize=(3 * len(columns), 1.9 * n), squeeze=False)
+    for r in range(n):
+        for c, (title, mels) in enumerate(columns):
+            ax = axes[r][c]
+            ax.imshow(mels[r].T.numpy(), origin="lower", aspect="auto", vmin=-11.5, vmax=2, cmap="magma")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(title, fontsize=8)
+            if c == 0:
+                ax.set_ylabel("\n".join(_wrap(real["captions"][r], 28)), fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return lines + [line]
+
+
+def plot_fad_vs_steps(table: dict, floor: dict, out: Path) -> Path | None:
+    """The paper's Figure 2: FAD against sampling steps, one line per model (teacher, each method)."""
+    rows = table.get("rows", []) if table else []
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for name in sorted({r["denoiser"].rsplit("-", 1)[0] if r["denoiser"] != "teacher" else "teacher" for r in rows}):
+        mine = sorted((r for r in rows if (r["denoiser"] == name if name == "teacher" else r["denoiser"].startswith(name + "-"))),
+                      key=lambda r: r["steps"])
+        ax.errorbar([r["steps"] for r in mine], [r["fad_judge"]["mean"] for r in mine],
+                    yerr=[0 if r["fad_judge"]["ci95"] is None or math.isnan(r["fad_judge"]["ci95"]) else r["fad_judge"]["ci95"]
+                          for r in mine], marker="o", capsize=3, label=name)
+    ax.axhline(floor["vae+vocoder"]["fad_judge"], color="gray", ls="--", lw=1, label="reconstruction floor")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([25, 50, 100, 200], ["25", "50", "100", "200"])
+    ax.set_xlabel("sampling steps")
+    ax.set_ylabel("FAD_judge (lower is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+# ---------------------------------------------------------------- the report
+def table_markdown(table: dict | None) -> list[str]:
+    if not table or not table.get("rows"):
+        return ["No generated runs yet: `python -m soundstep_factory.evaluate --stage generate`."]
+    lines = ["| model | steps | NFE / clip | FAD_judge ↓ | FD_mel ↓ | adherence ↑ | CPU s / clip (batched) | runs |",
+             "|---|---|---|---|---|---|---|---|"]
+    order = sorted(table["rows"], key=lambda r: (r["denoiser"] != "teacher", r["denoiser"], -r["steps"]))
+    for r in order:
+        lines.append(f"| {r['denoiser']} | {r['steps']} | {int(r['nfe']['mean'])} | {fmt(r['fad_judge'])} | "
+                     f"{fmt(r['fd_mel'])} | {fmt(r['adherence'])} | {fmt(r['seconds_per_clip'], 2)} | {r['runs']} |")
+    return lines
+
+
+def metrics_rows(table: dict | None) -> list[dict]:
+    """The manifest's `metrics.rows` (docs/pack-format.md): JSON has no NaN, so a missing interval is null."""
+    def cell(c: dict) -> dict:
+        half = c.get("ci95")
+        return {"mean": c["mean"], "ci95": None if half is None or math.isnan(half) else half}
+    return [{"denoiser": r["denoiser"], "steps": r["steps"], "nfe": int(r["nfe"]["mean"]),
+             "fad_judge": cell(r["fad_judge"]), "fd_mel": cell(r["fd_mel"]), "adherence": cell(r["adherence"]),
+             "seconds": cell(r["seconds_per_clip"])} for r in (table or {}).get("rows", [])]
+
+
+def write_pack_metrics(pack: Path, metrics: dict, runs: int) -> None:
+    """metrics.json beside the manifest, and the manifest's inline table, with the files re-hashed."""
+    (pack / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    manifest_path = pack / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    rows = [r for r in metrics["table"] if r["denoiser"] in {d["id"] for d in manifest["denoisers"]}]
+    manifest["metrics"] = {"judge": "soundstep judge CNN over log-mel (factory/soundstep_factory/evaluate.py)",
+                           "runs": runs, "rows": rows} if rows else None
+    manifest["files"]["metrics.json"] = {"bytes": (pack / "metrics.json").stat().st_size,
+                                         "sha256": sha256(pack / "metrics.json")}
+    manifest["files"] = dict(sorted(manifest["files"].items()))
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+
+
+def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> dict:
+    judge = load_json(cfg.work_dir / "judge" / "report.json")
+    floor = load_json(eval_dir(cfg) / "floor.json")
+    table = load_json(eval_dir(cfg) / "table.json")
+    dataset = load_json(cfg.work_dir / "data" / "dataset.json")
+    if judge is None or floor is None:
+        raise FileNotFoundError("run the judge and floor stages first (python -m soundstep_factory.evaluate --stage judge, "
+                                "then --stage floor)")
+    pics = docs / "results"
+    pics.mkdir(parents=True, exist_ok=True)
+    checks = teacher_checks(floor, table)
+    plots = {
+        "training": plot_training_curves(cfg, pics / "training-curves.png"),
+        "distill": plot_distill_curves(cfg, pics / "distillation-curves.png"),
+        "spectrograms": plot_spectrograms(cfg, ecfg, [("teacher", 200), ("teacher", 25)] +
+                                          [(f"{m}-25", 25) for m in cfg.distill.methods], pics / "spectrograms.png"),
+        "figure2": plot_fad_vs_steps(table, floor, pics / "fad-vs-steps.png"),
+    }
+    rev = revision()
+    js = judge["summary"]
+    lines = [
+        "# Results",
+        "",
+        f"Generated by `python -m soundstep_factory.report --config {cfg.recipe}` at revision `{rev}` on "
+        f"{datetime.date.today().isoformat()}. Do not edit by hand.",
+        "",
+        f"> {JUDGE_NOTE}",
+        "",
+        "## How these numbers were made",
+        "",
+        "```",
+        f"python -m soundstep_factory.build --config {cfg.recipe}            # data, VAE, vocoder, teacher, pack",
+        f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage judge",
+        f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage floor",
+        f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage generate   # {ecfg.runs} seeds per model and step count",
+        f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage table",
+        f"python -m soundstep_factory.report --config {cfg.recipe}",
+        "```",
+        "",
+        f"Test prompts: the first {floor['num_prompts']} clips of the held-out test split "
+        f"({dataset['config']['num_test'] if dataset else '?'} clips; source pairs and the phrasings "
+        f"{', '.join(repr(t) for t in (dataset or {}).get('test_templates', []))} never appear in training). "
+        f"Each generated figure is the mean over {ecfg.runs} sampling seeds with a Student-t 95% interval, as in the "
+        "paper's Table 1. FAD_judge and FD_mel compare the generated clips with the real clips of the same prompts.",
+        "",
+        "## The judge",
+        "",
+        f"A multi-label CNN over log-mel, trained on the {judge['num_train']} rendered training clips "
+        f"(plus on-the-fly compositions of single-source clips) to name which of {judge['vocab_size']} sources "
+        f"are heard; scored on the {judge['num_test']} real test clips:",
+        "",
+        "| exact set | macro F1 | micro F1 | adherence (all true sources found) |",
+        "|---|---|---|---|",
+        f"| {fmt(js['exact_set_accuracy'])} | {fmt(js['macro_f1'])} | {fmt(js['micro_f1'])} | {fmt(js['adherence'])} |",
+        "",
+        "## Reconstruction floor (VAE and vocoder)",
+        "",
+        "Real test clips through the pack's vocoder alone, and through mel -> VAE latent -> VAE decoder -> "
+        "vocoder. No generator can sound better than the second row.",
+        "",
+        "| path | mel L1 (log) | multi-res STFT | FAD_judge | FD_mel | adherence |",
+        "|---|---|---|---|---|---|",
+        f"| real clips | 0 | 0 | 0 | 0 | {floor['real']['adherence']:.3f} |",
+    ]
+    for name in ("vocoder", "vae+vocoder"):
+        f = floor[name]
+        lines.append(f"| {name} | {f['mel_l1']:.3f} | {f['mrstft']:.3f} | {f['fad_judge']:.3f} | "
+                     f"{f['fd_mel']:.3f} | {f['adherence']:.3f} |")
+    lines += ["", "## Generated clips (our Table 1)", ""] + table_markdown(table) + [
+        "",
+        "NFE: network evaluations per clip (the guided teacher runs its U-Net twice per step). CPU seconds: "
+        "denoising plus decoding of a batch of clips with onnxruntime on this 2-core machine, divided by the "
+        "clips; a single generation in the app is timed by `npm run soundstep -- bench`.",
+        "",
+        "## Teacher quality bars",
+        "",
+        "| check | passed | numbers |",
+        "|---|---|---|",
+    ] + [f"| {c['check']} | {'yes' if c['passed'] else '**no**'} | {c['detail']} |" for c in checks]
+    lines += ["", "## Plots", ""]
+    captions = {"training": "Training curves (loss per 50 steps)", "distill": "Distillation: validation error per round",
+                "spectrograms": "Log-mel spectrograms: real test clips and generations (seed 0) for the same prompts",
+                "figure2": "FAD_judge against sampling steps (the paper's Figure 2)"}
+    for key, path in plots.items():
+        if path is not None:
+            lines += [f"**{captions[key]}**", "", f"![{captions[key]}](results/{path.name})", ""]
+    (docs / "results.md").write_text("\n".join(lines) + "\n")
+
+    metrics = {"format": "soundstep-metrics/1", "revision": rev, "note": JUDGE_NOTE, "runs": ecfg.runs,
+               "num_prompts": floor["num_prompts"], "judge": js, "floor": floor, "checks": checks,
+               "table": metrics_rows(table)}
+    write_pack_metrics(pack, metrics, ecfg.runs)
+    return {"report": str(docs / "results.md"), "checks": checks, "plots": {k: str(v) for k, v in plots.items() if v}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--pack", type=Path, default=None)
+    ap.add_argument("--docs", type=Path, default=DOCS)
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    print(json.dumps(report(cfg, EvalConfig(), args.pack or default_out(cfg), args.docs), indent=1))
+
+
+if __name__ == "__main__":
+    main()
