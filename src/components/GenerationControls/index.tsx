@@ -1,4 +1,5 @@
 import { useId, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import {
   GUIDANCE_RANGE,
   MAX_VARIATIONS,
@@ -18,7 +19,7 @@ import { copyText } from './copy';
 function ModelSwitch({ disabled }: { disabled: boolean }) {
   const role = useStore(selectRole);
   const hasStudents = useStore(selectHasStudents);
-  const methods = useStore(selectMethodOptions);
+  const methods = useStore(useShallow(selectMethodOptions));
   const denoiser = useStore(selectDenoiser);
   const { setRole, setMethod } = useStore.getState();
   const name = useId();
@@ -60,7 +61,7 @@ function ModelSwitch({ disabled }: { disabled: boolean }) {
           </select>
         </div>
       )}
-      {role === 'student' && methods.length <= 1 && denoiser && (
+      {role === 'student' && denoiser && (
         <p className="hint muted" data-testid="student-id">
           {denoiser.id} ({denoiser.method ?? 'student'}, distilled for {denoiser.steps[0]} steps)
         </p>
@@ -72,7 +73,7 @@ function ModelSwitch({ disabled }: { disabled: boolean }) {
 /** Steps as a slider over the counts the chosen side supports (fewest left). */
 function StepSlider({ disabled }: { disabled: boolean }) {
   const steps = useStore(selectSteps);
-  const options = useStore(selectStepOptions);
+  const options = useStore(useShallow(selectStepOptions));
   const { setSteps } = useStore.getState();
   const index = Math.max(0, options.indexOf(steps));
   return (
@@ -113,7 +114,7 @@ function StepSlider({ disabled }: { disabled: boolean }) {
 
 /** NFE before generating: steps x evaluations per step (x variations). */
 function NfeEstimate() {
-  const est = useStore(selectNfeEstimate);
+  const est = useStore(useShallow(selectNfeEstimate));
   const steps = useStore(selectSteps);
   if (!est) return null;
   return (

@@ -21,10 +21,14 @@ function drawWaveform(canvas: HTMLCanvasElement, x: Float32Array): void {
   ctx.fillStyle = style.getPropertyValue('--wave-bg').trim() || '#eef1f6';
   ctx.fillRect(0, 0, WAVE_W, WAVE_H);
   ctx.fillStyle = style.getPropertyValue('--wave-fg').trim() || '#3352d6';
+  // scaled to the clip's peak (generated clips are often quiet); silence stays flat
+  let peak = 0.05;
+  for (let c = 0; c < WAVE_W; c++) peak = Math.max(peak, Math.abs(min[c]!), Math.abs(max[c]!));
   const mid = WAVE_H / 2;
+  const k = (mid - 1) / peak;
   for (let c = 0; c < WAVE_W; c++) {
-    const top = mid - max[c]! * mid;
-    const bottom = mid - min[c]! * mid;
+    const top = mid - max[c]! * k;
+    const bottom = mid - min[c]! * k;
     ctx.fillRect(c, top, 1, Math.max(1, bottom - top));
   }
 }
@@ -75,7 +79,7 @@ export function SoundPictures({ wav, mel, label }: { wav: Blob; mel: MelConfig; 
           aria-label={`Waveform of ${label}`}
           data-testid="waveform"
         />
-        <figcaption className="muted">Waveform</figcaption>
+        <figcaption className="muted">Waveform (scaled to its peak)</figcaption>
       </figure>
       <figure>
         <canvas ref={specRef} className="spectrogram" role="img" aria-label={`Log-mel spectrogram of ${label}`} data-testid="spectrogram" />

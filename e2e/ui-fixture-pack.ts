@@ -1,0 +1,65 @@
+// UI FIXTURE, not a model: the shipped pack with extra "student" entries that all point at the
+// real teacher graph (guidance folded, so each runs 1 evaluation per step). It exists only to
+// give the page more than one column before real students ship in public/models/; the sounds
+// it makes are the teacher's without guidance, and no test asserts audio values on it.
+//
+// Served at /e2e-packs/ui-students/ by request interception on the browser context (which also
+// sees the worker's fetches): manifest.json is rewritten, every other file is the shipped one.
+
+import type { BrowserContext } from '@playwright/test';
+
+export const FIXTURE_PACK_URL = '/e2e-packs/ui-students/';
+const REAL_PACK = '/models/soundstep-small/';
+
+/** Students added by the fixture: [id, method, N]. */
+export const FIXTURE_STUDENTS: ReadonlyArray<readonly [string, string, number]> = [
+  ['bsa-25', 'bsa', 25],
+  ['bsa-50', 'bsa', 50],
+  ['eps-25', 'eps', 25],
+];
+
+/** Metrics rows the fixture adds (other cells have none and must show "—"). */
+export const FIXTURE_METRICS = {
+  judge: 'UI fixture judge (made-up numbers)',
+  runs: 5,
+  rows: [
+    { denoiser: 'teacher', steps: 200, nfe: 400, fad_judge: { mean: 1.234, ci95: 0.05 }, fd_mel: { mean: 3.5, ci95: 0.25 }, adherence: { mean: 0.62, ci95: 0.04 } },
+    { denoiser: 'bsa-25', steps: 25, nfe: 25, fad_judge: { mean: 2.5, ci95: null }, fd_mel: { mean: 4.75, ci95: null }, adherence: { mean: 0.5, ci95: null } },
+  ],
+};
+
+interface ManifestJson {
+  denoisers: Array<Record<string, unknown>>;
+  metrics?: unknown;
+}
+
+/** Serve the UI fixture pack in this context; `metrics: false` leaves the table out. */
+export async function routeFixturePack(context: BrowserContext, opts: { metrics?: boolean } = {}): Promise<void> {
+  await context.route(`**${FIXTURE_PACK_URL}**`, async (route) => {
+    const url = new URL(route.request().url());
+    const file = url.pathname.slice(url.pathname.indexOf(FIXTURE_PACK_URL) + FIXTURE_PACK_URL.length);
+    const real = new URL(REAL_PACK + file, url.origin).href;
+    const response = await route.fetch({ url: real });
+    if (file !== 'manifest.json') {
+      await route.fulfill({ response });
+      return;
+    }
+    const manifest = (await response.json()) as ManifestJson;
+    const teacher = manifest.denoisers.find((d) => d['role'] === 'teacher');
+    if (!teacher) throw new Error('the shipped pack has no teacher');
+    for (const [id, method, n] of FIXTURE_STUDENTS) {
+      if (manifest.denoisers.some((d) => d['id'] === id)) continue;
+      manifest.denoisers.push({
+        id,
+        file: teacher['file'],
+        role: 'student',
+        method,
+        steps: [n],
+        guidance: { type: 'folded' },
+        distilled_from: teacher['id'],
+      });
+    }
+    manifest.metrics = opts.metrics === false ? null : FIXTURE_METRICS;
+    await route.fulfill({ response, json: manifest });
+  });
+}
