@@ -5,7 +5,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { STAGES, type Backend, type GenerateRequest, type GenerateResult, type Stage } from '../runtime/api';
@@ -103,7 +103,10 @@ async function load(flags: Flags): Promise<Pipeline> {
   const { ort, sessionOptions } = await loadOrt(backend, threads);
   const dir = flags.pack ?? 'public/models/soundstep-small';
   const t0 = performance.now();
-  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions });
+  // onnxruntime-node has no `externalData` option: it reads a graph's external data from the
+  // files next to the graph when the session is created from the graph's path.
+  const modelPath = backend === 'cpu' ? (file: string) => join(resolve(dir), ...file.split('/')) : undefined;
+  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions, modelPath });
   const m = pipeline.manifest;
   console.error(
     `loaded ${m.id} from ${dir} on ${backend} (${threads} thread${threads === 1 ? '' : 's'}) in ${ms(performance.now() - t0)} ms`,

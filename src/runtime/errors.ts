@@ -7,11 +7,18 @@ export class PackError extends Error {
   /** the problem alone, without the file name in front */
   readonly problem: string;
 
-  constructor(file: string, problem: string, options?: { cause?: unknown }) {
-    super(`${file}: ${problem}`, options);
+  /** true when the file could not be fetched at all (offline, DNS, CORS): a cached copy may serve */
+  readonly network: boolean;
+  /** true when the server answered 404 for it */
+  readonly notFound: boolean;
+
+  constructor(file: string, problem: string, options?: { cause?: unknown; network?: boolean; notFound?: boolean }) {
+    super(`${file}: ${problem}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PackError';
     this.file = file;
     this.problem = problem;
+    this.network = options?.network ?? false;
+    this.notFound = options?.notFound ?? false;
   }
 }
 

@@ -46,6 +46,10 @@ export interface TextSpec {
   unconditional_prompt: string;
   /** what the encoder is, in words */
   model: string;
+  /** GraphStorage.external_data of the text encoder (optional) */
+  encoder_external_data?: string[];
+  /** GraphStorage.variants of the text encoder (optional) */
+  encoder_variants?: GraphVariant[];
 }
 
 export interface LatentSpec {
@@ -74,7 +78,42 @@ export interface FoldedGuidance {
 }
 export type GuidanceSpec = ClassifierFreeGuidance | FoldedGuidance;
 
-export interface TeacherDenoiser {
+/** Weight precisions a graph variant may have; the graph's own `file` is always float32. */
+export type VariantDtype = 'float16';
+export const VARIANT_DTYPES: readonly VariantDtype[] = ['float16'];
+
+/**
+ * The same graph with weights in another precision: float16 compute inside, float32 inputs
+ * and outputs, so the pipeline feeds it exactly like the float32 graph. Used on WebGPU when
+ * the adapter has shader-f16 (src/runtime/graphs.ts).
+ */
+export interface GraphVariant {
+  dtype: VariantDtype;
+  file: string;
+  external_data?: string[];
+}
+
+/**
+ * Optional storage details of one ONNX graph (docs/pack-format.md "External data and
+ * variants"). Older packs have neither field; the app then loads `file` alone.
+ */
+export interface GraphStorage {
+  /**
+   * ONNX external-data files holding this graph's weights (a graph over protobuf's 2 GB
+   * limit must keep them outside), pack-relative, in the graph's folder or below it: the
+   * graph refers to them by their path relative to its own folder.
+   */
+  external_data?: string[];
+  /** at most one per dtype */
+  variants?: GraphVariant[];
+}
+
+/** A graph entry of the manifest (vae_decoder, vocoder). */
+export interface GraphFile extends GraphStorage {
+  file: string;
+}
+
+export interface TeacherDenoiser extends GraphStorage {
   id: string;
   file: string;
   role: 'teacher';
@@ -85,7 +124,7 @@ export interface TeacherDenoiser {
   distilled_from: null;
 }
 
-export interface StudentDenoiser {
+export interface StudentDenoiser extends GraphStorage {
   id: string;
   file: string;
   role: 'student';
@@ -116,8 +155,8 @@ export interface Manifest {
   latent: LatentSpec;
   schedule: ScheduleSpec;
   denoisers: DenoiserSpec[];
-  vae_decoder: { file: string };
-  vocoder: { file: string };
+  vae_decoder: GraphFile;
+  vocoder: GraphFile;
   golden: string | null;
   /** the factory's evaluation table (docs/pack-format.md "metrics"); absent or null: not measured */
   metrics?: MetricsTable | null;
@@ -194,6 +233,55 @@ function checkPath(file: string, path: string): void {
   if (bad) fail(`${path} must be a relative path inside the pack (got ${JSON.stringify(file)})`);
 }
 
+/** The folder part of a pack-relative path, with its trailing '/' ('' at the pack root). */
+export function folderOf(file: string): string {
+  return file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
+}
+
+function validateExternalData(value: unknown, graphFile: string, path: string): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || value.length === 0) {
+    fail(`${path} must be a non-empty list of pack files, or be left out (${describe(value)})`);
+  }
+  const seen = new Set<string>();
+  for (const [i, file] of value.entries()) {
+    if (typeof file !== 'string' || file === '') fail(`${path}[${i}] must be a non-empty string (${describe(file)})`);
+    checkPath(file, `${path}[${i}]`);
+    if (file === graphFile) fail(`${path}[${i}] is the graph file itself ("${file}")`);
+    if (seen.has(file)) fail(`${path}[${i}]: "${file}" is listed twice`);
+    seen.add(file);
+    const folder = folderOf(graphFile);
+    if (!file.startsWith(folder)) {
+      fail(
+        `${path}[${i}] ("${file}") must lie in the graph's folder "${folder || '(pack root)'}" or below it: ` +
+          'ONNX names external data relative to the graph file',
+      );
+    }
+  }
+}
+
+function validateVariants(value: unknown, graphFile: string, path: string): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value)) fail(`${path} must be a list of { dtype, file, external_data? } (${describe(value)})`);
+  const dtypes = new Set<string>();
+  for (const [i, entry] of value.entries()) {
+    const v = object(entry, `${path}[${i}]`);
+    const dtype = literal(v, 'dtype', `${path}[${i}]`, VARIANT_DTYPES);
+    if (dtypes.has(dtype)) fail(`${path}[${i}]: a second ${dtype} variant (at most one per dtype)`);
+    dtypes.add(dtype);
+    const file = string(v, 'file', `${path}[${i}]`);
+    checkPath(file, `${path}[${i}].file`);
+    if (file === graphFile) fail(`${path}[${i}].file is the float32 graph itself ("${file}")`);
+    validateExternalData(v['external_data'], file, `${path}[${i}].external_data`);
+  }
+}
+
+/** external_data and variants of one graph entry; `prefix` is '' or 'encoder_' (text). */
+function validateStorage(obj: Json, graphFile: string, path: string, prefix = ''): void {
+  validateExternalData(obj[`${prefix}external_data`], graphFile, `${path}.${prefix}external_data`);
+  validateVariants(obj[`${prefix}variants`], graphFile, `${path}.${prefix}variants`);
+}
+
 function validateAudio(value: unknown): void {
   const a = object(value, 'audio');
   const sampleRate = integer(a, 'sample_rate', 'audio');
@@ -222,6 +310,7 @@ function validateAudio(value: unknown): void {
 function validateText(value: unknown): void {
   const t = object(value, 'text');
   for (const key of ['encoder', 'tokenizer', 'tokenizer_config']) checkPath(string(t, key, 'text'), `text.${key}`);
+  validateStorage(t, t['encoder'] as string, 'text', 'encoder_');
   integer(t, 'max_tokens', 'text', 2);
   integer(t, 'hidden_size', 'text');
   integer(t, 'pad_token_id', 'text', 0);
@@ -266,6 +355,7 @@ function validateDenoisers(value: unknown, numTrainTimesteps: number): void {
     if (ids.has(id)) fail(`${path}: duplicate id`);
     ids.add(id);
     checkPath(string(d, 'file', path), `${path}.file`);
+    validateStorage(d, d['file'] as string, path);
     const role = literal(d, 'role', path, ['teacher', 'student'] as const);
     const steps = d['steps'];
     if (!Array.isArray(steps) || steps.length === 0 || !steps.every((n) => Number.isInteger(n) && n >= 1)) {
@@ -312,6 +402,21 @@ function validateFiles(value: unknown): void {
   }
 }
 
+/** The files a graph's external_data and variants name, with where they are named. */
+function storageFiles(
+  external: string[] | undefined,
+  variants: GraphVariant[] | undefined,
+  field: string,
+): Array<{ file: string; field: string }> {
+  const refs = (external ?? []).map((file, i) => ({ file, field: `${field}external_data[${i}]` }));
+  for (const [i, v] of (variants ?? []).entries()) {
+    const at = `${field}variants[${i}]`;
+    refs.push({ file: v.file, field: `${at}.file` });
+    refs.push(...(v.external_data ?? []).map((file, j) => ({ file, field: `${at}.external_data[${j}]` })));
+  }
+  return refs;
+}
+
 /** Every pack file the manifest names outside `files`, with where it is named. */
 export function referencedFiles(m: Manifest): Array<{ file: string; field: string }> {
   const refs = [
@@ -321,6 +426,10 @@ export function referencedFiles(m: Manifest): Array<{ file: string; field: strin
     ...m.denoisers.map((d, i) => ({ file: d.file, field: `denoisers[${i}].file` })),
     { file: m.vae_decoder.file, field: 'vae_decoder.file' },
     { file: m.vocoder.file, field: 'vocoder.file' },
+    ...storageFiles(m.text.encoder_external_data, m.text.encoder_variants, 'text.encoder_'),
+    ...m.denoisers.flatMap((d, i) => storageFiles(d.external_data, d.variants, `denoisers[${i}].`)),
+    ...storageFiles(m.vae_decoder.external_data, m.vae_decoder.variants, 'vae_decoder.'),
+    ...storageFiles(m.vocoder.external_data, m.vocoder.variants, 'vocoder.'),
   ];
   if (m.golden !== null) refs.push({ file: m.golden, field: 'golden' });
   return refs;
@@ -346,7 +455,11 @@ export function validateManifest(json: unknown): Manifest {
   validateLatent(m['latent'], m['audio'] as Json);
   validateSchedule(m['schedule']);
   validateDenoisers(m['denoisers'], (m['schedule'] as Json)['num_train_timesteps'] as number);
-  for (const key of ['vae_decoder', 'vocoder']) checkPath(string(object(m[key], key), 'file', key), `${key}.file`);
+  for (const key of ['vae_decoder', 'vocoder']) {
+    const g = object(m[key], key);
+    checkPath(string(g, 'file', key), `${key}.file`);
+    validateStorage(g, g['file'] as string, key);
+  }
   const golden = nullableString(m, 'golden', 'manifest');
   if (golden !== null) checkPath(golden, 'golden');
   validateMetrics(m['metrics'], m['denoisers'] as DenoiserSpec[], (m['schedule'] as Json)['num_train_timesteps'] as number);

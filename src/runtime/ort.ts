@@ -15,16 +15,27 @@ export interface OrtTensorConstructor {
   new (type: 'int64', data: BigInt64Array, dims?: readonly number[]): OrtTensor;
 }
 
+/** An input or output as InferenceSession.inputMetadata reports it (ORT >= 1.22). */
+export interface OrtValueMetadata {
+  readonly name: string;
+  readonly isTensor: boolean;
+  /** element type, e.g. 'float32' (tensors only) */
+  readonly type?: string;
+}
+
 export interface OrtSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  readonly inputMetadata?: readonly OrtValueMetadata[];
+  readonly outputMetadata?: readonly OrtValueMetadata[];
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
 
 export interface OrtModule {
   InferenceSession: {
-    create(buffer: Uint8Array, options?: object): Promise<OrtSession>;
+    /** from the model's bytes, or (onnxruntime-node) from its file path */
+    create(model: Uint8Array | string, options?: object): Promise<OrtSession>;
   };
   Tensor: OrtTensorConstructor;
 }

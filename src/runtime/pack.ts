@@ -2,17 +2,41 @@
 // Browser-safe: no Node imports here (the Node reader is in fs-fetch.ts).
 
 import { PackError } from './errors';
-import { MANIFEST_FILE, validateManifest, type Manifest } from './manifest';
+import { MANIFEST_FILE, validateManifest, type FileEntry, type Manifest } from './manifest';
 
 /** Reads one pack file by pack-relative path; reports progress as (loaded, total) bytes (total 0 if unknown). */
 export type FetchFile = (path: string, onProgress?: (loaded: number, total: number) => void) => Promise<Uint8Array>;
+
+/** Where a file's bytes came from: fetched (network or disk) or the browser's Cache Storage. */
+export type FileSource = 'network' | 'cache';
 
 export interface FileEvent {
   file: string;
   loaded: number;
   total: number;
   done: boolean;
+  /** set on the done event */
+  source?: FileSource;
 }
+
+/**
+ * A store of verified pack files (src/runtime/pack-cache.ts: Cache Storage), keyed by the
+ * file's URL and SHA-256 so that a changed pack is fetched again. Every method may fail
+ * (quota, private mode): the loader then goes on without it.
+ */
+export interface PackFileCache {
+  readFile(file: string, entry: FileEntry): Promise<Uint8Array | null>;
+  writeFile(file: string, entry: FileEntry, bytes: Uint8Array): Promise<void>;
+  deleteFile(file: string, entry: FileEntry): Promise<void>;
+  /** the last manifest.json fetched for this pack URL, for when the network fails */
+  readManifest(): Promise<Uint8Array | null>;
+  writeManifest(bytes: Uint8Array): Promise<void>;
+}
+
+/** What to do about a network failure, for the user. */
+const NETWORK_ADVICE =
+  'the request failed before any answer: you may be offline, the host name may be wrong, or the server ' +
+  'does not allow cross-origin requests (it must send Access-Control-Allow-Origin). Check the URL and your connection';
 
 /** A FetchFile over HTTP(S) below `baseUrl`, streaming the body for progress. */
 export function httpFetchFile(baseUrl: string): FetchFile {
@@ -23,13 +47,17 @@ export function httpFetchFile(baseUrl: string): FetchFile {
     try {
       response = await fetch(url);
     } catch (e) {
-      throw new PackError(path, `could not be fetched from ${url} (${e instanceof Error ? e.message : String(e)})`, {
+      throw new PackError(path, `could not be fetched from ${url}: ${NETWORK_ADVICE} (${e instanceof Error ? e.message : String(e)})`, {
         cause: e,
+        network: true,
       });
     }
     if (!response.ok) {
-      const what = response.status === 404 ? 'not found' : 'could not be fetched';
-      throw new PackError(path, `${what}: HTTP ${response.status} ${response.statusText} at ${url}`.trimEnd());
+      const notFound = response.status === 404;
+      const what = notFound ? 'not found' : 'could not be fetched';
+      throw new PackError(path, `${what}: HTTP ${response.status} ${response.statusText} at ${url}`.replace(/ +at /, ' at '), {
+        notFound,
+      });
     }
     const header = Number(response.headers.get('content-length') ?? '');
     // with Content-Encoding the header counts compressed bytes: then we do not know the total
@@ -82,22 +110,65 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Reads and validates manifest.json; PackError('manifest.json', ...) when it is absent, not JSON or invalid. */
-export async function fetchManifest(fetchFile: FetchFile): Promise<Manifest> {
+/** The first characters of a text, on one line, for messages. */
+function opening(text: string): string {
+  const line = text.trim().replace(/\s+/g, ' ');
+  return line.length > 40 ? `${line.slice(0, 40)}…` : line;
+}
+
+/** A validated manifest and where its bytes came from. */
+export interface FetchedManifest {
+  manifest: Manifest;
+  source: FileSource;
+}
+
+/**
+ * Reads and validates manifest.json; PackError('manifest.json', ...) when it is absent, not
+ * JSON or invalid, saying that the URL is probably not a pack. When the network fails and
+ * `cache` holds the manifest last fetched from this URL, that one is used (source 'cache').
+ */
+export async function fetchManifestFrom(fetchFile: FetchFile, cache?: PackFileCache): Promise<FetchedManifest> {
   let bytes: Uint8Array;
+  let source: FileSource = 'network';
   try {
     bytes = await fetchFile(MANIFEST_FILE);
   } catch (e) {
-    if (e instanceof PackError) throw e;
-    throw new PackError(MANIFEST_FILE, `could not be read (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    const cached = e instanceof PackError && e.network && cache ? await cache.readManifest().catch(() => null) : null;
+    if (cached) {
+      bytes = cached;
+      source = 'cache';
+    } else if (e instanceof PackError && e.notFound) {
+      throw new PackError(
+        MANIFEST_FILE,
+        `${e.problem}. This URL is not a soundstep model pack: a pack is a folder that holds manifest.json. Check the address`,
+        { cause: e },
+      );
+    } else if (e instanceof PackError) {
+      throw e;
+    } else {
+      throw new PackError(MANIFEST_FILE, `could not be read (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    }
   }
   let json: unknown;
+  const text = new TextDecoder().decode(bytes);
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new PackError(MANIFEST_FILE, `is not valid JSON (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    throw new PackError(
+      MANIFEST_FILE,
+      `is not valid JSON (${e instanceof Error ? e.message : String(e)}; it starts with "${opening(text)}"): ` +
+        'the URL does not point at a soundstep model pack folder',
+      { cause: e },
+    );
   }
-  return validateManifest(json);
+  const manifest = validateManifest(json);
+  if (source === 'network') await cache?.writeManifest(bytes).catch(() => undefined);
+  return { manifest, source };
+}
+
+/** Reads and validates manifest.json (see fetchManifestFrom). */
+export async function fetchManifest(fetchFile: FetchFile): Promise<Manifest> {
+  return (await fetchManifestFrom(fetchFile)).manifest;
 }
 
 /** Checks one file's bytes against its manifest entry; throws PackError naming the file. */
@@ -109,33 +180,71 @@ export async function verifyFile(manifest: Manifest, file: string, bytes: Uint8A
   }
   const sha = await sha256Hex(bytes);
   if (sha !== entry.sha256) {
-    throw new PackError(file, `SHA-256 mismatch: manifest.json says ${entry.sha256}, the file has ${sha}`);
+    throw new PackError(
+      file,
+      `SHA-256 mismatch: manifest.json says ${entry.sha256}, the file has ${sha}. ` +
+        'The file changed after the manifest was written, or was damaged on the way: rebuild or re-upload the pack',
+    );
   }
 }
 
+/** True when `bytes` match the manifest entry (size and SHA-256). */
+async function matches(entry: FileEntry, bytes: Uint8Array): Promise<boolean> {
+  return bytes.length === entry.bytes && (await sha256Hex(bytes)) === entry.sha256;
+}
+
+export interface LoadFilesOptions {
+  onFile?: (e: FileEvent) => void;
+  /** which files to load (default: every file of manifest.files), in this order */
+  files?: readonly string[];
+  /** verified copies: read before fetching, written after a fetched file is verified */
+  cache?: PackFileCache;
+}
+
 /**
- * Fetches every file listed in manifest.files (one at a time, in listing order), checks its
- * byte size and SHA-256, and returns the bytes by path. A file that cannot be fetched or does
- * not match throws PackError naming it. `onFile` gets progress with the manifest's size as total.
+ * Fetches the files (default: every file listed in manifest.files; one at a time, in listing
+ * order), checks each one's byte size and SHA-256, and returns the bytes by path. A file that
+ * cannot be fetched or does not match throws PackError naming it. `onFile` gets progress with
+ * the manifest's size as total. With a cache, a cached copy that still matches is used
+ * instead of fetching (one that no longer matches is dropped), and fetched files are stored.
  */
 export async function loadPackFiles(
   fetchFile: FetchFile,
   manifest: Manifest,
-  onFile?: (e: FileEvent) => void,
+  onFileOrOptions?: ((e: FileEvent) => void) | LoadFilesOptions,
 ): Promise<Map<string, Uint8Array>> {
+  const opts: LoadFilesOptions = typeof onFileOrOptions === 'function' ? { onFile: onFileOrOptions } : (onFileOrOptions ?? {});
+  const { onFile, cache } = opts;
   const out = new Map<string, Uint8Array>();
-  for (const [file, entry] of Object.entries(manifest.files)) {
+  for (const file of opts.files ?? Object.keys(manifest.files)) {
+    const entry = manifest.files[file];
+    if (!entry) throw new PackError(file, 'is not listed in manifest.json files');
     onFile?.({ file, loaded: 0, total: entry.bytes, done: false });
+    const cached = cache ? await cache.readFile(file, entry).catch(() => null) : null;
+    if (cached && (await matches(entry, cached))) {
+      out.set(file, cached);
+      onFile?.({ file, loaded: cached.length, total: entry.bytes, done: true, source: 'cache' });
+      continue;
+    }
+    if (cached) await cache?.deleteFile(file, entry).catch(() => undefined);
     let bytes: Uint8Array;
     try {
       bytes = await fetchFile(file, (loaded) => onFile?.({ file, loaded, total: entry.bytes, done: false }));
     } catch (e) {
+      if (e instanceof PackError && e.notFound) {
+        throw new PackError(
+          file,
+          `${e.problem}. manifest.json lists this file but the server does not have it: the pack is incomplete (upload every file it lists)`,
+          { cause: e, notFound: true },
+        );
+      }
       if (e instanceof PackError) throw e;
       throw new PackError(file, `is missing or unreadable (${e instanceof Error ? e.message : String(e)})`, { cause: e });
     }
     await verifyFile(manifest, file, bytes);
+    await cache?.writeFile(file, entry, bytes).catch(() => undefined);
     out.set(file, bytes);
-    onFile?.({ file, loaded: bytes.length, total: entry.bytes, done: true });
+    onFile?.({ file, loaded: bytes.length, total: entry.bytes, done: true, source: 'network' });
   }
   return out;
 }

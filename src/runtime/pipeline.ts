@@ -10,8 +10,17 @@ import { alphaSigma, alphasCumprod, nextTimestep, trailingGrid } from '../engine
 import { STAGES, type Backend, type GenerateOptions, type GenerateRequest, type GenerateResult, type Stage } from './api';
 import { abortError, PackError } from './errors';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
+import {
+  chooseSource,
+  externalDataEntries,
+  filesToLoad,
+  packGraphs,
+  type GraphKind,
+  type GraphSource,
+  type WeightDtype,
+} from './graphs';
 import type { OrtModule, OrtSession, OrtTensor } from './ort';
-import { fetchManifest, loadPackFiles, type FetchFile, type FileEvent } from './pack';
+import { fetchManifestFrom, loadPackFiles, type FetchFile, type FileEvent, type FileSource, type PackFileCache } from './pack';
 import { encodeBatch, PromptTokenizer } from './tokenizer';
 
 export type { OrtModule } from './ort';
@@ -23,10 +32,38 @@ export interface PipelineLoadOptions {
   onFile?: (e: FileEvent) => void;
   /** passed to InferenceSession.create; default { executionProviders: [backend] } */
   sessionOptions?: object;
+  /**
+   * Which weights to load where the pack has a variant (graphs.ts selectPrecision); default
+   * float32. May also be a function of the manifest, called once it is validated.
+   */
+  precision?: WeightDtype | ((m: Manifest) => WeightDtype);
+  /** verified copies of pack files (Cache Storage in the browser) */
+  cache?: PackFileCache;
+  /**
+   * Node (onnxruntime-node): the file path of a pack file. Sessions are then created from the
+   * path, so ORT reads a graph's external data itself from the files next to it (ORT-node has
+   * no `externalData` option). Without it sessions are created from the verified bytes, with
+   * external data passed as `externalData` (onnxruntime-web).
+   */
+  modelPath?: (file: string) => string;
+}
+
+/** How a pack was loaded: which file of each graph, and where the files came from. */
+export interface LoadReport {
+  /** the file each graph session was created from, with its weight precision */
+  graphs: Array<{ file: string; kind: GraphKind; dtype: WeightDtype; externalData: string[] }>;
+  /** the precision asked for (a graph without that variant stays float32) */
+  precision: WeightDtype;
+  manifestSource: FileSource;
+  /** files read from the cache and fetched */
+  fromCache: number;
+  fromNetwork: number;
+  /** bytes of every loaded file */
+  bytes: number;
 }
 
 /** Each graph's interface (docs/pack-format.md): input names and the output name. */
-const GRAPH_IO = {
+const GRAPH_IO: Record<GraphKind, { inputs: readonly string[]; output: string }> = {
   text: { inputs: ['input_ids', 'attention_mask'], output: 'last_hidden_state' },
   denoiser: {
     inputs: ['sample', 'timestep', 'encoder_hidden_states', 'encoder_attention_mask'],
@@ -34,8 +71,18 @@ const GRAPH_IO = {
   },
   vae: { inputs: ['latent'], output: 'log_mel' },
   vocoder: { inputs: ['log_mel'], output: 'waveform' },
-} as const;
-type GraphKind = keyof typeof GRAPH_IO;
+};
+/** Element types of each graph input (docs/pack-format.md); outputs are float32. */
+const INPUT_TYPES: Record<string, string> = {
+  input_ids: 'int64',
+  attention_mask: 'int64',
+  sample: 'float32',
+  timestep: 'int64',
+  encoder_hidden_states: 'float32',
+  encoder_attention_mask: 'int64',
+  latent: 'float32',
+  log_mel: 'float32',
+};
 
 interface Graph {
   file: string;
@@ -48,6 +95,8 @@ const now = (): number => performance.now();
 export class Pipeline {
   readonly manifest: Manifest;
   readonly backend: Backend;
+  /** set by load(): the graph files used and where the files came from */
+  loadReport: LoadReport | null = null;
   private readonly ort: OrtModule;
   private readonly tokenizer: PromptTokenizer;
   private readonly textEncoder: Graph;
@@ -88,9 +137,20 @@ export class Pipeline {
    * problem throws PackError naming the file.
    */
   static async load(opts: PipelineLoadOptions): Promise<Pipeline> {
-    const { ort, backend, fetchFile } = opts;
-    const manifest = await fetchManifest(fetchFile);
-    const files = await loadPackFiles(fetchFile, manifest, opts.onFile);
+    const { ort, backend, fetchFile, cache } = opts;
+    const { manifest, source: manifestSource } = await fetchManifestFrom(fetchFile, cache);
+    const precision = typeof opts.precision === 'function' ? opts.precision(manifest) : (opts.precision ?? 'float32');
+    const graphs = packGraphs(manifest);
+    const chosen = graphs.map((g) => ({ graph: g, source: chooseSource(g, precision) }));
+    const sources: Record<FileSource, number> = { network: 0, cache: 0 };
+    const files = await loadPackFiles(fetchFile, manifest, {
+      files: filesToLoad(manifest, chosen.map((c) => c.source)),
+      cache,
+      onFile: (e) => {
+        if (e.done && e.source) sources[e.source] += 1;
+        opts.onFile?.(e);
+      },
+    });
     const bytes = (file: string): Uint8Array => {
       const b = files.get(file);
       if (!b) throw new PackError(file, 'was not loaded');
@@ -107,10 +167,18 @@ export class Pipeline {
 
     const sessionOptions = opts.sessionOptions ?? { executionProviders: [backend] };
     const created: Graph[] = [];
-    const create = async (file: string, kind: GraphKind): Promise<Graph> => {
+    const create = async (float32File: string, kind: GraphKind): Promise<Graph> => {
+      const source = chosen.find((c) => c.graph.float32.file === float32File)?.source ?? {
+        file: float32File,
+        externalData: [],
+        dtype: 'float32' as const,
+      };
+      const file = source.file;
       let session: OrtSession;
       try {
-        session = await ort.InferenceSession.create(bytes(file), withExternalData(sessionOptions, file, files));
+        session = opts.modelPath
+          ? await ort.InferenceSession.create(opts.modelPath(file), sessionOptions)
+          : await ort.InferenceSession.create(bytes(file), withExternalData(sessionOptions, source, bytes));
       } catch (e) {
         throw new PackError(file, `could not create an ONNX session on ${backend} (${message(e)})`, { cause: e });
       }
@@ -125,7 +193,21 @@ export class Pipeline {
       for (const d of manifest.denoisers) denoisers.set(d.id, await create(d.file, 'denoiser'));
       const vaeDecoder = await create(manifest.vae_decoder.file, 'vae');
       const vocoder = await create(manifest.vocoder.file, 'vocoder');
-      return new Pipeline({ manifest, backend, ort, tokenizer, textEncoder, denoisers, vaeDecoder, vocoder });
+      const pipeline = new Pipeline({ manifest, backend, ort, tokenizer, textEncoder, denoisers, vaeDecoder, vocoder });
+      pipeline.loadReport = {
+        graphs: chosen.map(({ graph, source }) => ({
+          file: source.file,
+          kind: graph.kind,
+          dtype: source.dtype,
+          externalData: source.externalData,
+        })),
+        precision,
+        manifestSource,
+        fromCache: sources.cache,
+        fromNetwork: sources.network,
+        bytes: [...files.values()].reduce((n, b) => n + b.length, 0),
+      };
+      return pipeline;
     } catch (e) {
       for (const g of created) await g.session.release().catch(() => undefined);
       throw e;
@@ -303,17 +385,33 @@ export class Pipeline {
     return this.run(this.vocoder, { log_mel: this.float32(input, [1, mels, frames]) }, [1, samples], signal);
   }
 
-  /** Runs each session once on dummy inputs (first WebGPU runs compile shaders). */
-  async warmUp(): Promise<void> {
+  /**
+   * Runs each session once on dummy inputs of the shapes generate() uses (a guided teacher
+   * runs batch 2, a student batch 1): first runs allocate memory and, on WebGPU, compile the
+   * shaders for those shapes, so the user's first generation is not the slow one.
+   * Returns the milliseconds it took.
+   */
+  async warmUp(): Promise<number> {
+    const t0 = now();
     const m = this.manifest;
     const L = m.text.max_tokens;
-    const ids = new BigInt64Array(L).fill(BigInt(m.text.pad_token_id));
-    const mask = new BigInt64Array(L);
-    mask[0] = 1n;
-    const hidden = await this.encodeText(ids, mask, 1);
+    const rows = (batch: number): { ids: BigInt64Array; mask: BigInt64Array } => {
+      const ids = new BigInt64Array(batch * L).fill(BigInt(m.text.pad_token_id));
+      const mask = new BigInt64Array(batch * L);
+      for (let r = 0; r < batch; r++) mask[r * L] = 1n;
+      return { ids, mask };
+    };
     const size = m.latent.channels * m.latent.frames * m.latent.bins;
-    for (const d of m.denoisers) await this.denoiseOnce(d.id, new Float32Array(size), 0, hidden, mask, 1);
+    const batches = [...new Set(m.denoisers.map((d) => (d.role === 'teacher' ? 2 : 1)))];
+    for (const batch of batches) {
+      const { ids, mask } = rows(batch);
+      const hidden = await this.encodeText(ids, mask, batch);
+      for (const d of m.denoisers.filter((e) => (e.role === 'teacher' ? 2 : 1) === batch)) {
+        await this.denoiseOnce(d.id, new Float32Array(batch * size), 0, hidden, mask, batch);
+      }
+    }
     await this.vocode(await this.decodeLatent(new Float32Array(size)));
+    return now() - t0;
   }
 
   /** Releases every session; the pipeline cannot be used afterwards. */
@@ -375,7 +473,11 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Input checks: the graph must have the inputs and the output docs/pack-format.md names. */
+/**
+ * Input checks: the graph must have the inputs and the output docs/pack-format.md names, with
+ * their element types where the runtime reports them (a float16 variant must keep float32
+ * inputs and outputs).
+ */
 function checkGraphIo(graph: Graph): void {
   const io = GRAPH_IO[graph.kind];
   const missing = io.inputs.filter((name) => !graph.session.inputNames.includes(name));
@@ -388,17 +490,30 @@ function checkGraphIo(graph: Graph): void {
   if (!graph.session.outputNames.includes(io.output)) {
     throw new PackError(graph.file, `missing output ${io.output} (the graph has: ${graph.session.outputNames.join(', ')})`);
   }
+  const wrong = [
+    ...(graph.session.inputMetadata ?? [])
+      .filter((v) => io.inputs.includes(v.name))
+      .map((v) => ({ v, want: INPUT_TYPES[v.name] ?? 'float32', what: 'input' })),
+    ...(graph.session.outputMetadata ?? [])
+      .filter((v) => v.name === io.output)
+      .map((v) => ({ v, want: 'float32', what: 'output' })),
+  ].filter(({ v, want }) => v.isTensor && v.type !== undefined && v.type !== want);
+  if (wrong.length > 0) {
+    const list = wrong.map(({ v, want, what }) => `${what} ${v.name} is ${v.type}, expected ${want}`).join('; ');
+    throw new PackError(
+      graph.file,
+      `${list}. Graph inputs and outputs stay float32 even in a float16 variant ` +
+        '(convert with keep_io_types=True, as soundstep_factory.repack does)',
+    );
+  }
 }
 
 /**
- * ONNX external-data files next to a graph (`unet.onnx` + `unet.onnx.data`, or any listed file
- * `<graph>.data*` / `<graph>_data*`) are handed to the session as `externalData` (onnxruntime-web).
+ * The graph's external-data files (manifest `external_data`) handed to the session as
+ * `externalData: [{ path, data }]` (onnxruntime-web), `path` being the name the graph records.
  */
-function withExternalData(options: object, file: string, files: Map<string, Uint8Array>): object {
-  const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/') + 1) : '';
-  const external = [...files.entries()]
-    .filter(([path]) => path !== file && (path.startsWith(`${file}.data`) || path.startsWith(`${file}_data`)))
-    .map(([path, data]) => ({ path: path.slice(dir.length), data }));
+function withExternalData(options: object, source: GraphSource, bytes: (file: string) => Uint8Array): object {
+  const external = externalDataEntries(source, bytes);
   return external.length > 0 ? { ...options, externalData: external } : options;
 }
 

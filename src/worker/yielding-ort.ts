@@ -27,6 +27,12 @@ function yielding(session: OrtSession): OrtSession {
     get outputNames() {
       return session.outputNames;
     },
+    get inputMetadata() {
+      return session.inputMetadata;
+    },
+    get outputMetadata() {
+      return session.outputMetadata;
+    },
     run: async (feeds) => {
       await nextMacrotask();
       return session.run(feeds);

@@ -1,0 +1,139 @@
+// The pack's ONNX graphs as the loader sees them: each graph's float32 file, its optional
+// float16 variant, the external-data files of each, and the choice between them
+// (docs/pack-format.md "External data and variants"). Pure functions, no ORT.
+
+import { folderOf, type GraphStorage, type Manifest } from './manifest';
+
+/** What a graph computes: picks its input and output names (pipeline.ts GRAPH_IO). */
+export type GraphKind = 'text' | 'denoiser' | 'vae' | 'vocoder';
+
+/** Weight precision of a graph file: the graph's own `file` is float32, a variant may be float16. */
+export type WeightDtype = 'float32' | 'float16';
+
+/** One loadable ONNX file and the external-data files it needs. */
+export interface GraphSource {
+  file: string;
+  /** pack-relative paths of its external-data files (possibly none) */
+  externalData: string[];
+  dtype: WeightDtype;
+}
+
+/** One graph of the pack with every file it comes in. */
+export interface PackGraph {
+  kind: GraphKind;
+  /** manifest field naming it, e.g. 'denoisers[0]' (for messages) */
+  field: string;
+  /** the denoiser id, for denoisers */
+  denoiserId?: string;
+  float32: GraphSource;
+  /** other precisions, at most one per dtype */
+  variants: GraphSource[];
+}
+
+function sources(file: string, storage: GraphStorage): Pick<PackGraph, 'float32' | 'variants'> {
+  return {
+    float32: { file, externalData: [...(storage.external_data ?? [])], dtype: 'float32' },
+    variants: (storage.variants ?? []).map((v) => ({ file: v.file, externalData: [...(v.external_data ?? [])], dtype: v.dtype })),
+  };
+}
+
+/** Every graph of a (validated) manifest, in the order the pipeline creates their sessions. */
+export function packGraphs(m: Manifest): PackGraph[] {
+  const text: GraphStorage = { external_data: m.text.encoder_external_data, variants: m.text.encoder_variants };
+  return [
+    { kind: 'text', field: 'text.encoder', ...sources(m.text.encoder, text) },
+    ...m.denoisers.map((d, i) => ({
+      kind: 'denoiser' as const,
+      field: `denoisers[${i}]`,
+      denoiserId: d.id,
+      ...sources(d.file, d),
+    })),
+    { kind: 'vae', field: 'vae_decoder', ...sources(m.vae_decoder.file, m.vae_decoder) },
+    { kind: 'vocoder', field: 'vocoder', ...sources(m.vocoder.file, m.vocoder) },
+  ];
+}
+
+/** The graph's file in `dtype` when the pack has that variant, else its float32 file. */
+export function chooseSource(graph: PackGraph, dtype: WeightDtype): GraphSource {
+  if (dtype === 'float32') return graph.float32;
+  return graph.variants.find((v) => v.dtype === dtype) ?? graph.float32;
+}
+
+/** How many graphs of the pack have a `dtype` variant. */
+export function countVariants(graphs: readonly PackGraph[], dtype: WeightDtype): number {
+  return graphs.filter((g) => g.variants.some((v) => v.dtype === dtype)).length;
+}
+
+/**
+ * The files to fetch for the chosen graph files: every file of the manifest except the graph
+ * files (and their external data) of the variants not chosen, in `files` order. A Tango-size
+ * pack with float16 variants thus downloads one copy of its weights, not two.
+ */
+export function filesToLoad(m: Manifest, chosen: readonly GraphSource[]): string[] {
+  const used = new Set(chosen.flatMap((s) => [s.file, ...s.externalData]));
+  const unused = new Set(
+    packGraphs(m)
+      .flatMap((g) => [g.float32, ...g.variants])
+      .flatMap((s) => [s.file, ...s.externalData])
+      .filter((f) => !used.has(f)),
+  );
+  return Object.keys(m.files).filter((f) => !unused.has(f));
+}
+
+/** An ORT `externalData` entry: the path as the graph names it (relative to its folder), and the bytes. */
+export interface ExternalDataEntry {
+  path: string;
+  data: Uint8Array;
+}
+
+/**
+ * The `externalData` session option for `source` (onnxruntime-web): each file's bytes under
+ * the path the ONNX graph records, which is relative to the graph's own folder.
+ */
+export function externalDataEntries(source: GraphSource, bytes: (file: string) => Uint8Array): ExternalDataEntry[] {
+  const folder = folderOf(source.file);
+  return source.externalData.map((file) => ({ path: file.slice(folder.length), data: bytes(file) }));
+}
+
+// ---------------------------------------------------------------------------------------
+// Precision choice
+// ---------------------------------------------------------------------------------------
+
+/** What the page asks for; 'auto' = float16 on WebGPU with shader-f16, float32 otherwise. */
+export type PrecisionPreference = 'auto' | WeightDtype;
+
+export interface PrecisionInput {
+  backend: 'webgpu' | 'wasm' | 'cpu';
+  /** the WebGPU adapter has the 'shader-f16' feature (false off WebGPU) */
+  shaderF16: boolean;
+  /** graphs of the pack with a float16 variant */
+  float16Graphs: number;
+  totalGraphs: number;
+  preference?: PrecisionPreference;
+}
+
+export interface PrecisionChoice {
+  dtype: WeightDtype;
+  /** a sentence for the user: which weights and why */
+  reason: string;
+}
+
+/**
+ * float16 weights where they help and can run: on WebGPU with shader-f16, when the pack has
+ * float16 variants. WASM has no float16 arithmetic (ORT would cast every float16 op back to
+ * float32), so it keeps the float32 graphs. A forced 'float16' is honoured (tests, debugging).
+ */
+export function selectPrecision(input: PrecisionInput): PrecisionChoice {
+  const { backend, shaderF16, float16Graphs, totalGraphs, preference = 'auto' } = input;
+  const some = `${float16Graphs} of ${totalGraphs} graphs`;
+  if (preference === 'float32') return { dtype: 'float32', reason: 'float32 weights, as requested' };
+  if (float16Graphs === 0) return { dtype: 'float32', reason: 'float32 weights: the pack has no float16 variants' };
+  if (preference === 'float16') return { dtype: 'float16', reason: `float16 weights for ${some}, as requested` };
+  if (backend !== 'webgpu') {
+    return { dtype: 'float32', reason: `float32 weights: float16 variants are for WebGPU, this runs on ${backend.toUpperCase()}` };
+  }
+  if (!shaderF16) {
+    return { dtype: 'float32', reason: 'float32 weights: the WebGPU adapter has no shader-f16, so the float16 variants cannot run' };
+  }
+  return { dtype: 'float16', reason: `float16 weights for ${some}: the WebGPU adapter has shader-f16` };
+}
