@@ -97,7 +97,7 @@ export interface JobState {
 
 /** How the last cancelled run stopped, so the page can say it stopped within a step. */
 export interface CancelInfo {
-  /** denoising step when Cancel was pressed */
+  /** last denoising step finished when the worker got the cancel (else when Cancel was pressed) */
   requestedAt: number | null;
   /** last denoising step the worker finished */
   stoppedAt: number | null;

@@ -193,7 +193,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
         onDone(reply);
         break;
       case 'cancelled':
-        s.generationCancelled(reply.id);
+        s.generationCancelled(reply.id, { cancelAtStep: reply.cancelAtStep, stoppedAtStep: reply.stoppedAtStep });
         break;
       case 'denoise-once-result': {
         const p = pending.get(reply.id);

@@ -6,9 +6,10 @@
 
 import type { Backend } from '../runtime/api';
 import { Pipeline } from '../runtime/pipeline';
+import type { OrtModule, OrtSession } from '../runtime/ort';
 import type { Manifest } from '../runtime/manifest';
 import { httpFetchFile, type FetchFile } from '../runtime/pack';
-import { PackError } from '../runtime/errors';
+import { abortError, PackError } from '../runtime/errors';
 import { encodeWav } from '../engine/wav';
 import { selectDevice, type DeviceChoice, type GpuLike } from './device';
 import { loadOrt, type Ort } from './ort-loader';
@@ -50,6 +51,11 @@ let loaded: Loaded | null = null;
 let chain: Promise<void> = Promise.resolve();
 /** AbortControllers of generations that are queued or running, by request id */
 const controllers = new Map<number, AbortController>();
+/** the running generation's signal: checked after each yield, right before a network evaluation */
+let activeSignal: AbortSignal | null = null;
+/** last denoising step finished, and that step when 'cancel' arrived, by request id */
+const denoiseStep = new Map<number, number>();
+const cancelStep = new Map<number, number>();
 
 const post = (reply: WorkerReply, transfer?: Transferable[]): void => scope.postMessage(reply, transfer);
 
@@ -129,11 +135,34 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer {
 // Requests
 // ---------------------------------------------------------------------------------------
 
+/**
+ * `ort` whose session runs refuse to start once the running generation is aborted. Wrapped
+ * inside withYieldingRuns, the check falls between the yield (where a 'cancel' message gets in)
+ * and the evaluation, so a cancel that arrives in that gap does not cost one more step.
+ */
+function withAbortCheck(ort: OrtModule): OrtModule {
+  const checked = (session: OrtSession): OrtSession =>
+    new Proxy(session, {
+      get(target, prop) {
+        if (prop === 'run') {
+          return (feeds: Parameters<OrtSession['run']>[0]) =>
+            activeSignal?.aborted ? Promise.reject(abortError()) : target.run(feeds);
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  return {
+    Tensor: ort.Tensor,
+    InferenceSession: { create: async (model, options) => checked(await ort.InferenceSession.create(model, options)) },
+  };
+}
+
 /** Load the pack on `device` and run each graph once (first runs compile WebGPU shaders). */
 async function createPipeline(ort: Ort, device: DeviceChoice, fetchFile: FetchFile): Promise<Pipeline> {
   const lastPost = new Map<string, number>();
   const pipeline = await Pipeline.load({
-    ort: withYieldingRuns(ort),
+    ort: withYieldingRuns(withAbortCheck(ort)),
     backend: device.backend,
     fetchFile,
     onFile: (e) => {
@@ -218,12 +247,16 @@ async function handleGenerate(msg: GenerateMessage, controller: AbortController)
       return;
     }
     const t0 = performance.now();
+    activeSignal = controller.signal;
     const result = await loaded.pipeline.generate(request, {
       signal: controller.signal,
-      onProgress: (p) => post({ status: 'progress', id, stage: p.stage, step: p.step, totalSteps: p.totalSteps }),
+      onProgress: (p) => {
+        if (p.stage === 'denoise' && p.step !== undefined) denoiseStep.set(id, p.step);
+        post({ status: 'progress', id, stage: p.stage, step: p.step, totalSteps: p.totalSteps });
+      },
     });
     if (controller.signal.aborted) {
-      post({ status: 'cancelled', id });
+      postCancelled(id);
       return;
     }
     const wav = ownBuffer(encodeWav(result.waveform, result.sampleRate));
@@ -245,13 +278,21 @@ async function handleGenerate(msg: GenerateMessage, controller: AbortController)
     );
   } catch (e) {
     if (controller.signal.aborted) {
-      post({ status: 'cancelled', id });
+      postCancelled(id);
     } else {
       post({ status: 'error', id, during: 'generate', message: errorMessage(e), file: errorFile(e), recoverable: true });
     }
   } finally {
+    activeSignal = null;
     controllers.delete(id);
+    denoiseStep.delete(id);
+    cancelStep.delete(id);
   }
+}
+
+/** 'cancelled', with the steps at which the cancel arrived and the generation stopped. */
+function postCancelled(id: number): void {
+  post({ status: 'cancelled', id, cancelAtStep: cancelStep.get(id), stoppedAtStep: denoiseStep.get(id) });
 }
 
 async function handleDenoiseOnce(req: DenoiseOnceRequest): Promise<void> {
@@ -298,9 +339,12 @@ function onMessage(e: MessageEvent<WorkerRequest>): void {
       enqueue(() => handleGenerate(msg, controller));
       break;
     }
-    case 'cancel':
+    case 'cancel': {
+      const step = denoiseStep.get(msg.id);
+      if (step !== undefined && !cancelStep.has(msg.id)) cancelStep.set(msg.id, step);
       controllers.get(msg.id)?.abort();
       break;
+    }
     case 'denoise-once':
       enqueue(() => handleDenoiseOnce(msg));
       break;

@@ -173,6 +173,10 @@ export interface ErrorReply {
 export interface CancelledReply {
   status: 'cancelled';
   id: number;
+  /** last denoising step finished when the worker received 'cancel' (absent: before denoising) */
+  cancelAtStep?: number;
+  /** last denoising step finished when the generation stopped (at most one more than cancelAtStep) */
+  stoppedAtStep?: number;
 }
 
 export interface DenoiseOnceReply {

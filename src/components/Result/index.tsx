@@ -79,7 +79,7 @@ function CancelNote() {
           {info.requestedAt != null && (
             <>
               {' '}
-              (Cancel pressed at step <span data-testid="cancel-requested">{info.requestedAt}</span>)
+              (Cancel reached the generator after step <span data-testid="cancel-requested">{info.requestedAt}</span>)
             </>
           )}
           .

@@ -25,7 +25,8 @@ export interface GenerationActions {
   cancelRequested(id: number): void;
   /** run `id` finished; the caller stores its result (resultAdded or gridCellDone) */
   generationDone(id: number): void;
-  generationCancelled(id: number): void;
+  /** `worker`: the steps the worker measured (CancelledReply), preferred over what the page saw */
+  generationCancelled(id: number, worker?: { cancelAtStep?: number; stoppedAtStep?: number }): void;
   generationFailed(id: number | undefined): void;
   /** newest first; the list keeps HISTORY_LIMIT results */
   resultAdded(result: GenerationResult): void;
@@ -100,7 +101,7 @@ export const createGenerationSlice: StateCreator<Store, [], [], GenerationSlice>
         : {},
     ),
   generationDone: (id) => set((s) => (s.run?.id === id ? { run: null, lastOutcome: 'done' } : {})),
-  generationCancelled: (id) =>
+  generationCancelled: (id, worker) =>
     set((s) => {
       if (s.run?.id !== id) return {};
       const { run, job } = s;
@@ -109,8 +110,8 @@ export const createGenerationSlice: StateCreator<Store, [], [], GenerationSlice>
         job: null,
         lastOutcome: 'cancelled',
         lastCancel: {
-          requestedAt: run.cancelAtStep ?? null,
-          stoppedAt: run.stage === 'denoise' ? run.step : null,
+          requestedAt: worker?.cancelAtStep ?? run.cancelAtStep ?? null,
+          stoppedAt: worker?.stoppedAtStep ?? (run.stage === 'denoise' ? run.step : null),
           totalSteps: run.totalSteps,
           skipped: job ? job.items.length - job.index - 1 : 0,
         },
