@@ -1,0 +1,157 @@
+// The comparison panel: rows 200/100/50/25 steps, a column per teacher and student method,
+// filling cell by cell with progress (and Cancel), each cell playing, downloading and showing
+// its time and NFE, the factory's metrics beside the cells, and the blind A/B round.
+
+import { readFile } from 'node:fs/promises';
+import type { Page } from '@playwright/test';
+import { test, expect } from './fixtures';
+import { fillPlan, gridColumns } from '../src/compare/grid';
+import type { DenoiserSummary } from '../src/worker/protocol';
+import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
+import { parseWav } from './wav';
+
+const player = (page: Page) => page.getByTestId('grid-player');
+const playerState = (page: Page) =>
+  player(page).evaluate((el: HTMLAudioElement) => ({ src: el.src, paused: el.paused }));
+
+async function denoisers(page: Page): Promise<DenoiserSummary[]> {
+  return page.evaluate(() => {
+    const s = (window as unknown as { __soundstep: { getState(): { manifest: { denoisers: DenoiserSummary[] } } } }).__soundstep;
+    return s.getState().manifest.denoisers;
+  });
+}
+
+const cellUrl = (page: Page, key: string) =>
+  page.evaluate((k) => {
+    const s = (window as unknown as { __soundstep: { getState(): { grid: Record<string, { result: { url: string } | null }> } } }).__soundstep;
+    return s.getState().grid[k]?.result?.url ?? null;
+  }, key);
+
+test('shipped pack: fills every cell cheapest first with progress; cells play, download, show time and NFE; metrics "—" when absent', async ({ app, page }) => {
+  test.setTimeout(420_000);
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady();
+  const ds = await denoisers(page);
+  const plan = fillPlan(ds);
+  const headers = page.getByTestId('grid').locator('thead th');
+  await expect(headers).toHaveText(['Steps', ...gridColumns(ds).map((c) => `${c.label} ${c.role}`)]);
+  await expect(page.getByTestId('grid').locator('tbody th')).toHaveText(['200', '100', '50', '25']);
+  const manifest = await page.evaluate(() => (window as unknown as { __soundstep: { getState(): { manifest: { metrics: unknown } } } }).__soundstep.getState().manifest.metrics);
+  if (manifest === null) {
+    await expect(page.getByTestId('metrics-note')).toContainText('Metrics: —');
+    for (const c of plan) await expect(page.getByTestId(`cell-${c.key}`).getByTestId('cell-metrics').locator('dd')).toHaveText(['—', '—', '—']);
+  }
+
+  await app.prompt.fill('a bird sings');
+  await app.seed.fill('3');
+  await page.getByRole('button', { name: 'Fill the grid' }).click();
+  const progress = page.getByTestId('grid-progress-text');
+  await expect(progress).toHaveText(new RegExp(`^cell 1 of ${plan.length}: ${plan[0]!.label} · `));
+  await expect(page.getByTestId(`cell-${plan[0]!.key}`)).toHaveAttribute('data-status', 'running');
+  await expect(page.getByTestId(`cell-${plan.at(-1)!.key}`)).toHaveAttribute('data-status', 'queued');
+  await expect(progress).toHaveText(new RegExp(`^cell 2 of ${plan.length}: ${plan[1]!.label} · `), { timeout: 120_000 });
+  for (const c of plan) {
+    const cell = page.getByTestId(`cell-${c.key}`);
+    await expect(cell).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
+    await expect(cell.getByTestId('cell-cost')).toHaveText(new RegExp(`^\\d+\\.\\d+ s · ${c.nfe} NFE$`));
+  }
+  await expect(page.getByTestId('grid-progress')).toBeHidden();
+  await expect(page.getByTestId('grid-for')).toHaveText(/^Grid for “a bird sings” · seed 3 · teacher guidance \d/);
+  expect(await app.allResults()).toEqual([]); // grid cells are not results
+
+  // play with the mouse, stop, then play another with the keyboard
+  const first = plan[0]!;
+  const play1 = page.getByRole('button', { name: `Play ${first.label.replace(' · ', ', ')}` });
+  await play1.click();
+  await expect(page.getByRole('button', { name: `Stop ${first.label.replace(' · ', ', ')}` })).toHaveAttribute('aria-pressed', 'true');
+  expect((await playerState(page)).src).toBe(await cellUrl(page, first.key));
+  await expect.poll(async () => (await playerState(page)).paused).toBe(false);
+  await page.getByRole('button', { name: `Stop ${first.label.replace(' · ', ', ')}` }).click();
+  await expect.poll(async () => (await playerState(page)).paused).toBe(true);
+  const second = plan[1]!;
+  await page.getByRole('button', { name: `Play ${second.label.replace(' · ', ', ')}` }).focus();
+  await page.keyboard.press('Enter');
+  await expect.poll(async () => (await playerState(page)).src).toBe(await cellUrl(page, second.key));
+  await expect.poll(async () => (await playerState(page)).paused).toBe(false);
+
+  // download the most expensive cell
+  const last = plan.at(-1)!;
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: `Download ${last.label.replace(' · ', ', ')}` }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe(`a-bird-sings_${last.denoiserId}_${last.steps}-steps_seed-3.wav`);
+  const wav = parseWav(new Uint8Array(await readFile(await download.path())));
+  expect(wav.numSamples).toBe((await app.manifest()).numSamples);
+});
+
+test('UI fixture pack: a column per method, "not distilled" cells, metrics beside cells, cancel mid-fill, blind A/B with reveal and tally', async ({ app, page }) => {
+  test.setTimeout(300_000);
+  await routeFixturePack(page.context());
+  await app.goto({ backend: 'wasm', pack: FIXTURE_PACK_URL });
+  await app.waitForReady();
+  const grid = page.getByTestId('grid');
+  await expect(grid.locator('thead th')).toHaveText(['Steps', 'teacher teacher', 'bsa student', 'eps student']);
+  await expect(grid.locator('[data-status="not-distilled"]')).toHaveCount(5); // bsa: 200, 100; eps: 200, 100, 50
+  await expect(page.getByTestId('cell-bsa@100')).toHaveText('not distilled');
+
+  // the factory's metrics beside the cells; cells without a row show "—"
+  await expect(page.getByTestId('cell-teacher@200').getByTestId('cell-metrics').locator('dd')).toHaveText(['1.23 ± 0.05', '3.50 ± 0.25', '62% ± 4%']);
+  await expect(page.getByTestId('cell-bsa-25@25').getByTestId('cell-metrics').locator('dd')).toHaveText(['2.50', '4.75', '50%']);
+  await expect(page.getByTestId('cell-teacher@25').getByTestId('cell-metrics').locator('dd')).toHaveText(['—', '—', '—']);
+  await expect(page.getByTestId('metrics-note')).toContainText('UI fixture judge (made-up numbers), mean ± 95% interval over 5 runs');
+
+  // fill: cheapest first (students at 25, then teacher 25 and bsa 50, ...), cancel during the 4th cell
+  await expect(page.getByTestId('ab-empty')).toBeVisible();
+  await app.prompt.fill('a trumpet plays');
+  await app.seed.fill('11');
+  await page.getByRole('button', { name: 'Fill the grid' }).click();
+  const progress = page.getByTestId('grid-progress-text');
+  await expect(progress).toHaveText(/^cell 1 of 7: bsa · 25 steps · /);
+  await expect(page.getByRole('progressbar', { name: 'Grid progress' })).toBeVisible();
+  await expect(progress).toHaveText(/^cell 4 of 7: bsa · 50 steps · /, { timeout: 120_000 });
+  for (const k of ['bsa-25@25', 'eps-25@25', 'teacher@25']) await expect(page.getByTestId(`cell-${k}`)).toHaveAttribute('data-status', 'done');
+  await expect(page.getByTestId('cell-bsa-25@25').getByTestId('cell-cost')).toHaveText(/ · 25 NFE$/);
+  await expect(page.getByTestId('cell-teacher@25').getByTestId('cell-cost')).toHaveText(/ · 50 NFE$/);
+  await page.getByRole('button', { name: 'Cancel filling' }).click();
+  await expect(page.getByTestId('grid-progress')).toBeHidden();
+  await expect(page.getByTestId('cell-bsa-50@50')).toHaveAttribute('data-status', 'empty');
+  await expect(page.getByTestId('cell-teacher@200')).toHaveAttribute('data-status', 'empty');
+  await expect(grid.locator('[data-status="done"]')).toHaveCount(3);
+  await expect(app.generateButton).toBeEnabled();
+
+  // blind A/B by keyboard: the chosen pair plays as A and B; the reveal names what A really was
+  await page.getByLabel('First cell').selectOption({ label: 'bsa · 25 steps' });
+  await page.getByLabel('Second cell').selectOption({ label: 'teacher · 25 steps' });
+  await page.getByRole('button', { name: 'Start blind round' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: '▶ Play A' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('button', { name: '■ Stop A' })).toHaveAttribute('aria-pressed', 'true');
+  const urlA = (await playerState(page)).src;
+  await page.getByRole('button', { name: '▶ Play B' }).click();
+  const urlB = (await playerState(page)).src;
+  expect(urlB).not.toBe(urlA);
+  await expect(page.getByTestId('ab-reveal')).toHaveCount(0); // nothing revealed before the pick
+  await page.getByRole('button', { name: 'I prefer A' }).click();
+  const reveal = page.getByTestId('ab-reveal');
+  await expect(reveal).toBeVisible();
+  const labelA = await reveal.getByTestId('ab-a').innerText();
+  const labelB = await reveal.getByTestId('ab-b').innerText();
+  expect([labelA, labelB].sort()).toEqual(['bsa · 25 steps', 'teacher · 25 steps']);
+  const keyOf = { 'bsa · 25 steps': 'bsa-25@25', 'teacher · 25 steps': 'teacher@25' } as Record<string, string>;
+  expect(urlA).toBe(await cellUrl(page, keyOf[labelA]!)); // what played as A is what the reveal calls A
+  expect(urlB).toBe(await cellUrl(page, keyOf[labelB]!));
+  await expect(reveal).toContainText(`You preferred A (${labelA})`);
+  const tally = page.getByTestId('ab-tally');
+  await expect(tally.locator('caption')).toHaveText('This visit: 1 round, 0 can’t tell');
+  await expect(tally.getByTestId(`tally-${keyOf[labelA]}`).locator('td')).toHaveText(['1', '1']);
+  await expect(tally.getByTestId(`tally-${keyOf[labelB]}`).locator('td')).toHaveText(['0', '1']);
+
+  // a second round on a random pair, answered "can't tell"
+  await page.getByRole('button', { name: 'Next round' }).click();
+  await page.getByRole('button', { name: 'Random pair' }).click();
+  await page.getByRole('button', { name: 'Can’t tell' }).click();
+  await expect(page.getByTestId('ab-reveal')).toContainText('You could not tell them apart');
+  await expect(tally.locator('caption')).toHaveText('This visit: 2 rounds, 1 can’t tell');
+});
