@@ -18,7 +18,7 @@ export function App({ client }: { client: SoundstepClient }) {
         <GenerationProgress />
         <Results onDelete={(key) => void client.deleteResult(key)} onClear={() => void client.clearResults()} />
         <ComparisonPanel onFill={() => client.fillGrid()} onCancel={() => client.cancel()} />
-        <PackStatus />
+        <PackStatus onLoad={(url) => client.load(url)} />
       </main>
       <footer className="muted">
         Runs entirely on this device with onnxruntime-web; nothing you type leaves the page.

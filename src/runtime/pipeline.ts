@@ -46,6 +46,8 @@ export interface PipelineLoadOptions {
    * external data passed as `externalData` (onnxruntime-web).
    */
   modelPath?: (file: string) => string;
+  /** called as loading enters a phase: 'files' once the manifest is valid, 'sessions' once every file is verified */
+  onPhase?: (phase: 'files' | 'sessions') => void;
 }
 
 /** How a pack was loaded: which file of each graph, and where the files came from. */
@@ -143,6 +145,7 @@ export class Pipeline {
     const graphs = packGraphs(manifest);
     const chosen = graphs.map((g) => ({ graph: g, source: chooseSource(g, precision) }));
     const sources: Record<FileSource, number> = { network: 0, cache: 0 };
+    opts.onPhase?.('files');
     const files = await loadPackFiles(fetchFile, manifest, {
       files: filesToLoad(manifest, chosen.map((c) => c.source)),
       cache,
@@ -165,6 +168,7 @@ export class Pipeline {
       throw new PackError(manifest.text.tokenizer, `could not be loaded as a tokenizer (${message(e)})`, { cause: e });
     }
 
+    opts.onPhase?.('sessions');
     const sessionOptions = opts.sessionOptions ?? { executionProviders: [backend] };
     const created: Graph[] = [];
     const create = async (float32File: string, kind: GraphKind): Promise<Graph> => {

@@ -26,6 +26,9 @@ export function createInitialState(): AppState {
     files: {},
     manifest: null,
     loadMs: null,
+    loadPhase: null,
+    precision: null,
+    packLoad: null,
     // form
     prompt: '',
     denoiserId: null,

@@ -2,6 +2,7 @@
 
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
 import type { BackendPreference, DoneReply, ManifestSummary } from '../worker/protocol';
+import type { FileSource, LoadPhase, LoadSummary, PrecisionChoice } from '../worker/protocol';
 import type { MelConfig } from '../engine/mel';
 import type { AbChoice, AbTally } from '../compare/grid';
 
@@ -20,6 +21,8 @@ export interface FileProgress {
   /** bytes; 0 when unknown */
   total: number;
   done: boolean;
+  /** once done: fetched, or read from the browser cache */
+  source?: FileSource;
 }
 
 export interface PackState {
@@ -31,6 +34,12 @@ export interface PackState {
   files: Record<string, FileProgress>;
   manifest: ManifestSummary | null;
   loadMs: number | null;
+  /** what the running load does now; null when no load runs */
+  loadPhase: LoadPhase | null;
+  /** which weights the current (or loading) pack uses, and why */
+  precision: PrecisionChoice | null;
+  /** how the ready pack was loaded (cache or network, warm-up time); null before ready */
+  packLoad: LoadSummary | null;
 }
 
 export interface FormState {

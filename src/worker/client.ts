@@ -195,6 +195,9 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       case 'cancelled':
         s.generationCancelled(reply.id, { cancelAtStep: reply.cancelAtStep, stoppedAtStep: reply.stoppedAtStep });
         break;
+      case 'phase':
+        s.loadPhaseChanged(reply);
+        break;
       case 'denoise-once-result': {
         const p = pending.get(reply.id);
         pending.delete(reply.id);

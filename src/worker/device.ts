@@ -10,6 +10,8 @@ import type { BackendPreference } from './protocol';
 /** The few WebGPU names we use (TypeScript's DOM lib has no WebGPU types). */
 export interface GpuAdapterLike {
   readonly isFallbackAdapter?: boolean;
+  /** GPUSupportedFeatures: 'shader-f16' means float16 arithmetic in shaders */
+  readonly features?: { has(name: string): boolean };
   readonly info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
 }
 export interface GpuLike {
@@ -29,6 +31,13 @@ export interface DeviceChoice {
   threads: number;
   /** the adapter to hand to onnxruntime-web (env.webgpu.adapter), WebGPU only */
   adapter?: GpuAdapterLike;
+  /** the WebGPU adapter has 'shader-f16' (float16 variants can run); false on WASM */
+  shaderF16?: boolean;
+}
+
+/** True when the adapter can run float16 shaders (GPUAdapter.features has 'shader-f16'). */
+export function hasShaderF16(adapter: GpuAdapterLike | undefined): boolean {
+  return adapter?.features?.has('shader-f16') ?? false;
 }
 
 /** Most WASM threads we ask for: past 4 the denoiser's small convolutions stop scaling. */
@@ -82,7 +91,13 @@ export async function selectDevice(preference: BackendPreference, env: DeviceEnv
         threads,
       };
     }
-    return { backend: 'webgpu', reason: `WebGPU (software adapter: ${name}), as requested`, threads, adapter };
+    return {
+      backend: 'webgpu',
+      reason: `WebGPU (software adapter: ${name}), as requested`,
+      threads,
+      adapter,
+      shaderF16: hasShaderF16(adapter),
+    };
   }
-  return { backend: 'webgpu', reason: `WebGPU (${name})`, threads, adapter };
+  return { backend: 'webgpu', reason: `WebGPU (${name})`, threads, adapter, shaderF16: hasShaderF16(adapter) };
 }

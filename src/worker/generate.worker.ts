@@ -8,7 +8,9 @@ import type { Backend } from '../runtime/api';
 import { Pipeline } from '../runtime/pipeline';
 import type { OrtModule, OrtSession } from '../runtime/ort';
 import type { Manifest } from '../runtime/manifest';
-import { httpFetchFile, type FetchFile } from '../runtime/pack';
+import { httpFetchFile, type FetchFile, type PackFileCache } from '../runtime/pack';
+import { browserCacheStorage, packFileCache, prunePack, PACK_CACHE_NAME, type CacheLike } from '../runtime/pack-cache';
+import { countVariants, packGraphs, selectPrecision, type PrecisionChoice } from '../runtime/graphs';
 import { abortError, PackError } from '../runtime/errors';
 import { encodeWav } from '../engine/wav';
 import { selectDevice, type DeviceChoice, type GpuLike } from './device';
@@ -19,6 +21,7 @@ import type {
   GenerateMessage,
   LoadRequest,
   ManifestSummary,
+  ReadyReply,
   WorkerReply,
   WorkerRequest,
 } from './protocol';
@@ -44,6 +47,9 @@ interface Loaded {
   pipeline: Pipeline;
   backend: Backend;
   packUrl: string;
+  /** re-sent when a later load fails and this pack stays in use */
+  device: DeviceChoice;
+  ready: ReadyReply;
 }
 
 let loaded: Loaded | null = null;
@@ -158,28 +164,67 @@ function withAbortCheck(ort: OrtModule): OrtModule {
   };
 }
 
-/** Load the pack on `device` and run each graph once (first runs compile WebGPU shaders). */
-async function createPipeline(ort: Ort, device: DeviceChoice, fetchFile: FetchFile): Promise<Pipeline> {
+/** The pack file cache (Cache Storage), or null where the browser has none (then every load fetches). */
+async function openCache(): Promise<CacheLike | null> {
+  try {
+    return (await browserCacheStorage()?.open(PACK_CACHE_NAME)) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+interface Created {
+  pipeline: Pipeline;
+  precision: PrecisionChoice;
+  warmUpMs: number;
+}
+
+/**
+ * Load the pack on `device` (float16 variants where selectPrecision says so) and run each
+ * graph once before ready: first runs allocate and, on WebGPU, compile shaders.
+ */
+async function createPipeline(
+  ort: Ort,
+  device: DeviceChoice,
+  fetchFile: FetchFile,
+  req: LoadRequest,
+  cache: PackFileCache | undefined,
+): Promise<Created> {
   const lastPost = new Map<string, number>();
+  let precision: PrecisionChoice = { dtype: 'float32', reason: 'float32 weights' };
   const pipeline = await Pipeline.load({
     ort: withYieldingRuns(withAbortCheck(ort)),
     backend: device.backend,
     fetchFile,
+    cache,
+    precision: (m) => {
+      const graphs = packGraphs(m);
+      precision = selectPrecision({
+        backend: device.backend,
+        shaderF16: device.shaderF16 ?? false,
+        float16Graphs: countVariants(graphs, 'float16'),
+        totalGraphs: graphs.length,
+        preference: req.precision,
+      });
+      return precision.dtype;
+    },
+    onPhase: (phase) => post({ status: 'phase', phase, precision }),
     onFile: (e) => {
       const now = performance.now();
       const last = lastPost.get(e.file);
       if (!e.done && last !== undefined && now - last < FILE_PROGRESS_INTERVAL_MS) return;
       lastPost.set(e.file, now);
-      post({ status: 'file', file: e.file, loaded: e.loaded, total: e.total, done: e.done });
+      post({ status: 'file', file: e.file, loaded: e.loaded, total: e.total, done: e.done, source: e.source });
     },
   });
   try {
-    await pipeline.warmUp();
+    post({ status: 'phase', phase: 'warm-up', precision });
+    const warmUpMs = await pipeline.warmUp();
+    return { pipeline, precision, warmUpMs };
   } catch (e) {
     await pipeline.dispose();
     throw e;
   }
-  return pipeline;
 }
 
 /**
@@ -194,12 +239,10 @@ function isDeviceFailure(e: unknown): boolean {
 
 async function handleLoad(req: LoadRequest): Promise<void> {
   const t0 = performance.now();
+  // the pack in use now stays in use until the new one is ready, and if the new one fails
+  const previous = loaded;
   try {
-    if (loaded) {
-      const old = loaded;
-      loaded = null;
-      await old.pipeline.dispose();
-    }
+    post({ status: 'phase', phase: 'manifest' });
     let device = await selectDevice(req.backend, {
       gpu: scope.navigator.gpu,
       crossOriginIsolated: scope.crossOriginIsolated,
@@ -207,9 +250,11 @@ async function handleLoad(req: LoadRequest): Promise<void> {
     });
     postDevice(device);
     const fetchFile = httpFetchFile(req.packUrl);
-    let pipeline: Pipeline;
+    const rawCache = await openCache();
+    const cache = rawCache ? packFileCache(rawCache, req.packUrl) : undefined;
+    let created: Created;
     try {
-      pipeline = await createPipeline(await loadOrt(device), device, fetchFile);
+      created = await createPipeline(await loadOrt(device), device, fetchFile, req, cache);
     } catch (e) {
       // A pack problem is the pack's fault on any device: report it. A WebGPU failure
       // (an operator the adapter cannot run) falls back to WASM when the user let us choose.
@@ -220,18 +265,47 @@ async function handleLoad(req: LoadRequest): Promise<void> {
         reason: `WebGPU: could not run the pack (${errorMessage(e)}), using WASM (${device.threads} threads)`,
       };
       postDevice(device);
-      pipeline = await createPipeline(await loadOrt(device), device, fetchFile);
+      created = await createPipeline(await loadOrt(device), device, fetchFile, req, cache);
     }
-    loaded = { pipeline, backend: pipeline.backend, packUrl: req.packUrl };
-    post({
+    const { pipeline, precision, warmUpMs } = created;
+    const report = pipeline.loadReport;
+    const ready: ReadyReply = {
       status: 'ready',
       packUrl: req.packUrl,
       manifest: summarize(pipeline.manifest),
       backend: pipeline.backend,
       loadMs: performance.now() - t0,
-    });
+      load: {
+        precision,
+        graphs: (report?.graphs ?? []).map(({ file, dtype, externalData }) => ({ file, dtype, externalData })),
+        manifestSource: report?.manifestSource ?? 'network',
+        filesFromCache: report?.fromCache ?? 0,
+        filesFromNetwork: report?.fromNetwork ?? 0,
+        bytes: report?.bytes ?? 0,
+        warmUpMs,
+      },
+    };
+    loaded = { pipeline, backend: pipeline.backend, packUrl: req.packUrl, device, ready };
+    post(ready);
+    if (previous) await previous.pipeline.dispose();
+    // older versions of this pack's files are dead weight in the cache
+    if (rawCache) await prunePack(rawCache, req.packUrl, pipeline.manifest).catch(() => 0);
   } catch (e) {
-    post({ status: 'error', during: 'load', message: errorMessage(e), file: errorFile(e), recoverable: false });
+    if (previous) {
+      // the earlier pack is still loaded: say so, and show it again
+      loaded = previous;
+      post({
+        status: 'error',
+        during: 'load',
+        message: `${errorMessage(e).replace(/\.$/, "")}. The pack that was loaded before (${previous.ready.manifest.name}) is still in use.`,
+        file: errorFile(e),
+        recoverable: true,
+      });
+      postDevice(previous.device);
+      post({ ...previous.ready, restored: true });
+    } else {
+      post({ status: 'error', during: 'load', message: errorMessage(e), file: errorFile(e), recoverable: false });
+    }
   }
 }
 

@@ -5,7 +5,8 @@
 // Requests that expect an answer carry an `id`, echoed by every reply about them.
 //
 //   page                         worker
-//   load ----------------------> device, file*, ready | error
+//   load ----------------------> device, phase*, file*, ready | error (+ device, ready(restored)
+//                                when an earlier pack stays in use)
 //   generate(id) --------------> progress(id)*, done(id) | cancelled(id) | error(id)
 //   cancel(id) ----------------> (the running generate(id) ends with cancelled(id))
 //   denoise-once(id) ----------> denoise-once-result(id) | error(id)
@@ -13,6 +14,11 @@
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
 import type { MelConfig } from '../engine/mel';
 import type { MetricsTable } from '../runtime/manifest';
+import type { PrecisionChoice, PrecisionPreference, WeightDtype } from '../runtime/graphs';
+import type { FileSource } from '../runtime/pack';
+
+export type { PrecisionChoice, PrecisionPreference, WeightDtype } from '../runtime/graphs';
+export type { FileSource } from '../runtime/pack';
 
 /** What the page asks for; 'auto' = WebGPU on a hardware adapter, else WASM. */
 export type BackendPreference = 'auto' | 'webgpu' | 'wasm';
@@ -22,12 +28,17 @@ export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'webgp
 // Requests
 // ---------------------------------------------------------------------------------------
 
-/** Load (or reload) the model pack at `packUrl`; disposes a previously loaded one first. */
+/**
+ * Load (or reload) the model pack at `packUrl`. The previously loaded pack stays loaded until
+ * the new one is ready, and stays in use if the new one fails.
+ */
 export interface LoadRequest {
   type: 'load';
   /** base URL of the pack folder, ending in '/' (e.g. '/models/soundstep-small/') */
   packUrl: string;
   backend: BackendPreference;
+  /** which weights where the pack has float16 variants; default 'auto' (graphs.ts selectPrecision) */
+  precision?: PrecisionPreference;
 }
 
 /** Run the five stages for one prompt. */
@@ -90,6 +101,35 @@ export interface FileReply {
   /** bytes; 0 when unknown */
   total: number;
   done: boolean;
+  /** on the done reply: fetched, or read from the browser's Cache Storage */
+  source?: FileSource;
+}
+
+/** What a load is doing now: reading the manifest, the files, creating sessions, warming up. */
+export type LoadPhase = 'manifest' | 'files' | 'sessions' | 'warm-up';
+
+/** A load entered `phase` (sent once per phase, in order). */
+export interface PhaseReply {
+  status: 'phase';
+  phase: LoadPhase;
+  /** from 'files' on: which weights will load, and why */
+  precision?: PrecisionChoice;
+}
+
+/** How the ready pack was loaded (ReadyReply.load). */
+export interface LoadSummary {
+  /** which weights, and why (e.g. "float32 weights: the WebGPU adapter has no shader-f16 ...") */
+  precision: PrecisionChoice;
+  /** the graph file each session was created from */
+  graphs: Array<{ file: string; dtype: WeightDtype; externalData: string[] }>;
+  /** where manifest.json came from ('cache' when the network failed) */
+  manifestSource: FileSource;
+  filesFromCache: number;
+  filesFromNetwork: number;
+  /** bytes of the loaded files */
+  bytes: number;
+  /** milliseconds of the warm-up run before ready (> 0: it ran) */
+  warmUpMs: number;
 }
 
 /** The pack as the page needs to know it. */
@@ -125,6 +165,10 @@ export interface ReadyReply {
   backend: Backend;
   /** milliseconds from the load request to ready */
   loadMs: number;
+  /** how it was loaded (absent from older workers) */
+  load?: LoadSummary;
+  /** true: a new load failed and this earlier pack is still the one in use */
+  restored?: boolean;
 }
 
 /** Generation `id` entered `stage` (or finished denoising step `step` of `totalSteps`). */
@@ -194,6 +238,7 @@ export interface DenoiseOnceReply {
 export type WorkerReply =
   | DeviceReply
   | FileReply
+  | PhaseReply
   | ReadyReply
   | ProgressReply
   | DoneReply

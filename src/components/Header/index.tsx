@@ -1,10 +1,13 @@
-import { selectDevice, useStore } from '../../store';
+import { selectDevice, useStore, type AppState } from '../../store';
+
+const selectPrecision = (s: AppState) => s.precision;
 
 const BACKEND_LABEL = { webgpu: 'WebGPU', wasm: 'WASM', cpu: 'CPU' } as const;
 
 /** Title, one line on what the app does, and which device runs the models. */
 export function Header() {
   const device = useStore(selectDevice);
+  const precision = useStore(selectPrecision);
   return (
     <header className="header">
       <h1>soundstep</h1>
@@ -15,6 +18,12 @@ export function Header() {
           <>
             <strong data-testid="device-backend">{BACKEND_LABEL[device.backend]}</strong>
             <span className="muted"> · {device.reason}</span>
+            {precision && (
+              <span className="muted" data-testid="device-precision" data-dtype={precision.dtype}>
+                {' '}
+                · {precision.reason}
+              </span>
+            )}
           </>
         ) : (
           <span className="muted">choosing…</span>
