@@ -66,6 +66,7 @@ test('results survive a reload (real IndexedDB), play and draw; delete one and c
   // delete the newest (seed 6): gone from the page and from IndexedDB, also after a reload
   await newest.getByRole('button', { name: 'Delete “thunder rumbles”, seed 6' }).click();
   await expect(app.results).toHaveCount(1);
+  await expect(page.getByRole('heading', { name: /^Results/ })).toBeFocused(); // focus is not lost with the card
   await expect.poll(() => storedKeys(page)).toEqual([before[1]!.key]);
   await page.reload();
   await expect(app.results).toHaveCount(1);

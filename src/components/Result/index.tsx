@@ -159,7 +159,15 @@ export function Results({ onDelete, onClear }: { onDelete: (key: string) => void
       <CancelNote />
       <ol className="result-list">
         {results.map((r, i) => (
-          <ResultCard key={r.key} result={r} onDelete={() => onDelete(r.key)} headingRef={i === 0 ? newestRef : undefined} />
+          <ResultCard
+            key={r.key}
+            result={r}
+            onDelete={() => {
+              onDelete(r.key);
+              sectionRef.current?.focus(); // the focused Delete button goes away with its card
+            }}
+            headingRef={i === 0 ? newestRef : undefined}
+          />
         ))}
       </ol>
     </section>
