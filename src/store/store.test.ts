@@ -199,7 +199,7 @@ describe('results and A/B', () => {
     s().abChosen('B'); // already answered: ignored
     expect(s().ab).toEqual({ order: ['bsa-25@25', 'teacher@25'], choice: 'A' });
     expect(s().abTally).toMatchObject({ rounds: 1, ties: 0, wins: { 'bsa-25@25': 1 } });
-    s().gridStarted(['teacher@25'], { prompt: 'x', seed: 1, guidanceScale: 3 });
+    s().gridStarted(['teacher@25'], { prompt: 'x', seed: 1, guidanceScale: 3, packUrl: '/p/' });
     expect(s().ab).toBeNull();
     expect(s().grid).toEqual({ 'teacher@25': { status: 'queued', result: null } });
     expect(s().abTally.rounds).toBe(1); // the tally lasts the visit

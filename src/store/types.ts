@@ -144,7 +144,7 @@ export interface CompareState {
   /** by cell key "<denoiser>@<steps>" */
   grid: Record<string, GridCellState>;
   /** prompt, seed and guidance the grid was filled with (null: never filled) */
-  gridFor: { prompt: string; seed: number; guidanceScale: number } | null;
+  gridFor: { prompt: string; seed: number; guidanceScale: number; packUrl: string } | null;
   ab: AbRound | null;
   abTally: AbTally;
 }

@@ -197,7 +197,7 @@ describe('jobs', () => {
     const s = useStore.getState;
     s().setSeed(9);
     client.fillGrid();
-    expect(s().gridFor).toEqual({ prompt: 'Rain on a roof', seed: 9, guidanceScale: 3 });
+    expect(s().gridFor).toEqual({ prompt: 'Rain on a roof', seed: 9, guidanceScale: 3, packUrl: '/p/' });
     expect(Object.keys(s().grid).sort()).toEqual(['bsa-25@25', 'teacher@100', 'teacher@200', 'teacher@25', 'teacher@50']);
     expect(s().grid['bsa-25@25']!.status).toBe('running');
     expect(selectProgressText(s())).toBe('cell 1 of 5: bsa · 25 steps · starting');
@@ -210,6 +210,12 @@ describe('jobs', () => {
     reply({ status: 'cancelled', id: second.id });
     expect(Object.keys(s().grid)).toEqual(['bsa-25@25']); // the filled cell stays, the rest is cleared
     expect(s().results).toEqual([]);
+    // the same pack again keeps the grid; another pack clears it
+    reply({ status: 'ready', packUrl: '/p/', manifest, backend: 'wasm', loadMs: 1 });
+    expect(Object.keys(s().grid)).toEqual(['bsa-25@25']);
+    reply({ status: 'ready', packUrl: '/other/', manifest, backend: 'wasm', loadMs: 1 });
+    expect(s().grid).toEqual({});
+    expect(s().gridFor).toBeNull();
   });
 
   it('keeps results in the history and restores them into a fresh page (reload)', async () => {

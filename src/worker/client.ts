@@ -183,9 +183,15 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       case 'file':
         s.fileProgress(reply);
         break;
-      case 'ready':
+      case 'ready': {
+        if (s.gridFor && s.gridFor.packUrl !== reply.packUrl) {
+          const old = Object.values(s.grid).flatMap((c) => (c.result ? [c.result] : []));
+          s.gridCleared();
+          revokeUnused(old);
+        }
         s.packReady(reply);
         break;
+      }
       case 'progress':
         s.generationProgressed(reply);
         break;
@@ -268,7 +274,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       const plan = fillPlan(s.manifest.denoisers);
       if (plan.length === 0) return null;
       const old = Object.values(s.grid).flatMap((c) => (c.result ? [c.result] : []));
-      s.gridStarted(plan.map((c) => c.key), { prompt: s.prompt, seed: s.seed, guidanceScale: s.guidanceScale });
+      s.gridStarted(plan.map((c) => c.key), { prompt: s.prompt, seed: s.seed, guidanceScale: s.guidanceScale, packUrl: s.packUrl });
       revokeUnused(old);
       const items = plan.map((c) => {
         const d = s.manifest?.denoisers.find((x) => x.id === c.denoiserId);

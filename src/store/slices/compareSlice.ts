@@ -10,6 +10,8 @@ export interface CompareActions {
   /** a new fill: every planned cell is queued, the previous cells are gone */
   gridStarted(cells: readonly string[], gridFor: NonNullable<CompareState['gridFor']>): void;
   gridCellDone(cell: string, result: GenerationResult): void;
+  /** another pack is in use: its cells (and an open A/B round) no longer apply */
+  gridCleared(): void;
   /** a new round with [A, B] already in random order */
   abStarted(order: [string, string]): void;
   /** the listener's answer: counted once, then the round is revealed */
@@ -23,6 +25,7 @@ export const createCompareSlice: StateCreator<Store, [], [], CompareSlice> = (se
   gridStarted: (cells, gridFor) =>
     set({ grid: Object.fromEntries(cells.map((k) => [k, { status: 'queued' as const, result: null }])), gridFor, ab: null }),
   gridCellDone: (cell, result) => set((s) => ({ grid: { ...s.grid, [cell]: { status: 'done', result } } })),
+  gridCleared: () => set({ grid: {}, gridFor: null, ab: null }),
   abStarted: (order) => set({ ab: { order, choice: null } }),
   abChosen: (choice) =>
     set((s) => {
