@@ -494,6 +494,11 @@ def stage_floor(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> dict:
     }
     out = {"stage": "floor", "num_prompts": len(real["captions"]), "real": score_mels(
         judge, vocab, real["mel"], real["sources"], real["mel"])}
+    # The VAE alone, judged on its decoded log-mel (no audio): the floor of the mel-domain columns.
+    vae_mel = torch.from_numpy(np.concatenate([runner.decode_mel(real["latents"][i:i + 32].numpy())[:, 0]
+                                               for i in range(0, len(real["latents"]), 32)]))
+    out["vae (mel)"] = {"mel_l1": float((vae_mel - real["mel"]).abs().mean()),
+                        **score_mels(judge, vocab, vae_mel, real["sources"], real["mel"])}
     for name, make in paths.items():
         wave = torch.from_numpy(make())
         out[name] = {**reconstruction_errors(cfg, wave, real["wave"], real["mel"]),
@@ -519,15 +524,20 @@ def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps
     hidden, mask = runner.encode(real["captions"])
     noise = noise_for(seed, len(hidden), runner.latent_shape)
     guidance = runner.guidance_for(denoiser)
-    timing, waves = Timing(), []
+    timing, latents = Timing(), []
     for i in range(0, len(hidden), ecfg.batch_size):
         sl = slice(i, i + ecfg.batch_size)
-        z0 = runner.sample(denoiser, steps, hidden[sl], mask[sl], noise[sl], guidance, timing)
-        waves.append(runner.decode(z0, timing=timing))
-    wave = torch.from_numpy(np.concatenate(waves))
+        latents.append(runner.sample(denoiser, steps, hidden[sl], mask[sl], noise[sl], guidance, timing))
+    z0 = np.concatenate(latents)  # (P, C, T, F), scaled
+    started = time.perf_counter()
+    vae_mel = np.concatenate([runner.decode_mel(z0[i:i + 32] / runner.latent["scale"]) for i in range(0, len(z0), 32)])
+    wave = torch.from_numpy(np.concatenate([runner.vocode(vae_mel[i:i + 32]) for i in range(0, len(z0), 32)]))
+    timing.decode_s += time.perf_counter() - started
     path.parent.mkdir(parents=True, exist_ok=True)
+    # z0 is kept so that a new VAE decoder or vocoder can be judged without sampling again.
     torch.save({"denoiser": denoiser, "steps": steps, "seed": seed, "guidance": guidance,
-                "captions": real["captions"], "mel": waves_to_mel(cfg, wave).half(),
+                "captions": real["captions"], "z0": torch.from_numpy(z0),
+                "mel": waves_to_mel(cfg, wave).half(), "vae_mel": torch.from_numpy(vae_mel[:, 0]).half(),
                 "examples": wave[: ecfg.examples].clone(), "timing": dataclasses.asdict(timing)}, path)
     print(f"[generated] {denoiser} N={steps} seed {seed}: {timing.clips} clips, "
           f"{(timing.denoise_s + timing.decode_s) / timing.clips:.3f} s/clip", flush=True)
@@ -537,7 +547,9 @@ def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps
 def score_run(cfg: PackConfig, judge: Judge, vocab: Sequence[str], path: Path, real: dict) -> dict:
     run = torch.load(path, weights_only=False)
     t = run["timing"]
+    mel_domain = score_mels(judge, vocab, run["vae_mel"], real["sources"], real["mel"])
     return {"seed": run["seed"], **score_mels(judge, vocab, run["mel"], real["sources"], real["mel"]),
+            **{f"{k}_vae_mel": v for k, v in mel_domain.items()},
             "seconds_per_clip": (t["denoise_s"] + t["decode_s"]) / t["clips"],
             "nfe": t["network_evaluations_per_clip"]}
 

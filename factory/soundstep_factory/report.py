@@ -65,12 +65,21 @@ def teacher_checks(floor: dict, table: dict | None) -> list[dict]:
         return [{"check": "teacher at 200 steps evaluated", "passed": False, "detail": "no runs in eval/table.json"}]
     real_adh, floor_fad = floor["real"]["adherence"], floor["vae+vocoder"]["fad_judge"]
     adh, fad = row["adherence"]["mean"], row["fad_judge"]["mean"]
-    return [
+    checks = [
         {"check": "adherence >= 0.8 x judge on real clips", "passed": adh >= 0.8 * real_adh,
          "detail": f"{adh:.3f} vs 0.8 x {real_adh:.3f} = {0.8 * real_adh:.3f} (ratio {adh / max(real_adh, 1e-9):.2f})"},
         {"check": "FAD_judge <= 2 x reconstruction floor", "passed": fad <= 2 * floor_fad,
          "detail": f"{fad:.3f} vs 2 x {floor_fad:.3f} = {2 * floor_fad:.3f} (ratio {fad / max(floor_fad, 1e-9):.2f})"},
     ]
+    if "adherence_vae_mel" in row and "vae (mel)" in floor:  # the same bars before the vocoder (diagnostic)
+        adh_m, fad_m, floor_m = row["adherence_vae_mel"]["mean"], row["fad_judge_vae_mel"]["mean"], floor["vae (mel)"]["fad_judge"]
+        checks += [
+            {"check": "diagnostic, log-mel before the vocoder: adherence >= 0.8 x judge on real clips",
+             "passed": adh_m >= 0.8 * real_adh, "detail": f"{adh_m:.3f} vs {0.8 * real_adh:.3f}"},
+            {"check": "diagnostic, log-mel before the vocoder: FAD_judge <= 2 x VAE floor",
+             "passed": fad_m <= 2 * floor_m, "detail": f"{fad_m:.3f} vs 2 x {floor_m:.3f} = {2 * floor_m:.3f}"},
+        ]
+    return checks
 
 
 # ---------------------------------------------------------------- plots
@@ -188,12 +197,14 @@ def plot_fad_vs_steps(table: dict, floor: dict, out: Path) -> Path | None:
 def table_markdown(table: dict | None) -> list[str]:
     if not table or not table.get("rows"):
         return ["No generated runs yet: `python -m soundstep_factory.evaluate --stage generate`."]
-    lines = ["| model | steps | NFE / clip | FAD_judge ↓ | FD_mel ↓ | adherence ↑ | CPU s / clip (batched) | runs |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | steps | NFE / clip | FAD_judge ↓ | FD_mel ↓ | adherence ↑ | FAD_judge, log-mel ↓ | adherence, log-mel ↑ "
+             "| CPU s / clip (batched) | runs |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     order = sorted(table["rows"], key=lambda r: (r["denoiser"] != "teacher", r["denoiser"], -r["steps"]))
     for r in order:
         lines.append(f"| {r['denoiser']} | {r['steps']} | {int(r['nfe']['mean'])} | {fmt(r['fad_judge'])} | "
-                     f"{fmt(r['fd_mel'])} | {fmt(r['adherence'])} | {fmt(r['seconds_per_clip'], 2)} | {r['runs']} |")
+                     f"{fmt(r['fd_mel'])} | {fmt(r['adherence'])} | {fmt(r.get('fad_judge_vae_mel'))} | "
+                     f"{fmt(r.get('adherence_vae_mel'))} | {fmt(r['seconds_per_clip'], 2)} | {r['runs']} |")
     return lines
 
 
@@ -285,11 +296,16 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
         "|---|---|---|---|---|---|",
         f"| real clips | 0 | 0 | 0 | 0 | {floor['real']['adherence']:.3f} |",
     ]
-    for name in ("vocoder", "vae+vocoder"):
-        f = floor[name]
-        lines.append(f"| {name} | {f['mel_l1']:.3f} | {f['mrstft']:.3f} | {f['fad_judge']:.3f} | "
-                     f"{f['fd_mel']:.3f} | {f['adherence']:.3f} |")
+    for name in ("vocoder", "vae+vocoder", "vae (mel)"):
+        f = floor.get(name)
+        if f is not None:
+            lines.append(f"| {name} | {f['mel_l1']:.3f} | {f['mrstft']:.3f} | {f['fad_judge']:.3f} | "
+                         if "mrstft" in f else f"| {name} | {f['mel_l1']:.3f} | — (no audio) | {f['fad_judge']:.3f} | ")
+            lines[-1] += f"{f['fd_mel']:.3f} | {f['adherence']:.3f} |"
     lines += ["", "## Generated clips (our Table 1)", ""] + table_markdown(table) + [
+        "",
+        "The log-mel columns judge the VAE decoder's log-mel directly, before the vocoder: they separate the "
+        "generator's quality from the vocoder's (compare them with the `vae (mel)` floor).",
         "",
         "NFE: network evaluations per clip (the guided teacher runs its U-Net twice per step). CPU seconds: "
         "denoising plus decoding of a batch of clips with onnxruntime on this 2-core machine, divided by the "
