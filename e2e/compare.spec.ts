@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { fillPlan, gridColumns } from '../src/compare/grid';
+import { fillPlan, formatMetric, gridColumns, metricsFor } from '../src/compare/grid';
+import type { MetricsTable } from '../src/runtime/manifest';
 import type { DenoiserSummary } from '../src/worker/protocol';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
 import { parseWav } from './wav';
@@ -36,10 +37,21 @@ test('shipped pack: fills every cell cheapest first with progress; cells play, d
   const headers = page.getByTestId('grid').locator('thead th');
   await expect(headers).toHaveText(['Steps', ...gridColumns(ds).map((c) => `${c.label} ${c.role}`)]);
   await expect(page.getByTestId('grid').locator('tbody th')).toHaveText(['200', '100', '50', '25']);
-  const manifest = await page.evaluate(() => (window as unknown as { __soundstep: { getState(): { manifest: { metrics: unknown } } } }).__soundstep.getState().manifest.metrics);
-  if (manifest === null) {
+  const metrics = await page.evaluate(
+    () => (window as unknown as { __soundstep: { getState(): { manifest: { metrics: MetricsTable | null } } } }).__soundstep.getState().manifest.metrics,
+  );
+  if (metrics === null) {
     await expect(page.getByTestId('metrics-note')).toContainText('Metrics: —');
     for (const c of plan) await expect(page.getByTestId(`cell-${c.key}`).getByTestId('cell-metrics').locator('dd')).toHaveText(['—', '—', '—']);
+  } else {
+    // the factory's table: each cell shows its row's figures, or "—"
+    await expect(page.getByTestId('metrics-note')).toContainText(metrics.judge);
+    for (const c of plan) {
+      const row = metricsFor(metrics, c.denoiserId, c.steps);
+      await expect(page.getByTestId(`cell-${c.key}`).getByTestId('cell-metrics').locator('dd')).toHaveText([
+        formatMetric(row?.fad_judge), formatMetric(row?.fd_mel), formatMetric(row?.adherence, 2, true),
+      ]);
+    }
   }
 
   await app.prompt.fill('a bird sings');

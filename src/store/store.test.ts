@@ -174,6 +174,8 @@ describe('form: teacher/student switch, steps, guidance, variations', () => {
     expect(s().seed).toBe(0);
     s().setSeed(12.7);
     expect(s().seed).toBe(12);
+    s().setSeed(2 ** 60); // seed + 3 must stay a safe integer for the RNG
+    expect(s().seed).toBe(Number.MAX_SAFE_INTEGER - 4);
   });
 });
 

@@ -23,6 +23,9 @@ export interface FormActions {
 
 export type FormSlice = FormActions;
 
+/** Largest seed the form keeps (seeds seed .. seed + MAX_VARIATIONS - 1 must stay below 2^53). */
+export const MAX_SEED = Number.MAX_SAFE_INTEGER - MAX_VARIATIONS;
+
 /** Distance between step counts on a log scale (25 is as far from 50 as 100 from 200). */
 const stepDistance = (a: number, b: number): number => Math.abs(Math.log(a) - Math.log(b));
 
@@ -59,7 +62,8 @@ export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => 
       const pick = d.find((x) => x.method === current.method) ?? d[0];
       return pick ? { denoiserId: pick.id, steps } : {};
     }),
-  setSeed: (seed) => set({ seed: Number.isFinite(seed) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(seed))) : 0 }),
+  // the largest seed leaves room for seed + (variations - 1) inside the RNG's [0, 2^53)
+  setSeed: (seed) => set({ seed: Number.isFinite(seed) ? Math.min(MAX_SEED, Math.max(0, Math.floor(seed))) : 0 }),
   setSeedFixed: (seedFixed) => set({ seedFixed }),
   setGuidanceScale: (scale) =>
     set(() => {
