@@ -8,6 +8,8 @@
 import { defineConfig } from '@playwright/test';
 
 const PORT = Number(process.env.SOUNDSTEP_E2E_PORT ?? 4391);
+// the production build the tests serve; another folder lets two runs share one working tree
+const OUT_DIR = process.env.SOUNDSTEP_E2E_OUT_DIR ?? 'dist';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -49,7 +51,7 @@ export default defineConfig({
   ],
   webServer: {
     // a fresh production build every run, so the tests see the pack that is in public/ now
-    command: `npx vite build --logLevel warn && npx vite preview --port ${PORT} --strictPort`,
+    command: `npx vite build --logLevel warn --outDir ${OUT_DIR} && npx vite preview --port ${PORT} --strictPort --outDir ${OUT_DIR}`,
     url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: false,
     timeout: 180_000,
