@@ -91,3 +91,39 @@ def quantize_weights(src: Path, dst: Path, storage: str = "int8", min_elements: 
 def quantize_weights_int8(src: Path, dst: Path) -> dict:
     """The text encoder's recipe: MatMul and Gather weights of at least MIN_ELEMENTS as int8."""
     return quantize_weights(src, dst, "int8", MIN_ELEMENTS)
+
+
+def prune_vocabulary(src: Path, dst: Path, vocab_size: int, keep_ids: list[int], unk_id: int) -> dict:
+    """Keep only some rows of the int8 token-embedding table of a weight-compressed text encoder.
+
+    The input ids keep their meaning: a Gather through a remap table (vocab_size entries) turns a
+    kept id into its new row and any other id into [UNK]'s row, so the tokenizer is unchanged and
+    every prompt made of kept tokens gets exactly the hidden states it had (the rows and their
+    per-row scales are copied, not requantized)."""
+    keep = sorted(set(keep_ids) | {unk_id})
+    model = onnx.load(str(src))
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    table = next((n for n in inits if n.endswith("_int8") and inits[n].dims[0] == vocab_size), None)
+    if table is None:
+        raise ValueError(f"{src}: no int8 table with {vocab_size} rows (quantize the encoder first)")
+    base = table[: -len("_int8")]
+    q = numpy_helper.to_array(inits[table])
+    scale = numpy_helper.to_array(inits[f"{base}_scale"])  # (vocab_size, 1)
+    remap = np.full(vocab_size, keep.index(unk_id), dtype=np.int64)
+    remap[keep] = np.arange(len(keep))
+    for name, value in ((table, q[keep]), (f"{base}_scale", scale[keep])):
+        graph.initializer.remove(inits[name])
+        graph.initializer.append(numpy_helper.from_array(value, name))
+    graph.initializer.append(numpy_helper.from_array(remap, f"{base}_remap"))
+    restored = next(n.output[0] for n in graph.node if n.op_type == "Mul" and f"{base}_scale" in n.input)
+    gather = next(n for n in graph.node if n.op_type == "Gather" and n.input[0] == restored)
+    gather.input[1], ids = f"{base}_remapped_ids", gather.input[1]
+    remap_node = helper.make_node("Gather", [f"{base}_remap", ids], [f"{base}_remapped_ids"], axis=0,
+                                  name=f"{base}_remap_ids")
+    nodes = [remap_node] + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(dst))
+    return {"kept_rows": len(keep), "vocab_size": vocab_size, "saved_bytes": int((vocab_size - len(keep)) * (q.shape[1] + 4))}
