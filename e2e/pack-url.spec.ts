@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { PackPanel } from './pages/PackPanel';
 import type { SoundstepPage } from './pages/SoundstepPage';
@@ -53,6 +54,22 @@ async function generate(app: SoundstepPage): Promise<{ samples: Float32Array; to
   return { samples: wav.samples, totalMs: result.totalMs };
 }
 
+/** Start recording the load phases the page shows (data-phase of the loading line). */
+async function recordPhases(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as Window & { __phases?: string[] }).__phases = seen;
+    new MutationObserver(() => {
+      const phase = document.querySelector('[data-testid=load-phase]')?.getAttribute('data-phase') ?? '';
+      if (seen.at(-1) !== phase) seen.push(phase);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+
+async function recordedPhases(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as Window & { __phases?: string[] }).__phases ?? []);
+}
+
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
   let m = 0;
@@ -85,6 +102,7 @@ test('a repacked pack (external data) loads from a URL, sounds like the shipped 
 
   // 2. The repacked pack from another origin, through the form (keyboard: Enter)
   const requested = await servePack(page.context(), repacked, REMOTE_PACK_URL);
+  await recordPhases(page);
   await pack.load(REMOTE_PACK_URL);
   await expect(pack.phase).toBeVisible();
   await expect(pack.fileRows.first()).toBeVisible();
@@ -92,6 +110,8 @@ test('a repacked pack (external data) loads from a URL, sounds like the shipped 
   await expect(pack.summary).toBeVisible();
   await expect(pack.source).toHaveText('from the network');
   expect(Number(await pack.warmUpMs.innerText())).toBeGreaterThan(0);
+  // the page showed each phase of the load, warming up last, before ready
+  expect((await recordedPhases(page)).filter(Boolean)).toEqual(['manifest', 'files', 'sessions', 'warm-up']);
   // WASM keeps float32: the device report says which weights and why
   await expect(pack.devicePrecision).toHaveAttribute('data-dtype', 'float32');
   await expect(pack.devicePrecision).toContainText('float16 variants are for WebGPU, this runs on WASM');

@@ -213,7 +213,7 @@ export function PackStatus({ onLoad }: { onLoad?: (url: string) => void }) {
         )}
         {precision && (
           <p className="muted" data-testid="pack-precision" data-dtype={precision.dtype}>
-            Weights: {precision.reason}.
+            {precision.reason}.
           </p>
         )}
       </div>
