@@ -37,6 +37,8 @@ def build(config: str, out: Path | None = None) -> dict:
     stage("vae", lambda: train.train_vae(cfg))
     stage("latents", lambda: train.latents(cfg))
     stage("vocoder", lambda: train.train_vocoder(cfg))
+    if cfg.vocoder.gan_steps > 0:
+        stage("vocoder-gan", lambda: train.train_vocoder_gan(cfg))
     stage("teacher", lambda: train.train_teacher(cfg))
     result = {}
     stage("export", lambda: result.update(export_pack(cfg, out or default_out(cfg))))

@@ -85,6 +85,8 @@ class VocoderConfig:
     steps: int = 2000
     batch_size: int = 16
     lr: float = 1e-3
+    gan_steps: int = 0  # > 0: then fine-tune with HiFi-GAN's discriminators (gan.py); the pack ships that one
+    gan_lr: float = 2e-4
 
 
 @dataclass

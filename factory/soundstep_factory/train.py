@@ -219,8 +219,18 @@ def train_teacher(cfg: PackConfig) -> None:
     run_loop(cfg, "teacher", unet, cfg.unet.steps, cfg.unet.lr, loss_fn, ema_decay=cfg.unet.ema_decay)
 
 
+def train_vocoder_gan(cfg: PackConfig) -> None:
+    from .gan import train_vocoder_gan as train
+    train(cfg)
+
+
+def vocoder_stage(cfg: PackConfig) -> str:
+    """The checkpoint the pack's vocoder comes from."""
+    return "vocoder-gan" if cfg.vocoder.gan_steps > 0 else "vocoder"
+
+
 STAGES = {"features": features, "vae": train_vae, "latents": latents, "vocoder": train_vocoder,
-          "teacher": train_teacher}
+          "vocoder-gan": train_vocoder_gan, "teacher": train_teacher}
 
 
 def main() -> None:

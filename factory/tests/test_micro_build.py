@@ -197,3 +197,27 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     metrics = (pack / "metrics.json").read_bytes()
     assert manifest["files"]["metrics.json"]["sha256"] == hashlib.sha256(metrics).hexdigest()
     assert out["checks"][0]["check"].startswith("teacher at 200") and not out["checks"][0]["passed"]
+
+
+def test_vocoder_gan_stage_trains_and_resumes(micro):
+    """HiFi-GAN fine-tuning: discriminator outputs per sub-discriminator, a checkpoint that resumes."""
+    import dataclasses
+
+    from soundstep_factory.gan import Discriminators, discriminator_loss, feature_matching_loss
+    from soundstep_factory.train import train_vocoder_gan, vocoder_stage
+
+    disc = Discriminators()
+    real, fake = torch.randn(2, 1600), torch.zeros(2, 1600)
+    out_real, out_fake = disc(real), disc(fake)
+    assert len(out_real) == 8  # 5 periods + 3 scales
+    assert float(discriminator_loss(out_real, out_fake)) > 0 and float(feature_matching_loss(out_real, out_real)) == 0
+
+    cfg = micro["cfg"]
+    gan = dataclasses.replace(cfg, vocoder=dataclasses.replace(cfg.vocoder, gan_steps=2))
+    assert vocoder_stage(cfg) == "vocoder" and vocoder_stage(gan) == "vocoder-gan"
+    train_vocoder_gan(gan)
+    path = micro["root"] / "micro" / "vocoder-gan" / "checkpoint.pt"
+    assert torch.load(path, weights_only=False)["step"] == 2
+    train_vocoder_gan(dataclasses.replace(gan, vocoder=dataclasses.replace(gan.vocoder, gan_steps=3)))
+    state = torch.load(path, weights_only=False)
+    assert state["step"] == 3 and "discriminators" in state["extra"]
