@@ -36,6 +36,8 @@ def build(config: str, out: Path | None = None) -> dict:
     stage("features", lambda: train.features(cfg))
     stage("vae", lambda: train.train_vae(cfg))
     stage("latents", lambda: train.latents(cfg))
+    if cfg.vae.decoder_steps > 0:
+        stage("vae-decoder", lambda: train.train_vae_decoder(cfg))
     stage("vocoder", lambda: train.train_vocoder(cfg))
     if cfg.vocoder.gan_steps > 0:
         stage("vocoder-gan", lambda: train.train_vocoder_gan(cfg))

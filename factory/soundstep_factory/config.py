@@ -71,6 +71,10 @@ class VaeConfig:
     steps: int = 1200
     batch_size: int = 16
     lr: float = 1e-3
+    # > 0: then train the decoder alone on the stored latents (train.py, stage vae-decoder). The
+    # encoder, hence every latent and the teacher trained on them, stays as it is.
+    decoder_steps: int = 0
+    decoder_lr: float = 5e-4
 
 
 @dataclass

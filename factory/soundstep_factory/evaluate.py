@@ -530,18 +530,46 @@ def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps
         latents.append(runner.sample(denoiser, steps, hidden[sl], mask[sl], noise[sl], guidance, timing))
     z0 = np.concatenate(latents)  # (P, C, T, F), scaled
     started = time.perf_counter()
-    vae_mel = np.concatenate([runner.decode_mel(z0[i:i + 32] / runner.latent["scale"]) for i in range(0, len(z0), 32)])
-    wave = torch.from_numpy(np.concatenate([runner.vocode(vae_mel[i:i + 32]) for i in range(0, len(z0), 32)]))
+    decoded = decode_run(cfg, ecfg, runner, z0)
     timing.decode_s += time.perf_counter() - started
     path.parent.mkdir(parents=True, exist_ok=True)
-    # z0 is kept so that a new VAE decoder or vocoder can be judged without sampling again.
+    # z0 is kept so that a new VAE decoder or vocoder can be judged without sampling again (--stage decode).
     torch.save({"denoiser": denoiser, "steps": steps, "seed": seed, "guidance": guidance,
-                "captions": real["captions"], "z0": torch.from_numpy(z0),
-                "mel": waves_to_mel(cfg, wave).half(), "vae_mel": torch.from_numpy(vae_mel[:, 0]).half(),
-                "examples": wave[: ecfg.examples].clone(), "timing": dataclasses.asdict(timing)}, path)
+                "captions": real["captions"], "z0": torch.from_numpy(z0), **decoded,
+                "timing": dataclasses.asdict(timing)}, path)
     print(f"[generated] {denoiser} N={steps} seed {seed}: {timing.clips} clips, "
           f"{(timing.denoise_s + timing.decode_s) / timing.clips:.3f} s/clip", flush=True)
     return path
+
+
+def decoders_id(runner) -> str:
+    """Which VAE decoder and vocoder turned latents into audio: their files' SHA-256, shortened."""
+    files = runner.manifest["files"]
+    return "+".join(files[runner.manifest[k]["file"]]["sha256"][:12] for k in ("vae_decoder", "vocoder"))
+
+
+def decode_run(cfg: PackConfig, ecfg: EvalConfig, runner, z0: np.ndarray) -> dict:
+    """Scaled latents (P, C, T, F) -> the VAE's log-mel, the audio's log-mel and a few waveforms."""
+    vae_mel = np.concatenate([runner.decode_mel(z0[i:i + 32] / runner.latent["scale"]) for i in range(0, len(z0), 32)])
+    wave = torch.from_numpy(np.concatenate([runner.vocode(vae_mel[i:i + 32]) for i in range(0, len(z0), 32)]))
+    return {"mel": waves_to_mel(cfg, wave).half(), "vae_mel": torch.from_numpy(vae_mel[:, 0]).half(),
+            "examples": wave[: ecfg.examples].clone(), "decoders": decoders_id(runner)}
+
+
+def redecode_runs(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> list[str]:
+    """Decode every stored run's z0 again with the pack's current VAE decoder and vocoder (no sampling)."""
+    from .generate import PackRunner
+    runner = PackRunner(pack_dir)
+    done = []
+    for path in sorted((eval_dir(cfg) / "generated").glob("*/seed*.pt")):
+        run = torch.load(path, weights_only=False)
+        if run.get("decoders") == decoders_id(runner):
+            continue
+        run.update(decode_run(cfg, ecfg, runner, run["z0"].numpy()))
+        torch.save(run, path)
+        done.append(str(path))
+        print(f"[decode] {path.parent.name} {path.stem}", flush=True)
+    return done
 
 
 def score_run(cfg: PackConfig, judge: Judge, vocab: Sequence[str], path: Path, real: dict) -> dict:
@@ -558,21 +586,26 @@ def stage_table(cfg: PackConfig, ecfg: EvalConfig) -> dict:
     """Score every generated run in <work>/eval/generated with the judge: one row per (denoiser, steps)."""
     judge, vocab = load_judge(judge_path(cfg))
     real = test_prompts(cfg, ecfg)
-    rows = []
+    rows, decoders = [], set()
     for folder in sorted((eval_dir(cfg) / "generated").glob("*-*")):
         runs = sorted(folder.glob("seed*.pt"))
         if not runs:
             continue
         denoiser, steps = folder.name.rsplit("-", 1)
         per_run = [score_run(cfg, judge, vocab, p, real) for p in runs]
+        decoders.update(torch.load(p, weights_only=False).get("decoders") for p in runs)
         rows.append({"denoiser": denoiser, "steps": int(steps), "runs": len(per_run),
                      **summarize_runs([{k: v for k, v in r.items() if k != "seed"} for r in per_run])})
-    out = {"stage": "table", "num_prompts": len(real["captions"]), "rows": rows}
+    if len(decoders) > 1:
+        raise RuntimeError(f"the runs were decoded by different VAE decoders or vocoders ({sorted(map(str, decoders))}): "
+                           "run --stage decode first")
+    out = {"stage": "table", "num_prompts": len(real["captions"]), "decoders": decoders.pop() if decoders else None,
+           "rows": rows}
     (eval_dir(cfg) / "table.json").write_text(json.dumps(out, indent=1) + "\n")
     return out
 
 
-STAGES = ("judge", "floor", "generate", "table")
+STAGES = ("judge", "floor", "generate", "decode", "table")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -617,6 +650,8 @@ def main(argv: list[str] | None = None) -> None:
                 for seed in range(args.runs or ecfg.runs):
                     done.append(str(generate_run(cfg, ecfg, runner, entry["id"], n, seed)))
         result = {"stage": "generate", "runs": done}
+    elif args.stage == "decode":
+        result = {"stage": "decode", "runs": redecode_runs(cfg, ecfg, pack_dir)}
     else:
         result = stage_table(cfg, ecfg)
     print(json.dumps(result, indent=1, default=str))

@@ -23,7 +23,7 @@ from .config import REPO_DIR, PackConfig, load_config
 from .distill import student_steps
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts
-from .train import load_trained, vocoder_stage
+from .train import load_trained, vae_stage, vocoder_stage
 
 FORMAT = "soundstep-pack/1"
 GOLDEN_FORMAT = "soundstep-golden/1"
@@ -138,7 +138,7 @@ def export_pack(cfg: PackConfig, out: Path) -> dict:
     hidden_size = text_info["hidden_size"]
     scale = torch.load(work / "latents.pt", weights_only=False)["scale"]
     unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
-    vae = load_trained(cfg, "vae", build_vae(cfg))
+    vae = load_trained(cfg, vae_stage(cfg), build_vae(cfg))
     vocoder = load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg))
 
     C, T, Fb = cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE

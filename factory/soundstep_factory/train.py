@@ -20,7 +20,7 @@ from . import checkpoint, sampling
 from .config import PackConfig, cpu_threads, load_config
 from .data import load_audio, load_clips
 from .mel import MelFrontEnd
-from .models import build_unet, build_vae, build_vocoder
+from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder
 
 torch.set_num_threads(cpu_threads())
@@ -135,6 +135,36 @@ def train_vae(cfg: PackConfig) -> None:
     run_loop(cfg, "vae", vae, cfg.vae.steps, cfg.vae.lr, loss_fn)
 
 
+def train_vae_decoder(cfg: PackConfig) -> None:
+    """More training for the VAE decoder alone, from the stored posterior means to the log-mels.
+
+    The decoder is what every generated latent goes through and it limits what the judge can
+    hear; the encoder is frozen, so the latents (and the teacher trained on them) do not move."""
+    mel = torch.load(cfg.work_dir / "features.pt", weights_only=False)["mel"].unsqueeze(1)  # (N, 1, frames, mels)
+    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"]  # (N, C, T, F), unscaled
+    vae = load_trained(cfg, "vae", build_vae(cfg))
+    vae.requires_grad_(False)
+    for part in (vae.decoder, vae.post_quant_conv):
+        part.requires_grad_(True)
+    crop = cfg.vae.crop_frames // LATENT_DOWNSAMPLE
+
+    def loss_fn(model, g):
+        rows = _batch(len(mel), cfg.vae.batch_size, g)
+        starts = torch.randint(0, lat.shape[2] - crop + 1, (len(rows),), generator=g)
+        z = torch.stack([lat[r, :, s:s + crop] for r, s in zip(rows, starts)])  # (B, C, crop, F)
+        x = torch.stack([mel[r, :, s * LATENT_DOWNSAMPLE:(s + crop) * LATENT_DOWNSAMPLE]
+                         for r, s in zip(rows, starts)])  # (B, 1, crop*4, mels)
+        l1 = (model.decode(z).sample - x).abs().mean()
+        return l1, {"l1": l1.item()}
+
+    run_loop(cfg, "vae-decoder", vae, cfg.vae.decoder_steps, cfg.vae.decoder_lr, loss_fn)
+
+
+def vae_stage(cfg: PackConfig) -> str:
+    """The checkpoint the pack's VAE decoder comes from."""
+    return "vae-decoder" if cfg.vae.decoder_steps > 0 else "vae"
+
+
 def load_trained(cfg: PackConfig, stage: str, model: torch.nn.Module) -> torch.nn.Module:
     state = checkpoint.load(cfg.work_dir / stage / "checkpoint.pt")
     if state is None:
@@ -230,7 +260,7 @@ def vocoder_stage(cfg: PackConfig) -> str:
 
 
 STAGES = {"features": features, "vae": train_vae, "latents": latents, "vocoder": train_vocoder,
-          "vocoder-gan": train_vocoder_gan, "teacher": train_teacher}
+          "vocoder-gan": train_vocoder_gan, "vae-decoder": train_vae_decoder, "teacher": train_teacher}
 
 
 def main() -> None:

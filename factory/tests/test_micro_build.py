@@ -180,6 +180,7 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     runner = PackRunner(pack, threads=1)
     for seed in range(ecfg.runs):
         ev.generate_run(cfg, ecfg, runner, "teacher", 25, seed)
+    assert ev.redecode_runs(cfg, ecfg, pack) == []  # already decoded by this pack's decoder and vocoder
     table = ev.stage_table(cfg, ecfg)
     (row,) = table["rows"]
     assert (row["denoiser"], row["steps"], row["runs"]) == ("teacher", 25, 2)
