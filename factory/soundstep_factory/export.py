@@ -8,7 +8,6 @@ build_log.json and an error above tolerance stops the export.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import time
@@ -21,6 +20,7 @@ import torch
 from . import checkpoint, sampling
 from .config import REPO_DIR, PackConfig, load_config
 from .distill import student_steps
+from .files import sha256
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts
 from .train import load_trained, vae_stage, vocoder_stage
@@ -82,14 +82,6 @@ def export_graph(module: torch.nn.Module, inputs: dict[str, torch.Tensor], outpu
     if not error <= PARITY_TOLERANCE:
         raise RuntimeError(f"{path.name}: ONNX Runtime differs from PyTorch by {error:.2e} (> {PARITY_TOLERANCE})")
     return error
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def golden_trajectory(cfg: PackConfig, unet, vae, vocoder, embed: TextEmbedder, scale: float) -> dict:

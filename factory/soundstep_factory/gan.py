@@ -31,6 +31,17 @@ LRELU_SLOPE = 0.1
 PERIODS = (2, 3, 5, 7, 11)
 
 
+def run_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Convs with leaky ReLU, then the 1-channel output conv: (logits (B, *), every layer's features)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """Looks at every p-th sample: waveform (B, S) folded to (B, 1, S/p, p), 2-D convs along time."""
 
@@ -47,13 +58,7 @@ class PeriodDiscriminator(nn.Module):
         b, s = wave.shape
         pad = (-s) % self.period
         x = F.pad(wave, (0, pad), mode="reflect").view(b, 1, (s + pad) // self.period, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return run_stack(self.convs, self.post, x)
 
 
 class ScaleDiscriminator(nn.Module):
@@ -70,13 +75,7 @@ class ScaleDiscriminator(nn.Module):
         x = wave.unsqueeze(1)
         for _ in range(self.pool):
             x = F.avg_pool1d(x, 4, 2, padding=2)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return run_stack(self.convs, self.post, x)
 
 
 class Discriminators(nn.Module):

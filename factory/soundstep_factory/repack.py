@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import shutil
 import time
@@ -36,6 +35,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto
 from onnxconverter_common import float16
+
+from .files import sha256
 
 MANIFEST = "manifest.json"
 REPACK_LOG = "repack_log.json"
@@ -79,14 +80,6 @@ class RepackResult:
     fp16: bool
     parity: list[Parity] = field(default_factory=list)
     converter_warnings: list[str] = field(default_factory=list)
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def pack_graphs(manifest: dict) -> list[Graph]:

@@ -27,7 +27,8 @@ import torch  # noqa: E402
 from . import checkpoint  # noqa: E402
 from .config import REPO_DIR, PackConfig, load_config  # noqa: E402
 from .evaluate import EvalConfig, eval_dir, generated_path, test_prompts  # noqa: E402
-from .export import default_out, sha256  # noqa: E402
+from .export import default_out  # noqa: E402
+from .files import sha256  # noqa: E402
 
 DOCS = REPO_DIR / "docs"
 JUDGE_NOTE = ("AudioCaps, VGGish and PANNs cannot be downloaded here: every FAD_judge, FD_mel and adherence "
