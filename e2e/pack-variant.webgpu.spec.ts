@@ -9,7 +9,7 @@ import { test, expect } from './fixtures';
 import { PackPanel } from './pages/PackPanel';
 import { SoundstepPage } from './pages/SoundstepPage';
 import { ensureRepackedPack, REMOTE_PACK_URL, servePack } from './repacked-pack';
-import type { DenoiseOnceRequest } from '../src/worker/protocol';
+import { evaluateFirstStep, maxAbsDiff } from './golden-step';
 
 /** max |v - golden v|: float32 as in webgpu.spec.ts; float16 as repack's FLOAT16_TOLERANCE['denoiser'] */
 const TOLERANCE = { float32: 1e-3, float16: 2e-2 } as const;
@@ -54,39 +54,9 @@ test('WebGPU weights follow shader-f16, the report says why, and one evaluation 
     expect(requested).not.toContain(other);
 
     // one denoiser evaluation on golden.json's first step (both rows)
-    const r = await page.evaluate(async () => {
-      interface Golden {
-        trajectory: {
-          denoiser: string;
-          input_ids: number[][];
-          attention_mask: number[][];
-          noise: number[];
-          timesteps: number[];
-          v_cond: number[][];
-          v_uncond: number[][];
-        };
-      }
-      type Hook = {
-        client: {
-          denoiseOnce(input: Omit<DenoiseOnceRequest, 'type' | 'id'>): Promise<{ output: Float32Array; backend: string; ms: number }>;
-        };
-      };
-      const hook = (window as Window & { __soundstep?: Hook }).__soundstep;
-      if (!hook) throw new Error('window.__soundstep is missing');
-      const t = ((await (await fetch('models/soundstep-small/golden.json')).json()) as Golden).trajectory;
-      const out = await hook.client.denoiseOnce({
-        denoiserId: t.denoiser,
-        sample: Float32Array.from([...t.noise, ...t.noise]),
-        timestep: t.timesteps[0]!,
-        inputIds: BigInt64Array.from(t.input_ids.flat().map((x) => BigInt(x))),
-        attentionMask: BigInt64Array.from(t.attention_mask.flat().map((x) => BigInt(x))),
-        batch: 2,
-      });
-      const golden = [...t.v_cond[0]!, ...t.v_uncond[0]!];
-      let max = 0;
-      for (let i = 0; i < golden.length; i++) max = Math.max(max, Math.abs(out.output[i]! - golden[i]!));
-      return { backend: out.backend, ms: out.ms, maxAbs: max, finite: out.output.every(Number.isFinite) };
-    });
+    const step = await evaluateFirstStep(page);
+    const r = { backend: step.backend, ms: step.ms, maxAbs: maxAbsDiff(step.output, step.golden),
+                finite: step.output.every(Number.isFinite) };
     note(`adapter "${adapter.name}": shader-f16 ${adapter.shaderF16}; report: "${report}"`);
     note(`warm-up ${warmUpMs} ms; one evaluation ${r.ms.toFixed(0)} ms; max |v - golden| = ${r.maxAbs.toExponential(3)} (tolerance ${TOLERANCE[dtype]})`);
     expect(r.backend).toBe('webgpu');
