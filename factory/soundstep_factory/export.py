@@ -118,7 +118,9 @@ def golden_trajectory(cfg: PackConfig, unet, vae, vocoder, embed: TextEmbedder, 
     }
 
 
-def export_pack(cfg: PackConfig, out: Path) -> dict:
+def export_pack(cfg: PackConfig, out: Path, students: bool = True) -> dict:
+    """Write the pack to `out`: every graph with its parity check, golden.json and the manifest.
+    With `students`, every finished distillation round is added as a denoiser."""
     work = cfg.work_dir
     if out.exists():
         shutil.rmtree(out)
@@ -146,7 +148,8 @@ def export_pack(cfg: PackConfig, out: Path) -> dict:
                    "steps": [200, 100, 50, 25],
                    "guidance": {"type": "classifier-free", "default_scale": cfg.guidance_scale},
                    "distilled_from": None}, unet)]
-    denoisers += distilled_students(cfg, hidden_size)
+    if students:
+        denoisers += distilled_students(cfg, hidden_size)
     for entry, model in denoisers:
         parity[entry["file"]] = export_graph(
             DenoiserGraph(model), denoiser_inputs, "v_prediction", out / entry["file"],
@@ -241,9 +244,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--no-students", action="store_true", help="the teacher only, even if distilled students exist")
     args = ap.parse_args()
     cfg = load_config(args.config)
-    print(json.dumps(export_pack(cfg, args.out or default_out(cfg)), indent=2))
+    print(json.dumps(export_pack(cfg, args.out or default_out(cfg), students=not args.no_students), indent=2))
 
 
 if __name__ == "__main__":
