@@ -28,7 +28,7 @@ const cellUrl = (page: Page, key: string) =>
     return s.getState().grid[k]?.result?.url ?? null;
   }, key);
 
-test('shipped pack: fills every cell cheapest first with progress; cells play, download, show time and NFE; metrics "—" when absent', async ({ app, page }) => {
+test('shipped pack: fills every cell cheapest first with progress; cells play, download, show time and NFE; metrics from the manifest table, "—" where it has no row', async ({ app, page }) => {
   test.setTimeout(420_000);
   await app.goto({ backend: 'wasm' });
   await app.waitForReady();

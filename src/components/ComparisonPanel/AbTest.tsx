@@ -45,26 +45,8 @@ export function AbTest({ plan, grid, player }: { plan: GridCellSpec[]; grid: Rec
         </p>
       ) : !ab ? (
         <div className="ab-setup">
-          <div className="field">
-            <label htmlFor="ab-first">First cell</label>
-            <select id="ab-first" value={one} onChange={(e) => setFirst(e.target.value)}>
-              {filled.map((c) => (
-                <option key={c.key} value={c.key}>
-                  {c.label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="ab-second">Second cell</label>
-            <select id="ab-second" value={two} onChange={(e) => setSecond(e.target.value)}>
-              {filled.map((c) => (
-                <option key={c.key} value={c.key}>
-                  {c.label}
-                </option>
-              ))}
-            </select>
-          </div>
+          <CellSelect id="ab-first" label="First cell" cells={filled} value={one} onChange={setFirst} />
+          <CellSelect id="ab-second" label="Second cell" cells={filled} value={two} onChange={setSecond} />
           <div className="actions">
             <button type="button" className="primary" onClick={() => start([one, two])}>
               Start blind round
@@ -147,5 +129,27 @@ export function AbTest({ plan, grid, player }: { plan: GridCellSpec[]; grid: Rec
         </table>
       )}
     </section>
+  );
+}
+
+/** A labelled choice among the filled cells. */
+function CellSelect(props: {
+  id: string;
+  label: string;
+  cells: readonly { key: string; label: string }[];
+  value: string;
+  onChange: (key: string) => void;
+}): React.JSX.Element {
+  return (
+    <div className="field">
+      <label htmlFor={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        {props.cells.map((c) => (
+          <option key={c.key} value={c.key}>
+            {c.label}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }
