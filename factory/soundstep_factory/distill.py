@@ -114,6 +114,11 @@ def weighted_loss(method, gamma, x_hat, x_target, t, abar) -> torch.Tensor:
     return (loss_weight(method, sampling.snr(abar, t).float(), gamma) * per_sample).mean()
 
 
+def round_lr(step: int, total: int, base: float, warmup: int) -> float:
+    """Linear warm-up over `warmup` steps, then linear decay to 0 at `total` (Salimans & Ho anneal)."""
+    return base * min(1.0, (step + 1) / max(1, warmup)) * (1 - step / total)
+
+
 def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None, n_student: int,
                   data: dict, out_dir) -> tuple[torch.nn.Module, dict]:
     d = cfg.distill
@@ -156,9 +161,10 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         history.append({"step": 0, "val_loss": best})
     g = torch.Generator().manual_seed(1000 * n_student + step)
     started = time.time()
+    base_lr = d.lr if guidance is not None else d.later_lr  # round 1 distills the guided teacher
     while step < d.max_steps and stale < d.patience:
         for group in optimizer.param_groups:
-            group["lr"] = d.lr * (1 - step / d.max_steps)
+            group["lr"] = round_lr(step, d.max_steps, base_lr, d.warmup_steps)
         rows = torch.randint(0, len(x0), (d.batch_size,), generator=g)
         z_t, t, t_mid, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar)
         cond = Conditioning(h, m, *uncond)

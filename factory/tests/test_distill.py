@@ -54,3 +54,12 @@ def test_weights_have_the_stated_values(snr, expected):
     assert float(loss_weight("bsa", torch.tensor(100.0), 3.0)) == 3.0  # gamma is configurable
     with pytest.raises(ValueError, match="unknown weighting"):
         loss_weight("snr-squared", torch.tensor(1.0), 5.0)
+
+
+def test_round_lr_warms_up_then_anneals_to_zero():
+    from soundstep_factory.distill import round_lr
+
+    assert round_lr(0, 600, 1e-4, 25) == pytest.approx(1e-4 / 25)
+    assert round_lr(24, 600, 1e-4, 25) == pytest.approx(1e-4 * (1 - 24 / 600))
+    assert round_lr(300, 600, 1e-4, 25) == pytest.approx(5e-5)
+    assert round_lr(599, 600, 1e-4, 25) == pytest.approx(1e-4 / 600)
