@@ -124,7 +124,7 @@ class DistillConfig:
     # about 1e-4 against round 1's 8e-2), and Adam's first steps are lr-sized however small the
     # gradient: at 1e-4 the round-2 student got 10x worse in 50 steps. So: a smaller rate, warmed up.
     later_lr: float = 1e-5
-    warmup_steps: int = 25
+    warmup_steps: int = 25  # later rounds only
 
 
 @dataclass

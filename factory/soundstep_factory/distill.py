@@ -161,10 +161,11 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         history.append({"step": 0, "val_loss": best})
     g = torch.Generator().manual_seed(1000 * n_student + step)
     started = time.time()
-    base_lr = d.lr if guidance is not None else d.later_lr  # round 1 distills the guided teacher
+    # Round 1 distills the guided teacher from far away: full rate at once. Later rounds: see later_lr.
+    base_lr, warmup = (d.lr, 0) if guidance is not None else (d.later_lr, d.warmup_steps)
     while step < d.max_steps and stale < d.patience:
         for group in optimizer.param_groups:
-            group["lr"] = round_lr(step, d.max_steps, base_lr, d.warmup_steps)
+            group["lr"] = round_lr(step, d.max_steps, base_lr, warmup)
         rows = torch.randint(0, len(x0), (d.batch_size,), generator=g)
         z_t, t, t_mid, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar)
         cond = Conditioning(h, m, *uncond)

@@ -63,3 +63,4 @@ def test_round_lr_warms_up_then_anneals_to_zero():
     assert round_lr(24, 600, 1e-4, 25) == pytest.approx(1e-4 * (1 - 24 / 600))
     assert round_lr(300, 600, 1e-4, 25) == pytest.approx(5e-5)
     assert round_lr(599, 600, 1e-4, 25) == pytest.approx(1e-4 / 600)
+    assert round_lr(0, 600, 1e-4, 0) == pytest.approx(1e-4)  # no warm-up: round 1
