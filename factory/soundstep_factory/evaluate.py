@@ -513,14 +513,16 @@ def generated_path(cfg: PackConfig, denoiser: str, steps: int, seed: int) -> Pat
     return eval_dir(cfg) / "generated" / f"{denoiser}-{steps}" / f"seed{seed}.pt"
 
 
-def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps: int, seed: int) -> Path:
+def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps: int, seed: int,
+                 real: dict | None = None) -> Path:
     """Generate the test prompts with one denoiser, step count and seed; cached (a rerun skips it).
-    Keeps the log-mels of the vocoded audio (float16), timing, and a few waveforms."""
+    Keeps the log-mels of the vocoded audio (float16), timing, and a few waveforms. `real` is
+    test_prompts(cfg, ecfg), passed in by callers that generate many runs (it reads features.pt)."""
     from .generate import Timing, noise_for
     path = generated_path(cfg, denoiser, steps, seed)
     if path.exists():
         return path
-    real = test_prompts(cfg, ecfg)
+    real = real or test_prompts(cfg, ecfg)
     hidden, mask = runner.encode(real["captions"])
     noise = noise_for(seed, len(hidden), runner.latent_shape)
     guidance = runner.guidance_for(denoiser)
@@ -572,8 +574,8 @@ def redecode_runs(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> list[str
     return done
 
 
-def score_run(cfg: PackConfig, judge: Judge, vocab: Sequence[str], path: Path, real: dict) -> dict:
-    run = torch.load(path, weights_only=False)
+def score_run(judge: Judge, vocab: Sequence[str], run: dict, real: dict) -> dict:
+    """The figures of one stored run (a generate_run file, loaded)."""
     t = run["timing"]
     mel_domain = score_mels(judge, vocab, run["vae_mel"], real["sources"], real["mel"])
     return {"seed": run["seed"], **score_mels(judge, vocab, run["mel"], real["sources"], real["mel"]),
@@ -592,8 +594,9 @@ def stage_table(cfg: PackConfig, ecfg: EvalConfig) -> dict:
         if not runs:
             continue
         denoiser, steps = folder.name.rsplit("-", 1)
-        per_run = [score_run(cfg, judge, vocab, p, real) for p in runs]
-        decoders.update(torch.load(p, weights_only=False).get("decoders") for p in runs)
+        loaded = [torch.load(p, weights_only=False) for p in runs]
+        per_run = [score_run(judge, vocab, run, real) for run in loaded]
+        decoders.update(run.get("decoders") for run in loaded)
         rows.append({"denoiser": denoiser, "steps": int(steps), "runs": len(per_run),
                      **summarize_runs([{k: v for k, v in r.items() if k != "seed"} for r in per_run])})
     if len(decoders) > 1:
@@ -640,7 +643,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.stage == "generate":
         from .generate import PackRunner
         runner = PackRunner(pack_dir)
-        done = []
+        real, done = test_prompts(cfg, ecfg), []
         for entry in runner.manifest["denoisers"]:
             if args.denoiser and entry["id"] not in args.denoiser:
                 continue
@@ -648,7 +651,7 @@ def main(argv: list[str] | None = None) -> None:
                 if args.sampling_steps and n not in args.sampling_steps:
                     continue
                 for seed in range(args.runs or ecfg.runs):
-                    done.append(str(generate_run(cfg, ecfg, runner, entry["id"], n, seed)))
+                    done.append(str(generate_run(cfg, ecfg, runner, entry["id"], n, seed, real)))
         result = {"stage": "generate", "runs": done}
     elif args.stage == "decode":
         result = {"stage": "decode", "runs": redecode_runs(cfg, ecfg, pack_dir)}
