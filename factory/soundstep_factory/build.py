@@ -14,7 +14,8 @@ from pathlib import Path
 from . import train
 from .config import load_config
 from .data import DataConfig, render_dataset
-from .export import default_out, export_pack
+from .config import default_out
+from .export import export_pack
 from .text import export_text_encoder
 
 

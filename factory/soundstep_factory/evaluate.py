@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint
-from .config import PackConfig, cpu_threads, load_config
+from .config import PackConfig, cpu_threads, default_out, load_config
 from .train import warmup_cosine_lr
 
 torch.set_num_threads(cpu_threads())
@@ -612,7 +612,6 @@ STAGES = ("judge", "floor", "generate", "decode", "table")
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .export import default_out
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
     ap.add_argument("--stage", choices=STAGES, required=True)

@@ -3,7 +3,10 @@
 Usage: python -m soundstep_factory.export --config small [--out public/models/soundstep-small]
 
 Every graph is run by ONNX Runtime on the same inputs as PyTorch; the max abs error goes to
-build_log.json and an error above tolerance stops the export.
+build_log.json and an error above tolerance stops the export. Graphs whose weights the recipe
+stores as float16 or int8 (`storage`, float32 inputs and outputs) are compressed after that
+check, and their error against PyTorch is logged too. golden.json is computed by the graphs as
+shipped, so the app's sampler is checked against exactly what it runs.
 """
 from __future__ import annotations
 
@@ -18,16 +21,23 @@ import onnxruntime as ort
 import torch
 
 from . import checkpoint, sampling
-from .config import REPO_DIR, PackConfig, load_config
+from .config import PackConfig, default_out, load_config
 from .distill import student_steps
 from .files import sha256
+from .checkpoint import load_trained
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
-from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts
-from .train import load_trained, vae_stage, vocoder_stage
+from .quantize import prune_vocabulary, quantize_weights
+from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts, load_tokenizer
+from .train import vae_stage, vocoder_stage
 
 FORMAT = "soundstep-pack/1"
 GOLDEN_FORMAT = "soundstep-golden/1"
 PARITY_TOLERANCE = 1e-3  # float32 graphs: ORT and PyTorch agree to ~1e-5 in practice
+# Compressed weights: the output's RMS error relative to the output's RMS (int8 U-Net: ~1%).
+STORED_RELATIVE_TOLERANCE = 0.05
+# Compress every weight tensor from this size up: all convolutions of our small U-Nets (32x32x3x3
+# = 9216), while biases and norm scales (at most a few hundred values) stay float32.
+STORED_MIN_ELEMENTS = 1024
 GOLDEN_PROMPT = "a dog barks while a man speaks"
 GOLDEN_STEPS = 4
 GRID_SIZES = (200, 100, 50, 25, GOLDEN_STEPS)
@@ -84,8 +94,57 @@ def export_graph(module: torch.nn.Module, inputs: dict[str, torch.Tensor], outpu
     return error
 
 
-def golden_trajectory(cfg: PackConfig, unet, vae, vocoder, embed: TextEmbedder, scale: float) -> dict:
-    """A 4-step guided DDIM run from given noise, every intermediate stored (float32)."""
+def export_stored(module: torch.nn.Module, inputs: dict[str, torch.Tensor], output: str, path: Path,
+                  dynamic: dict[str, dict[int, str]], storage: str) -> dict:
+    """export_graph, then the weights stored as `storage`; both errors against PyTorch."""
+    report = {"float32_max_abs_error": export_graph(module, inputs, output, path, dynamic), "storage": storage}
+    if storage == "float32":
+        return report
+    float_path = path.with_suffix(".float32.onnx")
+    path.replace(float_path)
+    quantize_weights(float_path, path, storage, STORED_MIN_ELEMENTS)
+    float_path.unlink()
+    with torch.no_grad():
+        reference = module(*inputs.values()).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
+    relative = float(np.sqrt(np.mean((got - reference) ** 2) / np.mean(reference ** 2)))
+    if not relative <= STORED_RELATIVE_TOLERANCE:
+        raise RuntimeError(f"{path.name}: {storage} weights move the output by {relative:.1%} RMS "
+                           f"(> {STORED_RELATIVE_TOLERANCE:.0%})")
+    return {**report, "stored_max_abs_error": float(np.abs(got - reference).max()), "stored_relative_rms_error": relative}
+
+
+def export_text_encoder(cfg: PackConfig, out: Path, captions: list[str]) -> dict:
+    """The encoder with its vocabulary pruned to what the recipe keeps (TextConfig.keep_vocabulary),
+    checked to give the unpruned encoder's hidden states on captions."""
+    text_dir = cfg.work_dir / "text"
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(text_dir / name, out / name)
+    if cfg.text.keep_vocabulary <= 0:
+        shutil.copy(text_dir / "text_encoder.onnx", out / "text_encoder.onnx")
+        return {}
+    tokenizer = load_tokenizer(text_dir)
+    keep = set(range(cfg.text.keep_vocabulary))
+    for encoding in tokenizer.encode_batch(captions + [GOLDEN_PROMPT]):
+        keep.update(encoding.ids)
+    pruned = prune_vocabulary(text_dir / "text_encoder.onnx", out / "text_encoder.onnx",
+                              tokenizer.get_vocab_size(), sorted(keep), tokenizer.token_to_id("[UNK]"))
+    sample = captions[:: max(1, len(captions) // 256)] + [GOLDEN_PROMPT, UNCONDITIONAL_PROMPT]
+    full, _ = TextEmbedder(cfg, text_dir)(sample)
+    kept, _ = TextEmbedder(cfg, text_dir, out / "text_encoder.onnx")(sample)
+    pruned["captions_max_abs_error"] = float(np.abs(full - kept).max())
+    if pruned["captions_max_abs_error"] > PARITY_TOLERANCE:
+        raise RuntimeError(f"the pruned encoder changes caption states by {pruned['captions_max_abs_error']:.2e}")
+    return pruned
+
+
+def golden_trajectory(cfg: PackConfig, pack: Path, embed: TextEmbedder, scale: float) -> dict:
+    """A 4-step guided DDIM run from given noise through the pack's own graphs, every
+    intermediate stored (float32)."""
+    def session(name):
+        return ort.InferenceSession(str(pack / name), providers=["CPUExecutionProvider"])
+    unet, vae, vocoder = session("denoisers/teacher.onnx"), session("vae_decoder.onnx"), session("vocoder.onnx")
     abar = sampling.alphas_cumprod()
     shape = (cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE)
     noise = torch.randn(shape, generator=torch.Generator().manual_seed(1234))  # (C, T, F)
@@ -94,41 +153,41 @@ def golden_trajectory(cfg: PackConfig, unet, vae, vocoder, embed: TextEmbedder, 
     grid = sampling.trailing_grid(GOLDEN_STEPS)
     z = noise.unsqueeze(0)  # (1, C, T, F)
     v_cond, v_uncond, zs = [], [], []
-    with torch.no_grad():
-        for k, t in enumerate(grid):
-            s = grid[k + 1] if k + 1 < len(grid) else sampling.FINAL
-            v = unet(z.expand(2, -1, -1, -1), torch.tensor([t, t]),
-                     encoder_hidden_states=torch.from_numpy(hidden),
-                     encoder_attention_mask=torch.from_numpy(mask)).sample  # (2, C, T, F)
-            guided = sampling.guide(v[1:], v[:1], cfg.guidance_scale)
-            a_t, s_t = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(t)))
-            a_s, s_s = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(s)))
-            z = sampling.ddim_step_v(z, guided, a_t, s_t, a_s, s_s)
-            v_cond.append(v[0].flatten().tolist())
-            v_uncond.append(v[1].flatten().tolist())
-            zs.append(z.flatten().tolist())
-        log_mel = vae.decode(z / scale).sample  # (1, 1, frames, mels)
-        wave = vocoder(log_mel[:, 0])  # (1, samples)
+    for k, t in enumerate(grid):
+        s = grid[k + 1] if k + 1 < len(grid) else sampling.FINAL
+        v = torch.from_numpy(unet.run(None, {
+            "sample": z.expand(2, -1, -1, -1).numpy(), "timestep": np.array([t, t]),
+            "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0])  # (2, C, T, F)
+        guided = sampling.guide(v[1:], v[:1], cfg.guidance_scale)
+        a_t, s_t = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(t)))
+        a_s, s_s = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(s)))
+        z = sampling.ddim_step_v(z, guided, a_t, s_t, a_s, s_s).float()
+        v_cond.append(v[0].flatten().tolist())
+        v_uncond.append(v[1].flatten().tolist())
+        zs.append(z.flatten().tolist())
+    log_mel = vae.run(None, {"latent": (z / scale).numpy()})[0]  # (1, 1, frames, mels)
+    wave = vocoder.run(None, {"log_mel": np.ascontiguousarray(log_mel[:, 0].transpose(0, 2, 1))})[0]  # (1, samples)
     return {
         "denoiser": "teacher", "prompt": GOLDEN_PROMPT, "guidance_scale": cfg.guidance_scale,
         "steps": GOLDEN_STEPS, "input_ids": ids.tolist(), "attention_mask": mask.tolist(),
         "latent_shape": list(shape), "noise": noise.flatten().tolist(), "timesteps": grid,
         "v_cond": v_cond, "v_uncond": v_uncond, "z": zs,
-        "log_mel_sum": float(log_mel.sum()), "waveform_rms": float(wave.pow(2).mean().sqrt()),
+        "log_mel_sum": float(log_mel.sum()), "waveform_rms": float(np.sqrt(np.mean(wave ** 2))),
     }
 
 
-def export_pack(cfg: PackConfig, out: Path, students: bool = True) -> dict:
+def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: bool = False) -> dict:
     """Write the pack to `out`: every graph with its parity check, golden.json and the manifest.
-    With `students`, every finished distillation round is added as a denoiser."""
+    With `students`, the finished distillation rounds the recipe ships are added as denoisers;
+    with `every_round`, all of them, and the size budget is not enforced (an evaluation pack)."""
     work = cfg.work_dir
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     started = time.time()
     text_info = json.loads((work / "text" / "text_info.json").read_text())
-    for name in ("text_encoder.onnx", "tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(work / "text" / name, out / name)
+    feats = torch.load(work / "features.pt", weights_only=False)
+    vocabulary = export_text_encoder(cfg, out, feats["captions"])
     hidden_size = text_info["hidden_size"]
     scale = torch.load(work / "latents.pt", weights_only=False)["scale"]
     unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
@@ -140,7 +199,7 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True) -> dict:
     g = torch.Generator().manual_seed(0)
     mask = torch.ones(B, L, dtype=torch.int64)
     mask[1, 5:] = 0
-    parity = {"text_encoder.onnx": text_info["parity"]}
+    parity = {"text_encoder.onnx": {**text_info["parity"], **vocabulary}}
     denoiser_inputs = {
         "sample": torch.randn(B, C, T, Fb, generator=g), "timestep": torch.tensor([999, 500]),
         "encoder_hidden_states": torch.randn(B, L, hidden_size, generator=g), "encoder_attention_mask": mask}
@@ -149,24 +208,23 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True) -> dict:
                    "guidance": {"type": "classifier-free", "default_scale": cfg.guidance_scale},
                    "distilled_from": None}, unet)]
     if students:
-        denoisers += distilled_students(cfg, hidden_size)
+        denoisers += distilled_students(cfg, hidden_size, every_round)
     for entry, model in denoisers:
-        parity[entry["file"]] = export_graph(
+        parity[entry["file"]] = export_stored(
             DenoiserGraph(model), denoiser_inputs, "v_prediction", out / entry["file"],
             {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
-             "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}})
-    parity["vae_decoder.onnx"] = export_graph(
+             "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}}, cfg.unet.storage)
+    parity["vae_decoder.onnx"] = export_stored(
         VaeDecoderGraph(vae), {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
-        out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}})
-    feats = torch.load(work / "features.pt", weights_only=False)
-    parity["vocoder.onnx"] = export_graph(
+        out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}}, cfg.vae.storage)
+    parity["vocoder.onnx"] = export_stored(
         VocoderGraph(vocoder), {"log_mel": feats["mel"][:1].transpose(1, 2).contiguous()}, "waveform",
-        out / "vocoder.onnx", {"log_mel": {0: "B"}, "waveform": {0: "B"}})
+        out / "vocoder.onnx", {"log_mel": {0: "B"}, "waveform": {0: "B"}}, cfg.vocoder.storage)
 
-    embed = TextEmbedder(cfg, work / "text")
+    embed = TextEmbedder(cfg, work / "text", out / "text_encoder.onnx")
     golden = {"format": GOLDEN_FORMAT, "alphas_cumprod": sampling.alphas_cumprod().tolist(),
               "grids": {str(n): sampling.trailing_grid(n) for n in GRID_SIZES},
-              "trajectory": golden_trajectory(cfg, unet, vae, vocoder, embed, scale)}
+              "trajectory": golden_trajectory(cfg, out, embed, scale)}
     (out / "golden.json").write_text(json.dumps(golden))
     (out / "build_log.json").write_text(json.dumps(
         {"parity_max_abs_error": parity, "parity_tolerance": PARITY_TOLERANCE,
@@ -204,20 +262,27 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True) -> dict:
         manifest["files"][path.relative_to(out).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     total = sum(f["bytes"] for f in manifest["files"].values())
-    if total > cfg.pack_budget_mb * 1e6:
+    if total > cfg.pack_budget_mb * 1e6 and not every_round:
         raise RuntimeError(f"the pack is {total / 1e6:.1f} MB, over its {cfg.pack_budget_mb} MB budget ({out})")
     return {"pack": str(out), "bytes": total, "parity": parity}
 
 
-def distilled_students(cfg: PackConfig, hidden_size: int) -> list[tuple[dict, torch.nn.Module]]:
-    """Every finished distillation round in the work dir, as manifest entries with their models."""
+def distilled_students(cfg: PackConfig, hidden_size: int, every_round: bool = False) -> list[tuple[dict, torch.nn.Module]]:
+    """The finished distillation rounds the pack ships, as manifest entries with their models:
+    every round of the methods in DistillConfig.ship_all_rounds, the last round of the others.
+    `distilled_from` names the nearest shipped ancestor (the teacher, when rounds in between
+    are not shipped)."""
     found = []
     for method in cfg.distill.methods:
-        parent = "teacher"
+        finished = []
         for n in student_steps(cfg):
             state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n}" / "checkpoint.pt")
             if state is None or not state["extra"].get("done"):
                 break  # later rounds need this one
+            finished.append((n, state))
+        shipped = finished if every_round or method in cfg.distill.ship_all_rounds else finished[-1:]
+        parent = "teacher"
+        for n, state in shipped:
             model = build_unet(cfg, hidden_size)
             model.load_state_dict(state["model"])
             entry_id = f"{method}-{n}"
@@ -235,19 +300,18 @@ def _histories(work: Path) -> dict:
     return out
 
 
-def default_out(cfg: PackConfig) -> Path:
-    """The shipped recipe writes into public/models/; any other recipe stays in its work dir."""
-    return REPO_DIR / "public" / "models" / cfg.pack_id if cfg.recipe == "small" else cfg.work_dir / "pack"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--no-students", action="store_true", help="the teacher only, even if distilled students exist")
+    ap.add_argument("--every-round", action="store_true",
+                    help="every method's every round, over budget: the pack the evaluation of Table 1 runs "
+                         "(default --out <work>/pack-every-round)")
     args = ap.parse_args()
     cfg = load_config(args.config)
-    print(json.dumps(export_pack(cfg, args.out or default_out(cfg), students=not args.no_students), indent=2))
+    out = args.out or (cfg.work_dir / "pack-every-round" if args.every_round else default_out(cfg))
+    print(json.dumps(export_pack(cfg, out, students=not args.no_students, every_round=args.every_round), indent=2))
 
 
 if __name__ == "__main__":

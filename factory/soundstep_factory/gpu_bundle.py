@@ -1,0 +1,165 @@
+"""Distillation on a lent GPU machine: what travels there, and the students that come back.
+
+Usage (scripts/distill_on_gpu.sh runs the middle two on the GPU machine):
+  here:   python -m soundstep_factory.gpu_bundle pack    --out ../.devbundle
+  there:  python -m soundstep_factory.gpu_bundle unpack  --bundle ../.devbundle   (SOUNDSTEP_WORK set)
+          python -m soundstep_factory.distill --method bsa --device cuda          (one per method)
+          python -m soundstep_factory.gpu_bundle collect --out $OUT
+  here:   python -m soundstep_factory.gpu_bundle restore --files <the returned method files>
+
+The machine takes 64 MiB of files in all, the repository included, so the bundle is small:
+  - the train latents x0 in float16 (19.7 MB; relative rounding 2^-11, far below the smallest
+    noise level of the grid, sigma ~0.03);
+  - the train captions: the text states are recomputed there with the pack's own encoder
+    graph, and checked against rows computed here;
+  - no teacher file: the pack's teacher graph holds its weights (checked here at pack time),
+    except the group norms' (renamed by the export), which travel as a few kB.
+What comes back is at most 8 files: per method, every round's student as its float16 difference
+from the teacher, with the round's history. `restore` writes ordinary distill checkpoints here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from . import checkpoint
+from .checkpoint import load_features, load_trained
+from .config import PackConfig, default_out, load_config
+from .distill import student_steps
+from .models import build_unet
+from .text import UNCONDITIONAL_PROMPT, TextEmbedder
+
+CHECK_ROWS = 16  # text-state rows computed here that the GPU machine must reproduce
+TEXT_FILES = ("text_encoder.onnx", "tokenizer.json", "tokenizer_config.json")
+
+
+def teacher_from_graph(pack_dir: Path) -> dict[str, torch.Tensor]:
+    """The teacher U-Net tensors that the pack's teacher.onnx keeps under their own names."""
+    graph = onnx.load(str(pack_dir / "denoisers" / "teacher.onnx"))
+    prefix = "unet."  # export wraps the U-Net as `unet`
+    return {i.name[len(prefix):]: torch.from_numpy(numpy_helper.to_array(i).copy())
+            for i in graph.graph.initializer if i.name.startswith(prefix)}
+
+
+def pack(cfg: PackConfig, out: Path, pack_dir: Path) -> dict:
+    feats = load_features(cfg)  # train split
+    teacher = load_trained(cfg, "teacher", build_unet(cfg, feats["hidden"].shape[-1])).state_dict()
+    in_graph = teacher_from_graph(pack_dir)
+    if any(not torch.equal(w, teacher[k]) for k, w in in_graph.items()):
+        raise SystemExit(f"{pack_dir}/denoisers/teacher.onnx does not hold the teacher checkpoint's weights: "
+                         "re-export the pack before packing a bundle")
+    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)
+    split = torch.load(cfg.work_dir / "features.pt", weights_only=False)["split"]
+    x0 = lat["latents"][torch.tensor([s == "train" for s in split])] * lat["scale"]  # (N, C, T, F)
+    bundle = {
+        "x0": x0.half(), "captions": feats["captions"],
+        "hidden_check": feats["hidden"][:CHECK_ROWS].clone(), "mask_check": feats["mask"][:CHECK_ROWS].clone(),
+        "text_info": json.loads((cfg.work_dir / "text" / "text_info.json").read_text()),
+        # Tensors the export renamed (the group norms' scales and shifts): small, so they travel.
+        "teacher_rest": {k: v for k, v in teacher.items() if k not in in_graph},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(bundle, out / f"{cfg.recipe}.pt")
+    return {"bundle": str(out / f"{cfg.recipe}.pt"), "rows": len(x0),
+            "x0_max_rounding": float((x0 - x0.half().float()).abs().max()),
+            "teacher_tensors_from_graph": len(in_graph), "teacher_tensors_carried": len(teacher) - len(in_graph)}
+
+
+def unpack(cfg: PackConfig, bundle_dir: Path, pack_dir: Path) -> dict:
+    """Rebuild the work dir the distill stage reads: features.pt, latents.pt, teacher/checkpoint.pt."""
+    bundle = torch.load(bundle_dir / f"{cfg.recipe}.pt", weights_only=False)
+    work, text_dir = cfg.work_dir, cfg.work_dir / "text"
+    text_dir.mkdir(parents=True, exist_ok=True)
+    for name in TEXT_FILES:
+        (text_dir / name).unlink(missing_ok=True)
+        (text_dir / name).symlink_to((pack_dir / name).resolve())
+    (text_dir / "text_info.json").write_text(json.dumps(bundle["text_info"]))
+    hidden, mask = TextEmbedder(cfg, text_dir)(bundle["captions"] + [UNCONDITIONAL_PROMPT])
+    hidden, mask = torch.from_numpy(hidden), torch.from_numpy(mask)
+    if not torch.equal(mask[:CHECK_ROWS], bundle["mask_check"]):
+        raise SystemExit("the tokenizer here gives other tokens than where the bundle was packed")
+    text_error = float((hidden[:CHECK_ROWS] - bundle["hidden_check"]).abs().max())
+    n = len(bundle["captions"])
+    torch.save({"captions": bundle["captions"], "split": ["train"] * n,
+                "hidden": hidden[:-1], "mask": mask[:-1], "uncond_hidden": hidden[-1], "uncond_mask": mask[-1]},
+               work / "features.pt")
+    torch.save({"latents": bundle["x0"].float(), "scale": 1.0}, work / "latents.pt")
+    unet = build_unet(cfg, hidden.shape[-1])
+    unet.load_state_dict({**teacher_from_graph(pack_dir), **bundle["teacher_rest"]})
+    checkpoint.save(work / "teacher" / "checkpoint.pt", cfg=cfg, stage="teacher", step=0, model=unet,
+                    extra={"from": str(pack_dir / "denoisers" / "teacher.onnx")})
+    return {"rows": n, "text_max_abs_error": text_error}
+
+
+def collect(cfg: PackConfig, out: Path, methods: list[str]) -> dict:
+    """Per method one file: each finished round's student as float16 weights minus the teacher's."""
+    teacher = checkpoint.load(cfg.work_dir / "teacher" / "checkpoint.pt")["model"]
+    report = {}
+    for method in methods:
+        rounds = {}
+        for n in student_steps(cfg):
+            state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n}" / "checkpoint.pt")
+            if state is None or not state["extra"].get("done"):
+                break
+            delta = {k: (v - teacher[k]).half() for k, v in state["model"].items()}
+            error = max(float((teacher[k] + delta[k].float() - v).abs().max()) for k, v in state["model"].items())
+            rounds[n] = {"delta": delta, "history": state["history"], "extra": state["extra"],
+                         "step": state["step"], "revision": state["revision"], "restore_max_abs_error": error}
+            report[f"{method}/n{n}"] = {"best": state["extra"]["best"], "steps": state["step"],
+                                        "stopped": state["extra"]["stopped"], "restore_max_abs_error": error}
+        if rounds:  # the device tool returns only names of letters, digits, '.', '_' and '-'
+            torch.save(rounds, out / f"students-{method.replace('+', '_plus_')}.pt")
+    return report
+
+
+def restore(cfg: PackConfig, files: list[Path], dest: Path) -> dict:
+    """Write <dest>/<method>/n<N>/checkpoint.pt from collected files, teacher + delta in float32."""
+    hidden_size = json.loads((cfg.work_dir / "text" / "text_info.json").read_text())["hidden_size"]
+    teacher_model = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
+    teacher = teacher_model.state_dict()
+    report = {}
+    for f in files:
+        for n, r in torch.load(f, weights_only=False).items():
+            method = r["extra"]["method"]
+            teacher_model.load_state_dict({k: teacher[k] + d.float() for k, d in r["delta"].items()})
+            extra = {**r["extra"], "weights": "float16 difference from the teacher, restored "
+                     f"(max abs weight error {r['restore_max_abs_error']:.2e})", "trained_at_revision": r["revision"]}
+            checkpoint.save(dest / method / f"n{n}" / "checkpoint.pt", cfg=cfg, stage=f"distill-{method}-{n}",
+                            step=r["step"], model=teacher_model, history=r["history"], extra=extra)
+            report[f"{method}/n{n}"] = {"best": extra["best"], "stopped": extra["stopped"],
+                                        "device": extra.get("device"), "seconds": extra.get("seconds")}
+        teacher_model.load_state_dict(teacher)
+    return report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("command", choices=["pack", "unpack", "collect", "restore"])
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--bundle", type=Path)
+    ap.add_argument("--files", type=Path, nargs="*")
+    ap.add_argument("--method", action="append", help="collect: default every method of the recipe")
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    pack_dir = default_out(cfg)
+    if args.command == "pack":
+        result = pack(cfg, args.out, pack_dir)
+    elif args.command == "unpack":
+        result = unpack(cfg, args.bundle, pack_dir)
+    elif args.command == "collect":
+        args.out.mkdir(parents=True, exist_ok=True)
+        result = collect(cfg, args.out, args.method or list(cfg.distill.methods))
+    else:
+        result = restore(cfg, args.files, cfg.work_dir / "distill")
+    print(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
