@@ -29,7 +29,7 @@ const cellUrl = (page: Page, key: string) =>
   }, key);
 
 test('shipped pack: fills every cell cheapest first with progress; cells play, download, show time and NFE; metrics from the manifest table, "—" where it has no row', async ({ app, page }) => {
-  test.setTimeout(420_000);
+  test.setTimeout(720_000); // 8 cells: 1,025 network evaluations on WASM
   await app.goto({ backend: 'wasm' });
   await app.waitForReady();
   const ds = await denoisers(page);

@@ -1,7 +1,8 @@
-// UI FIXTURE, not a model: the shipped pack with extra "student" entries that all point at the
-// real teacher graph (guidance folded, so each runs 1 evaluation per step). It exists only to
-// give the page more than one column before real students ship in public/models/; the sounds
-// it makes are the teacher's without guidance, and no test asserts audio values on it.
+// UI FIXTURE: the shipped pack cut down to a fixed set of columns (teacher, bsa at 25 and 50,
+// eps at 25) with made-up metrics, so the UI tests see the same grid whatever students the
+// shipped pack carries. A listed student the shipped pack has keeps its real graph; one it
+// lacks points at the teacher graph (guidance folded, 1 evaluation per step), a stand-in whose
+// sounds no test asserts on. A kept student whose parent is cut names the teacher instead.
 //
 // Served at /e2e-packs/ui-students/ by request interception on the browser context (which also
 // sees the worker's fetches): manifest.json is rewritten, every other file is the shipped one.
@@ -47,18 +48,14 @@ export async function routeFixturePack(context: BrowserContext, opts: { metrics?
     const manifest = (await response.json()) as ManifestJson;
     const teacher = manifest.denoisers.find((d) => d['role'] === 'teacher');
     if (!teacher) throw new Error('the shipped pack has no teacher');
+    const kept: Array<Record<string, unknown>> = [teacher];
     for (const [id, method, n] of FIXTURE_STUDENTS) {
-      if (manifest.denoisers.some((d) => d['id'] === id)) continue;
-      manifest.denoisers.push({
-        id,
-        file: teacher['file'],
-        role: 'student',
-        method,
-        steps: [n],
-        guidance: { type: 'folded' },
-        distilled_from: teacher['id'],
-      });
+      const real = manifest.denoisers.find((d) => d['id'] === id);
+      kept.push(real ?? { id, file: teacher['file'], role: 'student', method, steps: [n], guidance: { type: 'folded' } });
     }
+    const ids = new Set(kept.map((d) => d['id']));
+    for (const d of kept.slice(1)) if (!ids.has(d['distilled_from'])) d['distilled_from'] = teacher['id'];
+    manifest.denoisers = kept;
     manifest.metrics = opts.metrics === false ? null : FIXTURE_METRICS;
     await route.fulfill({ response, json: manifest });
   });

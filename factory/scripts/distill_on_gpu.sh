@@ -3,7 +3,9 @@
 # from the bundle that `python -m soundstep_factory.gpu_bundle pack --out ../.devbundle` wrote.
 # Run from the repository root there, with .devbundle and .whl (diffusers 0.31.0 and
 # importlib_metadata; it runs on that machine's huggingface_hub 1.x) carried; the students
-# come back under $OUT.
+# come back under $OUT. Fetch the wheels here, once:
+#   factory/.venv/bin/python -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#       --platform manylinux2014_x86_64 -d .whl diffusers==0.31.0 importlib_metadata
 set -euo pipefail
 rm -rf /tmp/site  # a warm machine keeps the last call's files
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl

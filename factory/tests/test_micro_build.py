@@ -168,6 +168,38 @@ def test_a_distillation_round_lowers_the_loss(micro):
         assert log["parity_max_abs_error"][student["file"]]["float32_max_abs_error"] <= 1e-3
 
 
+def test_gpu_bundle_carries_the_distillation_inputs_and_brings_students_back(micro, tmp_path, monkeypatch):
+    """pack -> unpack rebuilds what distillation reads (text states, latents, teacher); collect ->
+    restore brings a student back within the float16 rounding of its difference from the teacher."""
+    from soundstep_factory import gpu_bundle
+    from soundstep_factory.distill import distill, distill_data
+
+    cfg = micro["cfg"]
+    packed = gpu_bundle.pack(cfg, tmp_path / "bundle", micro["pack"])
+    assert packed["rows"] == cfg.data.num_train and packed["teacher_tensors_from_graph"] > 0
+    here = distill_data(cfg)
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path / "there"))
+    there_cfg = load_config("micro")
+    assert gpu_bundle.unpack(there_cfg, tmp_path / "bundle", micro["pack"])["text_max_abs_error"] < 1e-4
+    there = distill_data(there_cfg)
+    assert torch.equal(there["mask"], here["mask"])
+    assert (there["hidden"] - here["hidden"]).abs().max() < 1e-4
+    assert (there["x0"] - here["x0"]).abs().max() <= here["x0"].abs().max() * 2 ** -11  # float16 rounding
+    teacher_there = gpu_bundle._teacher(there_cfg).state_dict()
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(micro["root"]))
+    teacher_here = gpu_bundle._teacher(cfg).state_dict()
+    assert all(torch.equal(teacher_there[k], teacher_here[k]) for k in teacher_here)
+
+    distill(cfg, "bsa")  # done already by the test above: this only loads it
+    report = gpu_bundle.collect(cfg, tmp_path / "students", ["bsa"])
+    gpu_bundle.restore(cfg, [tmp_path / "students" / "students-bsa.pt"], tmp_path / "restored")
+    original = torch.load(micro["root"] / "micro" / "distill" / "bsa" / "n100" / "checkpoint.pt", weights_only=False)
+    restored = torch.load(tmp_path / "restored" / "bsa" / "n100" / "checkpoint.pt", weights_only=False)
+    error = max(float((restored["model"][k] - v).abs().max()) for k, v in original["model"].items())
+    assert error == pytest.approx(report["bsa/n100"]["restore_max_abs_error"]) and error < 1e-3
+    assert restored["history"] == original["history"] and restored["extra"]["best"] == original["extra"]["best"]
+
+
 def test_pack_runner_replays_the_golden_trajectory(micro):
     """The evaluation's batched ONNX sampler is the app's sampler: same z after every step."""
     from soundstep_factory.generate import PackRunner

@@ -65,7 +65,8 @@ describe('manifest: external_data and variants', () => {
   it('accepts a repacked manifest with external data and float16 variants', () => {
     const m = validateManifest(repacked());
     const graphs = packGraphs(m);
-    expect(graphs.map((g) => g.kind)).toEqual(['text', 'denoiser', 'vae', 'vocoder']);
+    const denoisers = m.denoisers.map(() => 'denoiser');
+    expect(graphs.map((g) => g.kind)).toEqual(['text', ...denoisers, 'vae', 'vocoder']);
     expect(graphs[1]!.float32).toEqual({
       file: 'denoisers/teacher.onnx',
       externalData: ['denoisers/teacher.onnx.data'],
