@@ -111,6 +111,7 @@ def _teacher(cfg: PackConfig):
 def collect(cfg: PackConfig, out: Path, methods: list[str]) -> dict:
     """Per method one file: each finished round's student as float16 weights minus the teacher's."""
     teacher = _teacher(cfg).state_dict()
+    out.mkdir(parents=True, exist_ok=True)
     report = {}
     for method in methods:
         rounds = {}
@@ -164,7 +165,6 @@ def main() -> None:
     elif args.command == "unpack":
         result = unpack(cfg, args.bundle, pack_dir)
     elif args.command == "collect":
-        args.out.mkdir(parents=True, exist_ok=True)
         result = collect(cfg, args.out, args.method or list(cfg.distill.methods))
     else:
         result = restore(cfg, args.files, cfg.work_dir / "distill")
