@@ -1,6 +1,6 @@
-"""The judge and the evaluation metrics (groundwork).
+"""The judge, the reconstruction floor, and the evaluation of every denoiser of a pack (Table 1).
 
-Usage: python -m soundstep_factory.evaluate --config small --stage judge [--runs 5] [--steps N]
+Usage: python -m soundstep_factory.evaluate --config small --stage judge|floor|generate|decode|table
 
 The judge is a small multi-label CNN over log-mel (B, frames, mels) trained with BCE on the
 rendered train split to name the sources heard in a clip (the vocabulary is every source key in
@@ -17,8 +17,8 @@ embedding used for FAD_judge. Figures:
 Every figure is reported as the mean of several runs with different seeds and a Student-t 95%
 interval (`mean_ci95`). For the judge, a run is a judge trained with seed JudgeConfig.seed + k
 (run 0 lives in <work>/judge/checkpoint.pt, run k > 0 in <work>/judge/run<k>/checkpoint.pt).
-For generated clips (`evaluate_generated_runs`, not yet wired to the CLI) a run is one sampling
-seed of the generator, scored by one fixed judge.
+For generated clips a run is one sampling seed of the generator (stage generate, the pack's own
+ONNX graphs with the app's sampler), scored by one fixed judge (stage table).
 """
 from __future__ import annotations
 
