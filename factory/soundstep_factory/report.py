@@ -15,7 +15,6 @@ import argparse
 import datetime
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import matplotlib
@@ -37,10 +36,9 @@ JUDGE_NOTE = ("AudioCaps, VGGish and PANNs cannot be downloaded here: every FAD_
 
 
 def revision() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO_DIR, capture_output=True, text=True).stdout.strip()
-    rev = git("rev-parse", "--short=12", "HEAD") or "unknown"
-    return rev + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    """The factory code's revision (checkpoint.git_revision): '-dirty' when factory/ has
+    uncommitted changes; a previous report's docs and pack files do not count."""
+    return checkpoint.git_revision()
 
 
 def fmt(cell: dict | None, digits: int = 3) -> str:
