@@ -199,7 +199,7 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
     student.load_state_dict(best_state)
     extra = {"done": True, "best": best, "steps_trained": step, "method": method, "n_student": n_student,
              "stopped": "converged" if stale >= d.patience else "budget", "device": device_name(device),
-             "seconds": round(time.time() - started, 1)}
+             "seconds": round(time.time() - started, 1)}  # of the last (resumed) session of the round
     checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
                     history=history, extra=extra)
     return student.eval(), extra

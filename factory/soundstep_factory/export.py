@@ -21,10 +21,10 @@ import onnxruntime as ort
 import torch
 
 from . import checkpoint, sampling
+from .checkpoint import load_trained
 from .config import PackConfig, default_out, load_config
 from .distill import student_steps
 from .files import sha256
-from .checkpoint import load_trained
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .quantize import prune_vocabulary, quantize_weights
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts, load_tokenizer
@@ -77,37 +77,32 @@ class VocoderGraph(torch.nn.Module):
         return self.vocoder(log_mel.transpose(1, 2))
 
 
+def _run_graph(path: Path, inputs: dict[str, torch.Tensor]) -> np.ndarray:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
+
+
 def export_graph(module: torch.nn.Module, inputs: dict[str, torch.Tensor], output: str, path: Path,
-                 dynamic: dict[str, dict[int, str]]) -> float:
-    """Export at opset 17 and return the max abs error of ONNX Runtime against PyTorch."""
+                 dynamic: dict[str, dict[int, str]], storage: str = "float32") -> dict:
+    """Export at opset 17, check ONNX Runtime against PyTorch, then store the weights as `storage`
+    (float32 inputs, outputs and compute; quantize.py) and check again. Returns both errors."""
     path.parent.mkdir(parents=True, exist_ok=True)
     module.eval()
     with torch.no_grad():
         torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=list(inputs),
                           output_names=[output], dynamic_axes=dynamic, opset_version=17)
         reference = module(*inputs.values()).numpy()
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
-    error = float(np.abs(got - reference).max())
+    error = float(np.abs(_run_graph(path, inputs) - reference).max())
     if not error <= PARITY_TOLERANCE:
         raise RuntimeError(f"{path.name}: ONNX Runtime differs from PyTorch by {error:.2e} (> {PARITY_TOLERANCE})")
-    return error
-
-
-def export_stored(module: torch.nn.Module, inputs: dict[str, torch.Tensor], output: str, path: Path,
-                  dynamic: dict[str, dict[int, str]], storage: str) -> dict:
-    """export_graph, then the weights stored as `storage`; both errors against PyTorch."""
-    report = {"float32_max_abs_error": export_graph(module, inputs, output, path, dynamic), "storage": storage}
+    report = {"float32_max_abs_error": error, "storage": storage}
     if storage == "float32":
         return report
     float_path = path.with_suffix(".float32.onnx")
     path.replace(float_path)
     quantize_weights(float_path, path, storage, STORED_MIN_ELEMENTS)
     float_path.unlink()
-    with torch.no_grad():
-        reference = module(*inputs.values()).numpy()
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
+    got = _run_graph(path, inputs)
     relative = float(np.sqrt(np.mean((got - reference) ** 2) / np.mean(reference ** 2)))
     if not relative <= STORED_RELATIVE_TOLERANCE:
         raise RuntimeError(f"{path.name}: {storage} weights move the output by {relative:.1%} RMS "
@@ -210,14 +205,14 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
     if students:
         denoisers += distilled_students(cfg, hidden_size, every_round)
     for entry, model in denoisers:
-        parity[entry["file"]] = export_stored(
+        parity[entry["file"]] = export_graph(
             DenoiserGraph(model), denoiser_inputs, "v_prediction", out / entry["file"],
             {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
              "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}}, cfg.unet.storage)
-    parity["vae_decoder.onnx"] = export_stored(
+    parity["vae_decoder.onnx"] = export_graph(
         VaeDecoderGraph(vae), {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
         out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}}, cfg.vae.storage)
-    parity["vocoder.onnx"] = export_stored(
+    parity["vocoder.onnx"] = export_graph(
         VocoderGraph(vocoder), {"log_mel": feats["mel"][:1].transpose(1, 2).contiguous()}, "waveform",
         out / "vocoder.onnx", {"log_mel": {0: "B"}, "waveform": {0: "B"}}, cfg.vocoder.storage)
 
