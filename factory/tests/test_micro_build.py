@@ -190,14 +190,18 @@ def test_gpu_bundle_carries_the_distillation_inputs_and_brings_students_back(mic
     teacher_here = gpu_bundle._teacher(cfg).state_dict()
     assert all(torch.equal(teacher_there[k], teacher_here[k]) for k in teacher_here)
 
+    # Two rounds, so that a restore adding round 2's difference to anything but the teacher shows.
+    cfg = dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, rounds=2))
     distill(cfg, "bsa")  # done already by the test above: this only loads it
     report = gpu_bundle.collect(cfg, tmp_path / "students", ["bsa"])
     gpu_bundle.restore(cfg, [tmp_path / "students" / "students-bsa.pt"], tmp_path / "restored")
-    original = torch.load(micro["root"] / "micro" / "distill" / "bsa" / "n100" / "checkpoint.pt", weights_only=False)
-    restored = torch.load(tmp_path / "restored" / "bsa" / "n100" / "checkpoint.pt", weights_only=False)
-    error = max(float((restored["model"][k] - v).abs().max()) for k, v in original["model"].items())
-    assert error == pytest.approx(report["bsa/n100"]["restore_max_abs_error"]) and error < 1e-3
-    assert restored["history"] == original["history"] and restored["extra"]["best"] == original["extra"]["best"]
+    assert sorted(report) == ["bsa/n100", "bsa/n50"]
+    for n in (100, 50):
+        original = torch.load(micro["root"] / "micro" / "distill" / "bsa" / f"n{n}" / "checkpoint.pt", weights_only=False)
+        restored = torch.load(tmp_path / "restored" / "bsa" / f"n{n}" / "checkpoint.pt", weights_only=False)
+        error = max(float((restored["model"][k] - v).abs().max()) for k, v in original["model"].items())
+        assert error == pytest.approx(report[f"bsa/n{n}"]["restore_max_abs_error"]) and error < 1e-3
+        assert restored["history"] == original["history"] and restored["extra"]["best"] == original["extra"]["best"]
 
 
 def test_pack_runner_replays_the_golden_trajectory(micro):
