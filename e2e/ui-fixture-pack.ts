@@ -19,13 +19,24 @@ export const FIXTURE_STUDENTS: ReadonlyArray<readonly [string, string, number]> 
   ['eps-25', 'eps', 25],
 ];
 
-/** Metrics rows the fixture adds (other cells have none and must show "—"). */
+/**
+ * Metrics rows the fixture adds (other cells have none and must show "—"). teacher@200 and
+ * eps-25@25 also have log-mel figures; bsa-25@25 has the audio ones only, as a row of a table
+ * scored before the log-mel figures existed would.
+ */
 export const FIXTURE_METRICS = {
   judge: 'UI fixture judge (made-up numbers)',
   runs: 5,
   rows: [
-    { denoiser: 'teacher', steps: 200, nfe: 400, fad_judge: { mean: 1.234, ci95: 0.05 }, fd_mel: { mean: 3.5, ci95: 0.25 }, adherence: { mean: 0.62, ci95: 0.04 } },
+    {
+      denoiser: 'teacher', steps: 200, nfe: 400, fad_judge: { mean: 1.234, ci95: 0.05 }, fd_mel: { mean: 3.5, ci95: 0.25 }, adherence: { mean: 0.62, ci95: 0.04 },
+      log_mel: { fad_judge: { mean: 60.5, ci95: 2.25 }, fd_mel: { mean: 7.25, ci95: 0.5 }, adherence: { mean: 0.71, ci95: 0.03 } },
+    },
     { denoiser: 'bsa-25', steps: 25, nfe: 25, fad_judge: { mean: 2.5, ci95: null }, fd_mel: { mean: 4.75, ci95: null }, adherence: { mean: 0.5, ci95: null } },
+    {
+      denoiser: 'eps-25', steps: 25, nfe: 25, fad_judge: { mean: 250, ci95: null }, fd_mel: { mean: 30, ci95: null }, adherence: { mean: 0.05, ci95: null },
+      log_mel: { fad_judge: { mean: 400, ci95: null }, fd_mel: { mean: 22.5, ci95: null }, adherence: { mean: 0.3, ci95: null } },
+    },
   ],
 };
 
@@ -34,8 +45,16 @@ interface ManifestJson {
   metrics?: unknown;
 }
 
-/** Serve the UI fixture pack in this context; `metrics: false` leaves the table out. */
-export async function routeFixturePack(context: BrowserContext, opts: { metrics?: boolean } = {}): Promise<void> {
+/** FIXTURE_METRICS without the log-mel figures: a table as an older factory wrote it. */
+function withoutLogMel(table: typeof FIXTURE_METRICS): object {
+  return { ...table, rows: table.rows.map(({ log_mel: _logMel, ...row }: { log_mel?: unknown }) => row) };
+}
+
+/**
+ * Serve the UI fixture pack in this context; `metrics: false` leaves the table out,
+ * `logMel: false` keeps it but drops every row's log-mel figures.
+ */
+export async function routeFixturePack(context: BrowserContext, opts: { metrics?: boolean; logMel?: boolean } = {}): Promise<void> {
   await context.route(`**${FIXTURE_PACK_URL}**`, async (route) => {
     const url = new URL(route.request().url());
     const file = url.pathname.slice(url.pathname.indexOf(FIXTURE_PACK_URL) + FIXTURE_PACK_URL.length);
@@ -56,7 +75,7 @@ export async function routeFixturePack(context: BrowserContext, opts: { metrics?
     const ids = new Set(kept.map((d) => d['id']));
     for (const d of kept.slice(1)) if (!ids.has(d['distilled_from'])) d['distilled_from'] = teacher['id'];
     manifest.denoisers = kept;
-    manifest.metrics = opts.metrics === false ? null : FIXTURE_METRICS;
+    manifest.metrics = opts.metrics === false ? null : opts.logMel === false ? withoutLogMel(FIXTURE_METRICS) : FIXTURE_METRICS;
     await route.fulfill({ response, json: manifest });
   });
 }

@@ -320,14 +320,26 @@ def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
     return lines
 
 
+# the figures of a manifest metrics row, on the audio and (as "log_mel") on the VAE's log-mel
+METRIC_FIGURES = ("fad_judge", "fd_mel", "adherence")
+
+
 def metrics_rows(table: dict | None) -> list[dict]:
-    """The manifest's `metrics.rows` (docs/pack-format.md): JSON has no NaN, so a missing interval is null."""
+    """The manifest's `metrics.rows` (docs/pack-format.md): JSON has no NaN, so a missing interval is null.
+    `log_mel` carries the same figures measured before the vocoder (the table's `*_vae_mel`): the audio
+    ones include the vocoder's error, which can hide the denoisers' differences. A table scored
+    without them gives rows without `log_mel`."""
     def cell(c: dict) -> dict:
         half = c.get("ci95")
         return {"mean": c["mean"], "ci95": None if half is None or math.isnan(half) else half}
-    return [{"denoiser": r["denoiser"], "steps": r["steps"], "nfe": int(r["nfe"]["mean"]),
-             "fad_judge": cell(r["fad_judge"]), "fd_mel": cell(r["fd_mel"]), "adherence": cell(r["adherence"]),
-             "seconds": cell(r["seconds_per_clip"])} for r in (table or {}).get("rows", [])]
+
+    def row(r: dict) -> dict:
+        out = {"denoiser": r["denoiser"], "steps": r["steps"], "nfe": int(r["nfe"]["mean"]),
+               **{k: cell(r[k]) for k in METRIC_FIGURES}, "seconds": cell(r["seconds_per_clip"])}
+        if all(f"{k}_vae_mel" in r for k in METRIC_FIGURES):
+            out["log_mel"] = {k: cell(r[f"{k}_vae_mel"]) for k in METRIC_FIGURES}
+        return out
+    return [row(r) for r in (table or {}).get("rows", [])]
 
 
 def write_pack_metrics(pack: Path, metrics: dict, runs: int) -> None:

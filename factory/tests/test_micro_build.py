@@ -224,7 +224,7 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
 
     from soundstep_factory import evaluate as ev
     from soundstep_factory.generate import PackRunner
-    from soundstep_factory.report import report
+    from soundstep_factory.report import metrics_rows, report
 
     cfg = micro["cfg"]
     pack = tmp_path / "pack"
@@ -252,6 +252,16 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     assert (tmp_path / "docs" / "results" / "fad-vs-steps.png").exists()
     manifest = json.loads((pack / "manifest.json").read_text())
     assert manifest["metrics"]["rows"][0]["denoiser"] == "teacher" and manifest["metrics"]["runs"] == 2
+    # the manifest row: the audio figures, and the same figures on the VAE's log-mel (before the vocoder)
+    (shipped,) = manifest["metrics"]["rows"]
+    for k in ("fad_judge", "fd_mel", "adherence"):
+        assert shipped[k]["mean"] == row[k]["mean"]
+        assert shipped["log_mel"][k]["mean"] == row[f"{k}_vae_mel"]["mean"]
+        assert shipped["log_mel"][k]["ci95"] == row[f"{k}_vae_mel"]["ci95"] >= 0  # two runs: an interval
+    assert shipped["log_mel"]["fad_judge"]["mean"] != shipped["fad_judge"]["mean"]  # a different measurement
+    assert 0 <= shipped["log_mel"]["adherence"]["mean"] <= 1
+    old = {k: v for k, v in row.items() if not k.endswith("_vae_mel")}  # a table scored before the log-mel figures
+    assert "log_mel" not in metrics_rows({"rows": [old]})[0]
     metrics = (pack / "metrics.json").read_bytes()
     assert manifest["files"]["metrics.json"]["sha256"] == hashlib.sha256(metrics).hexdigest()
     assert out["checks"][0]["check"].startswith("teacher at 200") and not out["checks"][0]["passed"]

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DenoiserSummary } from '../worker/protocol';
 import type { MetricsTable } from '../runtime/manifest';
 import {
-  addToTally, assignAB, cellKey, denoiserForCell, emptyTally, fillPlan, formatMetric, gridColumns, metricsFor, randomPair,
+  addToTally, assignAB, cellKey, denoiserForCell, emptyTally, fillPlan, formatMetric, gridColumns, hasLogMel, metricsFor, randomPair,
 } from './grid';
 
 const teacher: DenoiserSummary = {
@@ -49,6 +49,22 @@ describe('grid', () => {
     expect(metricsFor(m, 'teacher', 25)).toBeNull();
     expect(metricsFor(null, 'bsa-25', 25)).toBeNull();
     expect(formatMetric(undefined)).toBe('—');
+  });
+
+  it('shows the log-mel group when any row of the table has log-mel figures', () => {
+    const audio = { fad_judge: { mean: 240, ci95: null }, fd_mel: { mean: 30, ci95: null }, adherence: { mean: 0.2, ci95: null } };
+    const logMel = { fad_judge: { mean: 60.4, ci95: 1.5 }, fd_mel: { mean: 5, ci95: null }, adherence: { mean: 0.8, ci95: null } };
+    const table = (...rows: MetricsTable['rows']): MetricsTable => ({ judge: 'j', runs: 3, rows });
+    const plain = { denoiser: 'teacher', steps: 200, nfe: 400, ...audio };
+    const measured = { denoiser: 'bsa-25', steps: 25, nfe: 25, ...audio, log_mel: logMel };
+    expect(hasLogMel(table(plain, measured))).toBe(true);
+    expect(hasLogMel(table(plain))).toBe(false);
+    expect(hasLogMel(table())).toBe(false);
+    expect(hasLogMel(null)).toBe(false);
+    expect(hasLogMel(undefined)).toBe(false);
+    const both = table(plain, measured);
+    expect(formatMetric(metricsFor(both, 'bsa-25', 25)?.log_mel?.fad_judge)).toBe('60.40 ± 1.50');
+    expect(formatMetric(metricsFor(both, 'teacher', 200)?.log_mel?.fad_judge)).toBe('—');
   });
 });
 

@@ -83,6 +83,15 @@ export function metricsFor(metrics: MetricsTable | null | undefined, denoiserId:
   return metrics?.rows.find((r) => r.denoiser === denoiserId && r.steps === steps) ?? null;
 }
 
+/**
+ * Whether any row of the table has log-mel figures. The grid then shows a log-mel group in
+ * every cell ("—" where a row lacks it), so the cells line up and a gap reads as a gap;
+ * a pack that measured none keeps the audio figures alone.
+ */
+export function hasLogMel(metrics: MetricsTable | null | undefined): boolean {
+  return metrics?.rows.some((r) => r.log_mel !== undefined) ?? false;
+}
+
 /** "1.23 ± 0.08", "1.23" without an interval, "—" when absent; `percent` shows fractions as %. */
 export function formatMetric(v: MetricValue | null | undefined, digits = 2, percent = false): string {
   if (!v) return '—';

@@ -135,6 +135,37 @@ describe('validateManifest', () => {
     const out = validateManifest({ ...valid(), metrics: table });
     expect(out.metrics?.rows.map((r) => `${r.denoiser}@${r.steps}`)).toEqual(['teacher@200', 'bsa25@25']);
     expect(out.metrics?.rows[0]?.fad_judge).toEqual({ mean: 1.5, ci95: 0.2 });
+    expect(out.metrics?.rows[0]?.log_mel).toBeUndefined(); // absent: not measured
+  });
+
+  it('accepts a metrics row with the log-mel figures (before the vocoder) beside the audio ones', () => {
+    const logMel = { fad_judge: { mean: 60.2, ci95: 3.1 }, fd_mel: { mean: 0, ci95: null }, adherence: { mean: 1, ci95: 0 } };
+    const row = { denoiser: 'bsa25', steps: 25, nfe: 25, fad_judge: { mean: 240, ci95: 9 }, fd_mel: { mean: 30, ci95: 2 },
+      adherence: { mean: 0.2, ci95: 0.05 }, log_mel: logMel };
+    const out = validateManifest({ ...valid(), metrics: { judge: 'j', runs: 5, rows: [row] } });
+    expect(out.metrics?.rows[0]?.log_mel).toEqual(logMel);
+    expect(out.metrics?.rows[0]?.fad_judge).toEqual({ mean: 240, ci95: 9 });
+  });
+
+  it('refuses bad log-mel figures with the same ranges as the audio ones, naming the path', () => {
+    const logMel = () => ({ fad_judge: { mean: 60, ci95: 3 }, fd_mel: { mean: 5, ci95: 1 }, adherence: { mean: 0.5, ci95: 0.1 } });
+    const withLogMel = (log_mel: unknown) => (m: Record<string, any>) =>
+      (m['metrics'] = { judge: 'j', runs: 3, rows: [{ denoiser: 'teacher', steps: 200, nfe: 400, fad_judge: { mean: 1, ci95: 0.1 },
+        fd_mel: { mean: 1, ci95: 0.1 }, adherence: { mean: 0.5, ci95: 0.1 }, log_mel }] });
+    expect(refused(withLogMel({ ...logMel(), fad_judge: { mean: -1, ci95: 0 } })).message)
+      .toMatch(/metrics\.rows\[0\]\.log_mel\.fad_judge\.mean must be >= 0 \(got -1\)/);
+    expect(refused(withLogMel({ ...logMel(), fd_mel: { mean: -0.5, ci95: null } })).message)
+      .toMatch(/metrics\.rows\[0\]\.log_mel\.fd_mel\.mean must be >= 0 \(got -0\.5\)/);
+    expect(refused(withLogMel({ ...logMel(), adherence: { mean: 1.5, ci95: 0 } })).message)
+      .toMatch(/metrics\.rows\[0\]\.log_mel\.adherence\.mean must be in 0\.\.1 \(got 1\.5\)/);
+    expect(refused(withLogMel({ ...logMel(), fd_mel: { ci95: 0.1 } })).message)
+      .toMatch(/metrics\.rows\[0\]\.log_mel\.fd_mel\.mean must be a number \(missing\)/);
+    expect(refused(withLogMel({ ...logMel(), adherence: { mean: 0.5, ci95: -0.1 } })).message)
+      .toMatch(/metrics\.rows\[0\]\.log_mel\.adherence\.ci95 must be >= 0/);
+    expect(refused(withLogMel({ fad_judge: { mean: 60, ci95: 3 }, fd_mel: { mean: 5, ci95: 1 } })).message)
+      .toMatch(/metrics\.rows\[0\]\.log_mel\.adherence must be an object \(missing\)/);
+    expect(refused(withLogMel(null)).message).toMatch(/metrics\.rows\[0\]\.log_mel must be an object \(got null\)/);
+    expect(refused(withLogMel([1, 2, 3])).message).toMatch(/metrics\.rows\[0\]\.log_mel must be an object/);
   });
 
   it('refuses a metrics table that names a missing denoiser, an unsupported step count, or bad figures', () => {

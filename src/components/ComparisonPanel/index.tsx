@@ -5,12 +5,13 @@ import {
   fillPlan,
   formatMetric,
   gridColumns,
+  hasLogMel,
   metricsFor,
   type GridCellSpec,
   type GridColumn,
 } from '../../compare/grid';
 import { nfeCost } from '../../engine/cost';
-import type { MetricsTable } from '../../runtime/manifest';
+import type { MetricFigures, MetricsTable } from '../../runtime/manifest';
 import {
   selectGenerateBlocker,
   selectGrid,
@@ -51,24 +52,53 @@ function usePlayer(): { player: Player; audioRef: React.RefObject<HTMLAudioEleme
   return { player: { playing, toggle }, audioRef };
 }
 
+// Tooltips of the two groups of figures in a cell: what each was measured on, and why both.
+const LOG_MEL_TITLE =
+  'Measured on the VAE decoder’s log-mel, before the vocoder: free of the vocoder’s error, so these tell the denoisers apart.';
+const AUDIO_TITLE = 'Measured on the final audio, after the vocoder: includes the vocoder’s error.';
+
+/** FAD, FD_mel and adherence measured on one kind of output, "—" for each one not measured. */
+function MetricGroup({ name, title, testId, figures }: { name: string; title: string; testId: string; figures: MetricFigures | undefined }) {
+  return (
+    <div className="metric-group" data-testid={testId} title={title}>
+      <span className="metric-group-name">{name}</span>
+      <dl>
+        <div>
+          <dt>FAD</dt>
+          <dd>{formatMetric(figures?.fad_judge)}</dd>
+        </div>
+        <div>
+          <dt>FD_mel</dt>
+          <dd>{formatMetric(figures?.fd_mel)}</dd>
+        </div>
+        <div>
+          <dt>adh.</dt>
+          <dd>{formatMetric(figures?.adherence, 2, true)}</dd>
+        </div>
+      </dl>
+    </div>
+  );
+}
+
+/** A cell's row of the factory's table: the log-mel group when the pack measured any, then the audio group. */
 function Metrics({ metrics, denoiserId, steps }: { metrics: MetricsTable | null; denoiserId: string; steps: number }) {
   const row = metricsFor(metrics, denoiserId, steps);
   return (
-    <dl className="cell-metrics" data-testid="cell-metrics">
-      <div>
-        <dt>FAD</dt>
-        <dd>{formatMetric(row?.fad_judge)}</dd>
-      </div>
-      <div>
-        <dt>FD_mel</dt>
-        <dd>{formatMetric(row?.fd_mel)}</dd>
-      </div>
-      <div>
-        <dt>adh.</dt>
-        <dd>{formatMetric(row?.adherence, 2, true)}</dd>
-      </div>
-    </dl>
+    <div className="cell-metrics" data-testid="cell-metrics">
+      {hasLogMel(metrics) && <MetricGroup name="log-mel" title={LOG_MEL_TITLE} testId="cell-metrics-log-mel" figures={row?.log_mel} />}
+      <MetricGroup name="audio" title={AUDIO_TITLE} testId="cell-metrics-audio" figures={row ?? undefined} />
+    </div>
   );
+}
+
+/** The line under the grid: where the figures come from and how to read them. */
+function metricsNote(metrics: MetricsTable | null): string {
+  const reading = 'FAD (judge embeddings) and FD_mel: lower is better; adherence: higher is better.';
+  if (!metrics) return `Metrics: — (this pack has no evaluation table yet). ${reading}`;
+  const groups = hasLogMel(metrics)
+    ? ' “log-mel”: measured on the VAE decoder’s log-mel before the vocoder; “audio”: on the final audio, which includes the vocoder’s error.'
+    : '';
+  return `Metrics from the factory: ${metrics.judge}, mean ± 95% interval over ${metrics.runs} runs. ${reading}${groups}`;
 }
 
 function Cell({
@@ -259,9 +289,7 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
             </table>
           </div>
           <p className="hint muted" data-testid="metrics-note">
-            {metrics
-              ? `Metrics from the factory: ${metrics.judge}, mean ± 95% interval over ${metrics.runs} runs. FAD (judge embeddings) and FD_mel: lower is better; adherence: higher is better.`
-              : 'Metrics: — (this pack has no evaluation table yet). FAD (judge embeddings) and FD_mel: lower is better; adherence: higher is better.'}
+            {metricsNote(metrics)}
           </p>
           <AbTest plan={plan} grid={grid} player={player} />
         </>
