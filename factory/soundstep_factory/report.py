@@ -103,13 +103,22 @@ def _row(table: dict | None, denoiser: str, steps: int) -> dict | None:
 
 
 def winners(table: dict | None, methods: tuple[str, ...], key: str) -> list[dict]:
-    """Per student step count: every method's mean of `key` (lower is better), best first."""
+    """Per student step count: every method's mean and 95% half-width of `key` (lower is better),
+    best first, and whether the best is ahead of the runner-up by more than both intervals."""
     out = []
     for n in (100, 50, 25):
-        scored = sorted((r[key]["mean"], m) for m in methods if (r := _row(table, f"{m}-{n}", n)) and key in r)
+        scored = sorted(({"method": m, "mean": r[key]["mean"], "ci95": r[key]["ci95"]}
+                         for m in methods if (r := _row(table, f"{m}-{n}", n)) and key in r), key=lambda x: x["mean"])
         if scored:
-            out.append({"steps": n, "ranking": [{"method": m, key: v} for v, m in scored]})
+            out.append({"steps": n, "ranking": scored,
+                        "clear_lead": len(scored) == 1 or intervals_apart(scored[0], scored[1])})
     return out
+
+
+def intervals_apart(a: dict, b: dict) -> bool:
+    """Whether two {mean, ci95} figures' 95% intervals do not overlap (a missing interval counts as 0)."""
+    half = lambda x: 0.0 if x["ci95"] is None or math.isnan(x["ci95"]) else x["ci95"]
+    return abs(a["mean"] - b["mean"]) > half(a) + half(b)
 
 
 def distillation_checks(table: dict | None, methods: tuple[str, ...]) -> list[dict]:
@@ -275,6 +284,16 @@ def table_markdown(table: dict | None) -> list[str]:
     return lines
 
 
+def ranking_cell(winner: dict | None) -> str:
+    """"bsa 65.0 ± 1.6, eps 210 ± 1.9, ..." for one step count of `winners`, '(tie)' after an unclear lead."""
+    if winner is None:
+        return "—"
+    ranked = [f"{x['method']} {fmt(x)}" for x in winner["ranking"]]
+    if not winner["clear_lead"]:
+        ranked[0] += " (tie)"
+    return ", ".join(ranked)
+
+
 def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
     rounds = distill_rounds(cfg)
     if not rounds:
@@ -294,13 +313,14 @@ def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
         lines.append(f"| {r['method']} | {r['steps']} | {r['trained']} | {r['stopped']} | {r['val_start']:.3g} | "
                      f"{r['val_best']:.3g} | {r['device']} | {r['seconds'] if r['seconds'] is not None else '—'} |")
     lines += ["", "### Which weighting wins", "",
-              "Mean over the seeds, best first (lower is better); 'audio' is the vocoder's output, 'log-mel' the VAE "
-              "decoder's output before the vocoder.", "",
+              "Mean ± 95% interval over the seeds, best first (lower is better); 'audio' is the vocoder's output, "
+              "'log-mel' the VAE decoder's output before the vocoder. A leader whose interval overlaps the "
+              "runner-up's is marked '(tie)': the seeds do not separate them.", "",
               "| student steps | FAD_judge, log-mel | FD_mel, log-mel | FAD_judge, audio |", "|---|---|---|---|"]
-    by_key = {k: {w["steps"]: w["ranking"] for w in winners(table, d.methods, k)}
+    by_key = {k: {w["steps"]: w for w in winners(table, d.methods, k)}
               for k in ("fad_judge_vae_mel", "fd_mel_vae_mel", "fad_judge")}
     for n in (100, 50, 25):
-        cells = [", ".join(f"{x['method']} {x[k]:.2f}" for x in by_key[k].get(n, [])) or "—" for k in by_key]
+        cells = [ranking_cell(by_key[k].get(n)) for k in by_key]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     checks = distillation_checks(table, d.methods)
     lines += ["", "### Goals", "", "| check | passed | numbers |", "|---|---|---|"] + [
