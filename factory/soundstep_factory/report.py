@@ -25,7 +25,7 @@ import torch  # noqa: E402
 
 from . import checkpoint  # noqa: E402
 from .config import REPO_DIR, PackConfig, load_config  # noqa: E402
-from .evaluate import EvalConfig, eval_dir, generated_path, test_prompts  # noqa: E402
+from .evaluate import EvalConfig, eval_dir, generated_path, mean_ci95, test_prompts  # noqa: E402
 from .config import default_out  # noqa: E402
 from .files import sha256  # noqa: E402
 
@@ -103,22 +103,32 @@ def _row(table: dict | None, denoiser: str, steps: int) -> dict | None:
 
 
 def winners(table: dict | None, methods: tuple[str, ...], key: str) -> list[dict]:
-    """Per student step count: every method's mean and 95% half-width of `key` (lower is better),
-    best first, and whether the best is ahead of the runner-up by more than both intervals."""
+    """Per student step count: every method's {method, mean, ci95, values} of `key` (lower is better),
+    best first, and whether the seeds support the lead over the runner-up (paired_difference)."""
     out = []
     for n in (100, 50, 25):
-        scored = sorted(({"method": m, "mean": r[key]["mean"], "ci95": r[key]["ci95"]}
-                         for m in methods if (r := _row(table, f"{m}-{n}", n)) and key in r), key=lambda x: x["mean"])
+        scored = sorted(({"method": m, **r[key]} for m in methods if (r := _row(table, f"{m}-{n}", n)) and key in r),
+                        key=lambda x: x["mean"])
         if scored:
+            lead = paired_difference(scored[1], scored[0]) if len(scored) > 1 else None
             out.append({"steps": n, "ranking": scored,
-                        "clear_lead": len(scored) == 1 or intervals_apart(scored[0], scored[1])})
+                        "clear_lead": lead is None or lead["mean"] - half_width(lead) > 0})
     return out
 
 
-def intervals_apart(a: dict, b: dict) -> bool:
-    """Whether two {mean, ci95} figures' 95% intervals do not overlap (a missing interval counts as 0)."""
-    half = lambda x: 0.0 if x["ci95"] is None or math.isnan(x["ci95"]) else x["ci95"]
-    return abs(a["mean"] - b["mean"]) > half(a) + half(b)
+def paired_difference(a: dict, b: dict) -> dict:
+    """a - b seed by seed, as {mean, ci95}. Every model samples run s from the same noise, so the
+    seeds' shared spread cancels: far tighter than comparing the two means' own intervals."""
+    if len(a["values"]) != len(b["values"]):
+        raise ValueError(f"paired runs differ in number: {len(a['values'])} vs {len(b['values'])}")
+    mean, half = mean_ci95([x - y for x, y in zip(a["values"], b["values"])])
+    return {"mean": mean, "ci95": half}
+
+
+def half_width(cell: dict) -> float:
+    """A {mean, ci95} figure's interval half-width; 0 where there is none (a single run)."""
+    half = cell.get("ci95")
+    return 0.0 if half is None or math.isnan(half) else half
 
 
 def distillation_checks(table: dict | None, methods: tuple[str, ...]) -> list[dict]:
@@ -294,6 +304,27 @@ def ranking_cell(winner: dict | None) -> str:
     return ", ".join(ranked)
 
 
+def against_reference_markdown(table: dict | None, methods: tuple[str, ...], reference: str, key: str) -> list[str]:
+    """Each method minus `reference` at each step count, seed by seed (paired_difference)."""
+    others = [m for m in methods if m != reference]
+    rows = []
+    for n in (100, 50, 25):
+        ref = _row(table, f"{reference}-{n}", n)
+        cells = []
+        for m in others:
+            r = _row(table, f"{m}-{n}", n)
+            if ref is None or r is None or key not in r:
+                cells.append("—")
+                continue
+            diff = paired_difference(r[key], ref[key])
+            text = f"{diff['mean']:+.2f} ± {half_width(diff):.2f}"
+            cells.append(f"**{text}**" if abs(diff["mean"]) > half_width(diff) else text)
+        rows.append(f"| {n} | " + " | ".join(cells) + " |")
+    return ["", f"Each method against {reference}, seed by seed ({key}: the method's minus {reference}'s, mean ± 95% "
+            f"interval over the paired runs; negative is better than {reference}, bold where the interval excludes 0):",
+            "", "| student steps | " + " | ".join(others) + " |", "|---" * (len(others) + 1) + "|", *rows]
+
+
 def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
     rounds = distill_rounds(cfg)
     if not rounds:
@@ -314,14 +345,15 @@ def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
                      f"{r['val_best']:.3g} | {r['device']} | {r['seconds'] if r['seconds'] is not None else '—'} |")
     lines += ["", "### Which weighting wins", "",
               "Mean ± 95% interval over the seeds, best first (lower is better); 'audio' is the vocoder's output, "
-              "'log-mel' the VAE decoder's output before the vocoder. A leader whose interval overlaps the "
-              "runner-up's is marked '(tie)': the seeds do not separate them.", "",
+              "'log-mel' the VAE decoder's output before the vocoder. '(tie)' marks a leader whose difference from "
+              "the runner-up, taken seed by seed, has a 95% interval that includes 0.", "",
               "| student steps | FAD_judge, log-mel | FD_mel, log-mel | FAD_judge, audio |", "|---|---|---|---|"]
     by_key = {k: {w["steps"]: w for w in winners(table, d.methods, k)}
               for k in ("fad_judge_vae_mel", "fd_mel_vae_mel", "fad_judge")}
     for n in (100, 50, 25):
         cells = [ranking_cell(by_key[k].get(n)) for k in by_key]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines += against_reference_markdown(table, d.methods, "bsa", "fad_judge_vae_mel")
     checks = distillation_checks(table, d.methods)
     lines += ["", "### Goals", "", "| check | passed | numbers |", "|---|---|---|"] + [
         f"| {c['check']} | {'yes' if c['passed'] else '**no**'} | {c['detail']} |" for c in checks]

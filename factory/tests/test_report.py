@@ -1,25 +1,51 @@
-"""The report's ranking of weightings: means with intervals, and a lead the seeds support."""
-from soundstep_factory.report import intervals_apart, ranking_cell, winners
+"""The report's ranking of weightings: means with intervals, and leads judged seed by seed."""
+import pytest
+
+from soundstep_factory.evaluate import mean_ci95
+from soundstep_factory.report import against_reference_markdown, paired_difference, ranking_cell, winners
 
 
-def _row(denoiser: str, steps: int, mean: float, ci95: float | None) -> dict:
-    return {"denoiser": denoiser, "steps": steps, "fad_judge_vae_mel": {"mean": mean, "ci95": ci95}}
+def _row(denoiser: str, steps: int, values: list[float]) -> dict:
+    mean, half = mean_ci95(values)
+    return {"denoiser": denoiser, "steps": steps, "fad_judge_vae_mel": {"mean": mean, "ci95": half, "values": values}}
 
 
-def test_intervals_apart() -> None:
-    assert intervals_apart({"mean": 60.0, "ci95": 1.0}, {"mean": 62.5, "ci95": 1.0})
-    assert not intervals_apart({"mean": 60.0, "ci95": 1.0}, {"mean": 61.5, "ci95": 1.0})
-    assert intervals_apart({"mean": 60.0, "ci95": None}, {"mean": 60.5, "ci95": 0.4})  # one run: no interval
-    assert not intervals_apart({"mean": 60.0, "ci95": float("nan")}, {"mean": 60.5, "ci95": 0.6})
+# Seeds 0..4 share their noise across models, so the per-seed spread (50..58) is common to all.
+SEEDS = [50.0, 52.0, 54.0, 56.0, 58.0]
 
 
-def test_winners_rank_by_mean_and_mark_ties() -> None:
-    table = {"rows": [_row("bsa-25", 25, 65.0, 1.0), _row("eps-25", 25, 64.0, 0.5), _row("snr+1-25", 25, 80.0, 2.0),
-                      _row("bsa-50", 50, 60.0, 0.5), _row("eps-50", 50, 70.0, 0.5), _row("teacher", 25, 50.0, 0.1)]}
+def test_paired_difference_cancels_the_shared_seed_spread() -> None:
+    a = {"values": [v + 1.0 + e for v, e in zip(SEEDS, [0.1, -0.1, 0.0, 0.1, -0.1])]}
+    diff = paired_difference(a, {"values": SEEDS})
+    assert diff["mean"] == pytest.approx(1.0)
+    assert 0 < diff["ci95"] < 0.2  # the unpaired intervals are each about 3.9 wide
+    with pytest.raises(ValueError, match="differ in number"):
+        paired_difference({"values": [1.0, 2.0]}, {"values": SEEDS})
+
+
+def test_winners_rank_by_mean_and_mark_ties_seed_by_seed() -> None:
+    table = {"rows": [
+        _row("bsa-25", 25, [v + 1.0 for v in SEEDS]),                                # 1 worse on every seed
+        _row("eps-25", 25, SEEDS),                                                    # the best
+        _row("snr+1-25", 25, [v + 9.0 for v in SEEDS]),
+        _row("bsa-50", 50, SEEDS),
+        _row("eps-50", 50, [v + e for v, e in zip(SEEDS, [1.0, -1.0, 1.0, -1.0, 0.5])]),  # no consistent lead
+        _row("teacher", 25, [40.0] * 5)]}
     by_steps = {w["steps"]: w for w in winners(table, ("bsa", "eps", "snr+1"), "fad_judge_vae_mel")}
     assert sorted(by_steps) == [25, 50]  # no 100-step rows; the teacher is not a method
     assert [x["method"] for x in by_steps[25]["ranking"]] == ["eps", "bsa", "snr+1"]
-    assert not by_steps[25]["clear_lead"] and by_steps[50]["clear_lead"]
-    assert ranking_cell(by_steps[25]) == "eps 64 ± 0.5 (tie), bsa 65 ± 1, snr+1 80 ± 2"
-    assert ranking_cell(by_steps[50]) == "bsa 60 ± 0.5, eps 70 ± 0.5"
+    # A 1-point lead inside intervals of +-3.9 is still clear, because it holds on every seed.
+    assert by_steps[25]["clear_lead"] and not by_steps[50]["clear_lead"]
+    assert ranking_cell(by_steps[25]) == "eps 54 ± 3.9, bsa 55 ± 3.9, snr+1 63 ± 3.9"
+    assert ranking_cell(by_steps[50]).startswith("bsa 54 ± 3.9 (tie), eps 54.1")
     assert ranking_cell(None) == "—"
+
+
+def test_against_reference_table() -> None:
+    table = {"rows": [_row("bsa-25", 25, SEEDS), _row("eps-25", 25, [v - 2.0 for v in SEEDS]),
+                      _row("snr+1-25", 25, [v + e for v, e in zip(SEEDS, [1.0, -1.0, 1.0, -1.0, 0.5])])]}
+    lines = against_reference_markdown(table, ("bsa", "eps", "snr+1"), "bsa", "fad_judge_vae_mel")
+    assert "| student steps | eps | snr+1 |" in lines
+    assert "| 100 | — | — |" in lines
+    row25 = next(line for line in lines if line.startswith("| 25 |"))
+    assert row25.startswith("| 25 | **-2.00 ± 0.00** | +0.10 ± ")
