@@ -166,7 +166,7 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         best_state = copy.deepcopy(student.state_dict())
         history.append({"step": 0, "val_loss": best})
     g = torch.Generator().manual_seed(1000 * n_student + step)
-    started = time.time()
+    started, first_step = time.time(), step  # this session's pace, also when resumed mid-round
     # Round 1 distills the guided teacher from far away: full rate at once. Later rounds: see later_lr.
     base_lr, warmup = (d.lr, 0) if guidance is not None else (d.later_lr, d.warmup_steps)
     while step < d.max_steps and stale < d.patience:
@@ -192,7 +192,7 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
                 stale += 1
             history.append({"step": step, "train_loss": float(loss), "val_loss": val, "val_x_mse": val_mse})
             print(f"[distill {method} N={n_student}] step {step} val {val:.5f} (x-mse {val_mse:.5f})"
-                  f"{' *' if improved else ''} {(time.time() - started) / step:.2f} s/step", flush=True)
+                  f"{' *' if improved else ''} {(time.time() - started) / (step - first_step):.2f} s/step", flush=True)
             checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
                             optimizer=optimizer, history=history,
                             extra={"best": best, "best_state": best_state, "stale": stale, "done": False})
