@@ -15,6 +15,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import onnxruntime as ort
@@ -99,28 +100,43 @@ class PackRunner:
     def sample(self, denoiser: str, steps: int, hidden: np.ndarray, mask: np.ndarray, noise: np.ndarray,
                guidance: float | None, timing: Timing | None = None) -> np.ndarray:
         """DDIM from z_T = noise (N, C, T, F) to the clean latent z_0 (still scaled), batched."""
-        session = self.session(denoiser, self.files[denoiser])
-        n = len(noise)
-        if guidance is not None:  # one batch of 2N rows: conditional, then unconditional (E20)
-            uh, um = self.uncond()
-            hidden = np.concatenate([hidden, np.broadcast_to(uh, hidden.shape)]).astype(np.float32)
-            mask = np.concatenate([mask, np.broadcast_to(um, mask.shape)]).astype(np.int64)
+        return self.sample_mixed(lambda step: (denoiser, guidance), steps, hidden, mask, noise, timing)
+
+    def sample_mixed(self, plan: Callable[[int], tuple[str, float | None]], steps: int, hidden: np.ndarray,
+                     mask: np.ndarray, noise: np.ndarray, timing: Timing | None = None) -> np.ndarray:
+        """DDIM where step i (0 = the noisiest) is taken by plan(i) = (denoiser, guidance or None):
+        one denoiser throughout is `sample`; a mix shows where along the trajectory one loses to
+        another (diagnose.py)."""
         z = noise.astype(np.float32)
-        started = time.perf_counter()
-        for t, a_t, s_t, a_s, s_s in ddim_coefficients(steps):
-            rows = np.concatenate([z, z]) if guidance is not None else z
-            v = session.run(None, {"sample": rows, "timestep": np.full(len(rows), t, dtype=np.int64),
-                                   "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0]
-            if guidance is not None:
-                v = v[n:] + guidance * (v[:n] - v[n:])
+        started, evaluations = time.perf_counter(), 0
+        for i, (t, a_t, s_t, a_s, s_s) in enumerate(ddim_coefficients(steps)):
+            denoiser, guidance = plan(i)
+            v = self.velocity(denoiser, z, t, hidden, mask, guidance)
+            evaluations += 2 if guidance is not None else 1
             x_hat = a_t * z - s_t * v  # E4
             eps_hat = s_t * z + a_t * v
             z = (a_s * x_hat + s_s * eps_hat).astype(np.float32)  # E7
         if timing is not None:
             timing.denoise_s += time.perf_counter() - started
-            timing.clips += n
-            timing.network_evaluations_per_clip = steps * (2 if guidance is not None else 1)
+            timing.clips += len(noise)
+            timing.network_evaluations_per_clip = evaluations
         return z
+
+    def velocity(self, denoiser: str, z: np.ndarray, t: int, hidden: np.ndarray, mask: np.ndarray,
+                 guidance: float | None) -> np.ndarray:
+        """v for latents z (N, C, T, F) at timestep t; with guidance, one batch of 2N rows:
+        conditional, then unconditional (E20)."""
+        session = self.session(denoiser, self.files[denoiser])
+        n = len(z)
+        rows = z
+        if guidance is not None:
+            uh, um = self.uncond()
+            hidden = np.concatenate([hidden, np.broadcast_to(uh, hidden.shape)]).astype(np.float32)
+            mask = np.concatenate([mask, np.broadcast_to(um, mask.shape)]).astype(np.int64)
+            rows = np.concatenate([z, z])
+        v = session.run(None, {"sample": rows, "timestep": np.full(len(rows), t, dtype=np.int64),
+                               "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0]
+        return v[n:] + guidance * (v[:n] - v[n:]) if guidance is not None else v
 
     def decode(self, z0: np.ndarray, batch: int = 32, timing: Timing | None = None) -> np.ndarray:
         """Scaled clean latents (N, C, T, F) -> waveforms (N, samples) via the VAE decoder and vocoder."""

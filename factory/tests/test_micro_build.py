@@ -267,6 +267,43 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     assert out["checks"][0]["check"].startswith("teacher at 200") and not out["checks"][0]["passed"]
 
 
+def test_diagnose_mixes_student_and_teacher_steps(micro):
+    """sample_mixed with one denoiser throughout is `sample`; a mixed plan really switches; diagnose
+    scores every plan and takes each one's gap to the teacher seed by seed."""
+    from soundstep_factory import evaluate as ev
+    from soundstep_factory.diagnose import diagnose, plans
+    from soundstep_factory.distill import distill
+    from soundstep_factory.export import export_pack
+    from soundstep_factory.generate import PackRunner, noise_for
+
+    cfg = dataclasses.replace(micro["cfg"], distill=dataclasses.replace(micro["cfg"].distill, rounds=2))
+    pack = micro["root"] / "pack-students"
+    if not (pack / "manifest.json").exists():  # made by the distillation test when it ran first
+        distill(cfg, "bsa")
+        export_pack(cfg, pack)
+    runner = PackRunner(pack, threads=1)
+    hidden, mask = runner.encode(["a dog barks while a man speaks", "a siren"])
+    noise = noise_for(0, 2, runner.latent_shape)
+    teacher = runner.sample("teacher", 100, hidden, mask, noise, 3.0)
+    student = runner.sample("bsa-100", 100, hidden, mask, noise, None)
+    np.testing.assert_array_equal(runner.sample_mixed(lambda i: ("teacher", 3.0), 100, hidden, mask, noise), teacher)
+    np.testing.assert_array_equal(runner.sample_mixed(lambda i: ("bsa-100", None), 100, hidden, mask, noise), student)
+    mixed = runner.sample_mixed(plans("bsa-100", 100, 3.0)["teacher-first-50"], 100, hidden, mask, noise)
+    assert np.abs(mixed - teacher).max() > 1e-4 and np.abs(mixed - student).max() > 1e-4
+
+    assert [plans("bsa-100", 100, 3.0)["student-first-10"](i) for i in (9, 10)] == [("bsa-100", None), ("teacher", 3.0)]
+    ev.stage_judge(micro["cfg"], ev.JudgeConfig(widths=(4, 8), steps=6, batch_size=4, checkpoint_every=3))
+    judge, vocab = ev.load_judge(ev.judge_path(micro["cfg"]))
+    real = ev.test_prompts(micro["cfg"], ev.EvalConfig(num_prompts=micro["cfg"].data.num_test))
+    result = diagnose(runner, judge, vocab, real, "bsa-100", seeds=[0, 1], batch=4)
+    fad, gap = result["fad_judge_vae_mel"], result["gap_to_teacher"]
+    assert sorted(fad) == sorted(["student", "teacher", "teacher-first-10", "student-first-10",
+                                  "teacher-first-50", "student-first-50"])
+    assert all(len(v) == 2 and all(math.isfinite(x) for x in v) for v in fad.values())
+    assert gap["teacher"]["mean"] == 0.0
+    assert gap["student"]["mean"] == pytest.approx(np.mean(np.subtract(fad["student"], fad["teacher"])))
+
+
 def test_vocoder_gan_stage_trains_and_resumes(micro):
     """HiFi-GAN fine-tuning: discriminator outputs per sub-discriminator, a checkpoint that resumes."""
     import dataclasses
