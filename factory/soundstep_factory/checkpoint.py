@@ -55,8 +55,19 @@ def load_trained(cfg: PackConfig, stage: str, model: torch.nn.Module) -> torch.n
 def load_features(cfg: PackConfig, split: str = "train") -> dict:
     """features.pt restricted to one split: every per-clip tensor and list keeps that split's rows."""
     feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
-    keep = [s == split for s in feats["split"]]
+    return _rows_of_split(feats, [s == split for s in feats["split"]])
 
+
+def load_diffusion_set(cfg: PackConfig, split: str = "train") -> dict:
+    """load_features of the split and "x0": its VAE latents times the latent scale (N, C, T, F),
+    what the teacher and the distillation train on; features.pt is read once."""
+    feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
+    keep = [s == split for s in feats["split"]]
+    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)
+    return {**_rows_of_split(feats, keep), "x0": lat["latents"][torch.tensor(keep)] * lat["scale"]}
+
+
+def _rows_of_split(feats: dict, keep: list[bool]) -> dict:
     def rows(value):
         if isinstance(value, torch.Tensor) and value.shape[0] == len(keep):
             return value[torch.tensor(keep)]

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from .config import default_out, load_config
-from .evaluate import EvalConfig, eval_dir, judge_path, load_judge, mean_ci95, score_mels, test_prompts
+from .evaluate import (EvalConfig, eval_dir, judge_path, load_judge, mean_ci95, score_mels, test_prompts,
+                       vae_log_mel)
 from .generate import PackRunner, noise_for
 
 Plan = Callable[[int], tuple[str, float | None]]  # step index (0 = noisiest) -> (denoiser, guidance)
@@ -35,10 +36,10 @@ def plans(student: str, steps: int, teacher_guidance: float) -> dict[str, Plan]:
     return plans
 
 
-def log_mel_fad(runner: PackRunner, judge, vocab, real: dict, z0: np.ndarray, batch: int = 50) -> float:
-    mel = np.concatenate([runner.decode_mel(z0[i:i + batch] / runner.latent["scale"])
-                          for i in range(0, len(z0), batch)])[:, 0]
-    return score_mels(judge, vocab, torch.from_numpy(mel), real["sources"], real["mel"])["fad_judge"]
+def log_mel_fad(runner: PackRunner, judge, vocab, real: dict, z0: np.ndarray) -> float:
+    """FAD_judge of the VAE decoder's log-mel of scaled latents z0 against the real test clips."""
+    mel = torch.from_numpy(vae_log_mel(runner, z0)[:, 0])
+    return score_mels(judge, vocab, mel, real["sources"], real["mel"])["fad_judge"]
 
 
 def diagnose(runner: PackRunner, judge, vocab, real: dict, student: str, seeds: list[int], batch: int = 50) -> dict:
@@ -50,7 +51,7 @@ def diagnose(runner: PackRunner, judge, vocab, real: dict, student: str, seeds: 
             noise = noise_for(seed, len(hidden), runner.latent_shape)
             z0 = np.concatenate([runner.sample_mixed(plan, steps, hidden[i:i + batch], mask[i:i + batch],
                                                      noise[i:i + batch]) for i in range(0, len(hidden), batch)])
-            fad.setdefault(name, []).append(log_mel_fad(runner, judge, vocab, real, z0, batch))
+            fad.setdefault(name, []).append(log_mel_fad(runner, judge, vocab, real, z0))
         print(f"[diagnose] {student} {name}: {[round(v, 2) for v in fad[name]]}", flush=True)
     gap = {}
     for name, values in fad.items():

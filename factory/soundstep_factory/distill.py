@@ -23,7 +23,7 @@ import torch
 from . import checkpoint, sampling
 from .config import PackConfig, cpu_threads, load_config
 from .models import build_unet
-from .checkpoint import load_features, load_trained
+from .checkpoint import load_diffusion_set, load_trained
 
 torch.set_num_threads(cpu_threads())
 
@@ -206,12 +206,9 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
 
 
 def distill_data(cfg: PackConfig) -> dict:
-    feats = load_features(cfg)
-    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)
-    split = torch.load(cfg.work_dir / "features.pt", weights_only=False)["split"]
-    x0 = lat["latents"][torch.tensor([s == "train" for s in split])] * lat["scale"]  # (N, C, T, F)
-    return {"x0": x0, "hidden": feats["hidden"], "mask": feats["mask"],
-            "uncond_hidden": feats["uncond_hidden"], "uncond_mask": feats["uncond_mask"]}
+    """The train split's scaled latents x0 (N, C, T, F), text states and captions."""
+    feats = load_diffusion_set(cfg)
+    return {k: feats[k] for k in ("x0", "hidden", "mask", "uncond_hidden", "uncond_mask", "captions")}
 
 
 def student_steps(cfg: PackConfig) -> list[int]:

@@ -550,9 +550,14 @@ def decoders_id(runner) -> str:
     return "+".join(files[runner.manifest[k]["file"]]["sha256"][:12] for k in ("vae_decoder", "vocoder"))
 
 
+def vae_log_mel(runner, z0: np.ndarray, batch: int = 32) -> np.ndarray:
+    """Scaled latents (P, C, T, F) -> the VAE decoder's log-mel (P, 1, frames, mels), in batches."""
+    return np.concatenate([runner.decode_mel(z0[i:i + batch] / runner.latent["scale"]) for i in range(0, len(z0), batch)])
+
+
 def decode_run(cfg: PackConfig, ecfg: EvalConfig, runner, z0: np.ndarray) -> dict:
     """Scaled latents (P, C, T, F) -> the VAE's log-mel, the audio's log-mel and a few waveforms."""
-    vae_mel = np.concatenate([runner.decode_mel(z0[i:i + 32] / runner.latent["scale"]) for i in range(0, len(z0), 32)])
+    vae_mel = vae_log_mel(runner, z0)
     wave = torch.from_numpy(np.concatenate([runner.vocode(vae_mel[i:i + 32]) for i in range(0, len(z0), 32)]))
     return {"mel": waves_to_mel(cfg, wave).half(), "vae_mel": torch.from_numpy(vae_mel[:, 0]).half(),
             "examples": wave[: ecfg.examples].clone(), "decoders": decoders_id(runner)}

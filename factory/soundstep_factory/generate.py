@@ -108,11 +108,18 @@ class PackRunner:
         one denoiser throughout is `sample`; a mix shows where along the trajectory one loses to
         another (diagnose.py)."""
         z = noise.astype(np.float32)
+        guided_rows: tuple[np.ndarray, np.ndarray] | None = None  # built once, on the first guided step
         started, evaluations = time.perf_counter(), 0
         for i, (t, a_t, s_t, a_s, s_s) in enumerate(ddim_coefficients(steps)):
             denoiser, guidance = plan(i)
-            v = self.velocity(denoiser, z, t, hidden, mask, guidance)
-            evaluations += 2 if guidance is not None else 1
+            if guidance is None:
+                v = self.velocity(denoiser, z, t, hidden, mask)
+                evaluations += 1
+            else:  # one batch of 2N rows: conditional, then unconditional (E20)
+                guided_rows = guided_rows or self.with_unconditional(hidden, mask)
+                both = self.velocity(denoiser, np.concatenate([z, z]), t, *guided_rows)
+                v = sampling.guide(both[len(z):], both[:len(z)], guidance)
+                evaluations += 2
             x_hat = a_t * z - s_t * v  # E4
             eps_hat = s_t * z + a_t * v
             z = (a_s * x_hat + s_s * eps_hat).astype(np.float32)  # E7
@@ -122,21 +129,17 @@ class PackRunner:
             timing.network_evaluations_per_clip = evaluations
         return z
 
-    def velocity(self, denoiser: str, z: np.ndarray, t: int, hidden: np.ndarray, mask: np.ndarray,
-                 guidance: float | None) -> np.ndarray:
-        """v for latents z (N, C, T, F) at timestep t; with guidance, one batch of 2N rows:
-        conditional, then unconditional (E20)."""
+    def with_unconditional(self, hidden: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The text states of N prompts followed by N copies of the empty prompt's: (2N, L, H), (2N, L)."""
+        uh, um = self.uncond()
+        return (np.concatenate([hidden, np.broadcast_to(uh, hidden.shape)]).astype(np.float32),
+                np.concatenate([mask, np.broadcast_to(um, mask.shape)]).astype(np.int64))
+
+    def velocity(self, denoiser: str, z: np.ndarray, t: int, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One network evaluation: v for latents z (N, C, T, F) at timestep t."""
         session = self.session(denoiser, self.files[denoiser])
-        n = len(z)
-        rows = z
-        if guidance is not None:
-            uh, um = self.uncond()
-            hidden = np.concatenate([hidden, np.broadcast_to(uh, hidden.shape)]).astype(np.float32)
-            mask = np.concatenate([mask, np.broadcast_to(um, mask.shape)]).astype(np.int64)
-            rows = np.concatenate([z, z])
-        v = session.run(None, {"sample": rows, "timestep": np.full(len(rows), t, dtype=np.int64),
-                               "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0]
-        return v[n:] + guidance * (v[:n] - v[n:]) if guidance is not None else v
+        return session.run(None, {"sample": z, "timestep": np.full(len(z), t, dtype=np.int64),
+                                  "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0]
 
     def decode(self, z0: np.ndarray, batch: int = 32, timing: Timing | None = None) -> np.ndarray:
         """Scaled clean latents (N, C, T, F) -> waveforms (N, samples) via the VAE decoder and vocoder."""

@@ -31,9 +31,9 @@ import torch
 from onnx import numpy_helper
 
 from . import checkpoint
-from .checkpoint import load_features, load_trained
+from .checkpoint import load_trained
 from .config import PackConfig, default_out, load_config
-from .distill import student_steps
+from .distill import distill_data, student_steps
 from .models import build_unet
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder
 
@@ -51,18 +51,16 @@ def teacher_from_graph(pack_dir: Path) -> dict[str, torch.Tensor]:
 
 
 def pack(cfg: PackConfig, out: Path, pack_dir: Path) -> dict:
-    feats = load_features(cfg)  # train split
-    teacher = load_trained(cfg, "teacher", build_unet(cfg, feats["hidden"].shape[-1])).state_dict()
+    data = distill_data(cfg)  # train split
+    teacher = load_trained(cfg, "teacher", build_unet(cfg, data["hidden"].shape[-1])).state_dict()
     in_graph = {k: w for k, w in teacher_from_graph(pack_dir).items() if k in teacher}
     if any(not torch.equal(w, teacher[k]) for k, w in in_graph.items()):
         raise SystemExit(f"{pack_dir}/denoisers/teacher.onnx does not hold the teacher checkpoint's weights: "
                          "re-export the pack before packing a bundle")
-    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)
-    split = torch.load(cfg.work_dir / "features.pt", weights_only=False)["split"]
-    x0 = lat["latents"][torch.tensor([s == "train" for s in split])] * lat["scale"]  # (N, C, T, F)
+    x0 = data["x0"]  # (N, C, T, F)
     bundle = {
-        "x0": x0.half(), "captions": feats["captions"],
-        "hidden_check": feats["hidden"][:CHECK_ROWS].clone(), "mask_check": feats["mask"][:CHECK_ROWS].clone(),
+        "x0": x0.half(), "captions": data["captions"],
+        "hidden_check": data["hidden"][:CHECK_ROWS].clone(), "mask_check": data["mask"][:CHECK_ROWS].clone(),
         "text_info": json.loads((cfg.work_dir / "text" / "text_info.json").read_text()),
         # Tensors the graph does not hold as they are: the group norms' (renamed by the export),
         # and every weight the pack stores compressed (int8 U-Nets: nearly all, 7.9 MB).

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint, sampling
-from .checkpoint import load_features, load_trained
+from .checkpoint import load_diffusion_set, load_features, load_trained
 from .config import PackConfig, cpu_threads, load_config
 from .data import load_audio, load_clips
 from .mel import MelFrontEnd
@@ -208,10 +208,8 @@ def train_vocoder(cfg: PackConfig) -> None:
 # ---------------------------------------------------------------- teacher
 def train_teacher(cfg: PackConfig) -> None:
     """v-prediction teacher with condition dropout to the "" prompt (DISTILLATION.md 1, 2, 5)."""
-    feats = load_features(cfg)
-    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)
-    split = torch.load(cfg.work_dir / "features.pt", weights_only=False)["split"]
-    x0 = lat["latents"][torch.tensor([s == "train" for s in split])] * lat["scale"]  # (N, C, T, F)
+    feats = load_diffusion_set(cfg)
+    x0 = feats["x0"]  # (N, C, T, F)
     hidden, mask = feats["hidden"], feats["mask"]  # (N, L, H), (N, L)
     uncond_hidden, uncond_mask = feats["uncond_hidden"], feats["uncond_mask"]
     abar = sampling.alphas_cumprod().float()
