@@ -83,14 +83,21 @@ class VaeConfig:
 
 @dataclass
 class VocoderConfig:
-    """transformers SpeechT5HifiGan (the class diffusers' AudioLDM uses); hop 160 = 5*4*4*2."""
+    """architecture "istft" (vocoder.py): HiFi-GAN residual blocks at frame rate and a
+    phase-accumulating inverse-STFT head; "hifigan": transformers SpeechT5HifiGan (the class
+    diffusers' AudioLDM uses), which cannot hold a steady tone off the 100 Hz grid (vocoder.py)."""
+    architecture: str = "istft"
+    channels: int = 128  # istft: width of the residual trunk
+    blocks: int = 4  # istft: residual blocks
+    n_fft: int = 512  # istft: synthesis STFT size (the hop is the mel hop)
+    # hifigan: hop 160 = 5*4*4*2
     upsample_initial_channel: int = 128
     upsample_rates: tuple[int, ...] = (5, 4, 4, 2)
     upsample_kernel_sizes: tuple[int, ...] = (11, 8, 8, 4)  # k - rate even: output is exactly frames * hop
     resblock_kernel_sizes: tuple[int, ...] = (3, 7)
     resblock_dilation_sizes: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5))
     segment_frames: int = 32
-    steps: int = 2000
+    steps: int = 6000  # istft: 0.05 s/step on 2 CPU cores
     batch_size: int = 16
     lr: float = 1e-3
     gan_steps: int = 0  # > 0: then fine-tune with HiFi-GAN's discriminators (gan.py); the pack ships that one

@@ -11,20 +11,25 @@ from transformers.audio_utils import mel_filter_bank
 from .config import AudioConfig
 
 
+def mel_filters(cfg: AudioConfig, n_fft: int | None = None) -> torch.Tensor:
+    """(n_fft/2+1, n_mels) slaney filterbank of the pack's mel scale, for an STFT of n_fft
+    (default: the front end's own)."""
+    return torch.tensor(mel_filter_bank(
+        num_frequency_bins=(n_fft or cfg.n_fft) // 2 + 1,
+        num_mel_filters=cfg.n_mels,
+        min_frequency=cfg.f_min,
+        max_frequency=cfg.f_max,
+        sampling_rate=cfg.sample_rate,
+        norm="slaney",
+        mel_scale="slaney",
+    ), dtype=torch.float32)
+
+
 class MelFrontEnd(torch.nn.Module):
     def __init__(self, cfg: AudioConfig):
         super().__init__()
         self.cfg = cfg
-        filters = mel_filter_bank(
-            num_frequency_bins=cfg.n_fft // 2 + 1,
-            num_mel_filters=cfg.n_mels,
-            min_frequency=cfg.f_min,
-            max_frequency=cfg.f_max,
-            sampling_rate=cfg.sample_rate,
-            norm="slaney",
-            mel_scale="slaney",
-        )  # (n_fft/2+1, n_mels)
-        self.register_buffer("filters", torch.tensor(filters, dtype=torch.float32), persistent=False)
+        self.register_buffer("filters", mel_filters(cfg), persistent=False)  # (n_fft/2+1, n_mels)
         self.register_buffer("window", torch.hann_window(cfg.win_length), persistent=False)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:

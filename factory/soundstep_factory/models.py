@@ -48,12 +48,19 @@ def build_vae(cfg: PackConfig) -> AutoencoderKL:
     )
 
 
-def build_vocoder(cfg: PackConfig) -> "SpeechT5HifiGan":
+def build_vocoder(cfg: PackConfig) -> torch.nn.Module:
+    """log_mel (B, frames, mels) -> waveform (B, frames * hop), of VocoderConfig.architecture."""
+    v = cfg.vocoder
+    if v.architecture == "istft":
+        from .mel import mel_filters
+        from .vocoder import IstftVocoder
+        return IstftVocoder(mel_filters(cfg.audio, v.n_fft), cfg.audio.hop_length, v.channels, v.blocks)
+    if v.architecture != "hifigan":
+        raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")
     # Imported here so the diffusion stages need diffusers alone (distillation on a lent GPU
     # machine whose transformers is another major version).
     from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
 
-    v = cfg.vocoder
     return SpeechT5HifiGan(SpeechT5HifiGanConfig(
         model_in_dim=cfg.audio.n_mels, sampling_rate=cfg.audio.sample_rate,
         upsample_initial_channel=v.upsample_initial_channel, upsample_rates=list(v.upsample_rates),

@@ -30,6 +30,8 @@ def _channel_axis(node: onnx.NodeProto, slot: int, ndim: int) -> int | None:
         return 0  # (V, H): one scale per table row
     if node.op_type == "Conv" and slot == 1 and ndim >= 3:
         return 0  # (O, I, kh, kw): one scale per output channel
+    if node.op_type == "ConvTranspose" and slot == 1 and ndim >= 3:
+        return 1  # (I, O, k): one scale per output channel
     if node.op_type == "Gemm" and slot == 1 and ndim == 2:
         trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
         return 0 if trans_b else 1
@@ -37,7 +39,7 @@ def _channel_axis(node: onnx.NodeProto, slot: int, ndim: int) -> int | None:
 
 
 def quantize_weights(src: Path, dst: Path, storage: str = "int8", min_elements: int = MIN_ELEMENTS) -> dict:
-    """Store the weights of MatMul, Gemm, Conv and Gather nodes as int8 (symmetric, one scale per
+    """Store the weights of MatMul, Gemm, Conv, ConvTranspose and Gather nodes as int8 (symmetric, one scale per
     output channel) or float16, with Cast (and Mul) nodes that restore float32 at load time."""
     if storage not in ("int8", "float16"):
         raise ValueError(f"storage must be 'int8' or 'float16', not {storage!r}")

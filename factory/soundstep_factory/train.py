@@ -186,11 +186,19 @@ def stft_loss(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 
 def train_vocoder(cfg: PackConfig) -> None:
+    """Random segments of the training clips. "hifigan": multi-resolution STFT + mel L1 on the
+    waveform. "istft": mel L1 and spectral convergence on the waveform, plus direct targets for
+    its two heads from the real STFT: compressed magnitudes and frame-to-frame phase advances."""
     feats = load_features(cfg)
     wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
     vocoder = build_vocoder(cfg)
     mel_fe = MelFrontEnd(cfg.audio)
     seg, hop = cfg.vocoder.segment_frames, cfg.audio.hop_length
+    istft = cfg.vocoder.architecture == "istft"
+    if istft:  # N/2 samples of context each side, so segment frames are the whole clip's frames
+        from .vocoder import compressed_magnitude_loss, phase_advance_loss, spectral_convergence
+        context = vocoder.n_fft // 2
+        padded = F.pad(wave.unsqueeze(1), (context, context), mode="reflect").squeeze(1)  # (N, S + n_fft)
 
     def loss_fn(model, g):
         rows = _batch(len(mel), cfg.vocoder.batch_size, g)
@@ -199,8 +207,14 @@ def train_vocoder(cfg: PackConfig) -> None:
         w = torch.stack([wave[r, s * hop:(s + seg) * hop] for r, s in zip(rows, starts)])  # (B, seg*hop)
         pred = model(m)  # (B, seg*hop)
         mel_l1 = (mel_fe(pred) - mel_fe(w)).abs().mean()
-        spec = stft_loss(pred, w)
-        return spec + mel_l1, {"mel_l1": mel_l1.item()}
+        if not istft:
+            return stft_loss(pred, w) + mel_l1, {"mel_l1": mel_l1.item()}
+        real = model.analysis(torch.stack([padded[r, s * hop:(s + seg) * hop + 2 * context]
+                                           for r, s in zip(rows, starts)]), seg)  # (B, bins, seg)
+        log_magnitude, advance, _ = model.heads(m)
+        magnitude, phase = compressed_magnitude_loss(log_magnitude, real), phase_advance_loss(advance, real)
+        loss = spectral_convergence(pred, w) + mel_l1 + magnitude + phase
+        return loss, {"mel_l1": mel_l1.item(), "magnitude": magnitude.item(), "phase_advance": phase.item()}
 
     run_loop(cfg, "vocoder", vocoder, cfg.vocoder.steps, cfg.vocoder.lr, loss_fn)
 

@@ -1,0 +1,173 @@
+"""The pack's vocoder: HiFi-GAN's residual blocks at the mel frame rate, and an inverse-STFT head
+that accumulates each bin's phase from frame to frame.
+
+log_mel (B, frames, mels) -> waveform (B, frames * hop)
+
+Why not SpeechT5HifiGan alone (still selectable: VocoderConfig.architecture = "hifigan"):
+a HiFi-GAN generator is a stack of strided transposed convolutions, so shifting its input by one
+frame shifts its output by exactly `hop` samples. A steady tone has (nearly) the same mel frame
+after frame, so the generator can only answer with a signal that repeats every hop = 160 samples:
+harmonics of 100 Hz. A 953 Hz beep is not among them, and under spectral losses at a finer
+resolution than that the cheapest answer is near silence. Measured on the trained SpeechT5HifiGan:
+a loud beep came out at |STFT| 0.03 where the real clip has 238 (RMS 0.002 vs 0.274), and the
+median RMS of pitched single-source clips was 5% of the real clip's.
+
+Here the network predicts, per STFT bin and frame,
+  - a log-magnitude correction on top of a fixed prior that spreads each mel band's energy back
+    over its linear bins (`mel_to_linear`), so energy is right from the first step;
+  - the phase advance from the previous frame (the bin's instantaneous frequency times hop),
+    which is summed over frames: a steady tone keeps a steady phase rotation at any frequency,
+    not only at multiples of sample_rate / hop (the phase vocoder's rule, and GANSynth's
+    instantaneous-frequency representation);
+  - how much of a fixed pseudo-random phase to add: noise-like sounds (applause, wind) have no
+    steady phase rotation, and without it the bins of a hiss ring as a comb of pure tones
+    (trained for 2,000 steps: FAD_judge 61.0 with it, 66.1 without; adherence 0.29 vs 0.24).
+The complex frames are turned into audio by a windowed inverse real DFT with overlap-add, one
+ConvTranspose1d, normalized by the summed squared window: exactly torch.istft's output for the
+same frames (tests/test_vocoder.py), in operations ONNX Runtime Web runs.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LRELU_SLOPE = 0.1
+
+
+class ResBlock(nn.Module):
+    """HiFi-GAN's residual block (Kong et al. 2020, ResBlock2): dilated convolutions, leaky ReLU."""
+
+    def __init__(self, channels: int, dilations: tuple[int, ...] = (1, 3)):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(channels, channels, 3, padding=d, dilation=d) for d in dilations)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = x + conv(F.leaky_relu(x, LRELU_SLOPE))
+        return x
+
+
+def mel_to_linear(filters: torch.Tensor) -> torch.Tensor:
+    """(bins, mels) mel filterbank (mel = |X| @ filters) -> (bins, mels) map W with |X| ~ W @ mel.
+
+    Each bin takes its mel bands' energy in proportion to its filter weights, scaled so that a flat
+    spectrum |X| = c comes back as exactly c: W[k, m] = F[k, m] / sum_m' F[k, m'] S[m'], where
+    S[m'] = sum_j F[j, m'] is band m''s response to a flat spectrum."""
+    band_sum = filters.sum(0)  # (mels,)
+    return filters / (filters * band_sum).sum(1, keepdim=True).clamp(min=1e-12)
+
+
+def synthesis_basis(n_fft: int) -> torch.Tensor:
+    """(2 * bins, 1, n_fft): ConvTranspose1d weights that map [Re X; Im X] of one frame to its
+    Hann-windowed inverse real DFT, x[n] = w[n] / N * sum_k c_k (Re X_k cos - Im X_k sin)(2 pi k n / N),
+    with c_k = 1 at DC and Nyquist and 2 elsewhere."""
+    bins = n_fft // 2 + 1
+    k = torch.arange(bins, dtype=torch.float64).view(-1, 1)
+    n = torch.arange(n_fft, dtype=torch.float64).view(1, -1)
+    angle = 2 * math.pi * ((k * n) % n_fft) / n_fft  # reduced first: k * n reaches 1e5
+    weight = torch.full((bins, 1), 2.0, dtype=torch.float64)
+    weight[0] = weight[-1] = 1.0
+    window = torch.hann_window(n_fft, dtype=torch.float64)
+    basis = torch.cat([weight * torch.cos(angle), -weight * torch.sin(angle)]) * window / n_fft
+    return basis.unsqueeze(1).float()
+
+
+class IstftVocoder(nn.Module):
+    def __init__(self, filters: torch.Tensor, hop: int, channels: int = 128, blocks: int = 4,
+                 noise_frames: int = 256, seed: int = 0):
+        """filters: (n_fft/2 + 1, mels) mel filterbank at the synthesis STFT size (sets n_fft);
+        noise_frames: length of the pseudo-random phase table, repeated for longer inputs."""
+        super().__init__()
+        bins, n_mels = filters.shape
+        self.n_fft, self.hop, self.bins = 2 * (bins - 1), hop, bins
+        self.pre = nn.Conv1d(n_mels, channels, 7, padding=3)
+        self.blocks = nn.ModuleList(ResBlock(channels) for _ in range(blocks))
+        self.post = nn.Conv1d(channels, 3 * bins, 1)  # per bin: log-magnitude correction, phase advance, noise
+        with torch.no_grad():  # start from the prior's magnitudes
+            self.post.weight[:bins].zero_()
+            self.post.bias[:bins].zero_()
+        k = torch.arange(bins, dtype=torch.float32).view(1, -1, 1)
+        self.register_buffer("mel_to_linear", mel_to_linear(filters).unsqueeze(0), persistent=False)  # (1, bins, mels)
+        # A bin-centre sinusoid advances 2 pi k hop / N per frame; the network predicts the rest.
+        # Reduced mod 2 pi in integers: unreduced, 256 frames of cumsum reach 1e5 rad, where float32
+        # cos/sin of ONNX Runtime and PyTorch disagree by 3e-3 on the waveform.
+        self.register_buffer("centre_advance", 2 * math.pi * ((k * hop) % self.n_fft) / self.n_fft, persistent=False)
+        # The STFT frame is centred at n = N/2, which puts (-1)^k on bin k of a centred sinusoid.
+        self.register_buffer("centring", math.pi * k, persistent=False)
+        self.register_buffer("basis", synthesis_basis(self.n_fft), persistent=False)
+        self.register_buffer("window_sq", torch.hann_window(self.n_fft).pow(2).view(1, 1, -1), persistent=False)
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("noise_phase", 2 * math.pi * torch.rand(1, bins, noise_frames, generator=g),
+                             persistent=False)
+
+    def heads(self, log_mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """log_mel (B, T, mels) -> log-magnitude, phase advance (radians) and noise share (0..1),
+        each (B, bins, T)."""
+        x = self.pre(log_mel.transpose(1, 2))  # (B, C, T)
+        for block in self.blocks:
+            x = block(x)
+        correction, deviation, noise = self.post(F.leaky_relu(x, LRELU_SLOPE)).chunk(3, dim=1)  # (B, bins, T) each
+        prior = torch.matmul(self.mel_to_linear, log_mel.exp().transpose(1, 2))  # (B, bins, T)
+        log_magnitude = torch.log(prior.clamp(min=1e-6)) + correction
+        advance = self.centre_advance + math.pi * torch.tanh(deviation)  # any frequency: +-pi covers a turn
+        advance = torch.where(advance > math.pi, advance - 2 * math.pi, advance)  # the same, in (-pi, pi]
+        return log_magnitude.clamp(max=8.0), advance, torch.sigmoid(noise)
+
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        return self.synthesize(*self.heads(log_mel))
+
+    def synthesize(self, log_magnitude: torch.Tensor, advance: torch.Tensor,
+                   noise: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, bins, T) log-magnitudes, phase advances and noise shares -> waveform (B, T * hop)."""
+        phase = torch.cumsum(advance, dim=2) + self.centring  # the first frame starts at phase 0
+        if noise is not None:
+            frames = torch.arange(advance.shape[-1], device=advance.device) % self.noise_phase.shape[-1]
+            phase = phase + noise * self.noise_phase.index_select(2, frames)
+        magnitude = log_magnitude.exp()
+        return self.overlap_add(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
+
+    def overlap_add(self, real: torch.Tensor, imag: torch.Tensor) -> torch.Tensor:
+        """Inverse STFT of (B, bins, T) frames centred on samples t * hop -> (B, T * hop);
+        torch.istft(center=True, hann window) in a ConvTranspose1d."""
+        frames = real.shape[-1]
+        wave = F.conv_transpose1d(torch.cat([real, imag], dim=1), self.basis, stride=self.hop)  # (B, 1, (T-1) hop + N)
+        envelope = F.conv_transpose1d(torch.ones_like(real[:1, :1]), self.window_sq, stride=self.hop)  # sum of w^2
+        start = self.n_fft // 2
+        return (wave / envelope.clamp(min=1e-3))[:, 0, start:start + frames * self.hop]
+
+    def analysis(self, wave_with_context: torch.Tensor, frames: int) -> torch.Tensor:
+        """The real STFT in this vocoder's framing: wave_with_context (B, frames * hop + N) is the
+        clip segment with N/2 samples of context on each side -> (B, bins, frames) complex."""
+        window = torch.hann_window(self.n_fft, device=wave_with_context.device)
+        return torch.stft(wave_with_context, self.n_fft, self.hop, window=window, center=False,
+                          return_complex=True)[:, :, :frames]
+
+
+def phase_advance_loss(advance: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """1 - cos of the error in each bin's frame-to-frame phase advance, weighted by the real
+    magnitudes of both frames (a quiet bin's phase is noise). advance (B, bins, T); real complex."""
+    real_advance = torch.angle(real[:, :, 1:] * real[:, :, :-1].conj())  # (B, bins, T-1)
+    weight = real[:, :, 1:].abs() * real[:, :, :-1].abs()
+    return (weight * (1 - torch.cos(advance[:, :, 1:] - real_advance))).sum() / weight.sum().clamp(min=1e-8)
+
+
+def compressed_magnitude_loss(log_magnitude: torch.Tensor, real: torch.Tensor, power: float = 0.3) -> torch.Tensor:
+    """Squared error of |X|^0.3. Squared, not absolute: where the mel cannot say which of a band's
+    bins holds a tone, the mean spreads the energy over them while a median would be silence."""
+    return ((log_magnitude * power).exp() - real.abs().pow(power)).pow(2).mean()
+
+
+def spectral_convergence(pred: torch.Tensor, real: torch.Tensor,
+                         resolutions: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (256, 64))) -> torch.Tensor:
+    """Multi-resolution spectral convergence ||(|P| - |R|)|| / ||R|| (Parallel WaveGAN's first term;
+    its log-magnitude L1 is left out for the same reason as in compressed_magnitude_loss)."""
+    total = 0.0
+    for n_fft, hop in resolutions:
+        window = torch.hann_window(n_fft, device=pred.device)
+        p = torch.stft(pred, n_fft, hop, window=window, return_complex=True).abs()
+        r = torch.stft(real, n_fft, hop, window=window, return_complex=True).abs()
+        total = total + torch.linalg.norm(p - r) / torch.linalg.norm(r).clamp(min=1e-8)
+    return total / len(resolutions)
