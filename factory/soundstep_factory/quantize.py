@@ -38,6 +38,20 @@ def _channel_axis(node: onnx.NodeProto, slot: int, ndim: int) -> int | None:
     return None
 
 
+def _constants_to_initializers(graph: onnx.GraphProto, min_elements: int) -> None:
+    """Large float tensors that the exporter wrote as Constant nodes (a module's buffers, such as
+    the vocoder's synthesis basis) become initializers, so they are stored like weights."""
+    for node in list(graph.node):
+        value = next((a.t for a in node.attribute if a.name == "value"), None) if node.op_type == "Constant" else None
+        if value is None or value.data_type != onnx.TensorProto.FLOAT:
+            continue
+        array = numpy_helper.to_array(value)
+        if array.size < min_elements:
+            continue
+        graph.node.remove(node)
+        graph.initializer.append(numpy_helper.from_array(array, node.output[0]))
+
+
 def quantize_weights(src: Path, dst: Path, storage: str = "int8", min_elements: int = MIN_ELEMENTS) -> dict:
     """Store the weights of MatMul, Gemm, Conv, ConvTranspose and Gather nodes as int8 (symmetric, one scale per
     output channel) or float16, with Cast (and Mul) nodes that restore float32 at load time."""
@@ -45,6 +59,7 @@ def quantize_weights(src: Path, dst: Path, storage: str = "int8", min_elements: 
         raise ValueError(f"storage must be 'int8' or 'float16', not {storage!r}")
     model = onnx.load(str(src))
     graph = model.graph
+    _constants_to_initializers(graph, min_elements)
     initializers = {init.name: init for init in graph.initializer}
     restored: dict[str, str] = {}  # float initializer name -> the float32 tensor rebuilt from storage
     new_nodes, stats = [], {"tensors": 0, "float_bytes": 0, "stored_bytes": 0, "storage": storage}

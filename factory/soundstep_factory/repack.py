@@ -11,9 +11,10 @@ exercised on it without a Tango-size model:
 
 - `--external-data`: every graph is saved with its tensors in `<graph>.data` (listed per
   graph in `external_data`, and in `files`);
-- `--fp16`: each denoiser, the VAE decoder and the vocoder get a float16 variant
+- `--fp16`: each denoiser and the VAE decoder get a float16 variant
   (`<graph>.fp16.onnx`, float16 compute, float32 inputs and outputs) in `variants`.
-  The int8 text encoder keeps one graph: its weights are already 8-bit.
+  The int8 text encoder keeps one graph: its weights are already 8-bit; so does the vocoder,
+  whose phase sums need float32 arithmetic (FLOAT16_KINDS).
 
 Every rewritten graph is run by ONNX Runtime (CPU, one thread) on fixed inputs against the
 source graph: float32 graphs must give identical outputs, float16 variants must stay within
@@ -45,11 +46,12 @@ REPACK_LOG = "repack_log.json"
 EXTERNAL_SIZE_THRESHOLD = 1024
 # Max abs error of a float16 variant against its float32 graph on the fixed inputs below,
 # relative to the largest |output| there. Measured on soundstep-small: teacher 1.7e-3, students
-# 1.7e-3 to 3.3e-2 (min-snr-25; distilled U-Nets have wider activations), VAE log-mel 5.7e-4,
-# vocoder waveform 3.3e-4.
-FLOAT16_TOLERANCE = {"denoiser": 5e-2, "vae": 5e-3, "vocoder": 2e-3}
-# Graph kinds that get a float16 variant (the text encoder is int8 already).
-FLOAT16_KINDS = ("denoiser", "vae", "vocoder")
+# 1.7e-3 to 3.3e-2 (min-snr-25; distilled U-Nets have wider activations), VAE log-mel 5.7e-4.
+FLOAT16_TOLERANCE = {"denoiser": 5e-2, "vae": 5e-3}
+# Graph kinds that get a float16 variant. Not the text encoder (int8 already), nor the vocoder:
+# it sums phase advances over frames (up to 800 rad), which float16 arithmetic (a step of 0.5 rad
+# there) cannot hold; it is 1.9 MB, float16 weights inside a float32 graph already.
+FLOAT16_KINDS = ("denoiser", "vae")
 
 
 @dataclass

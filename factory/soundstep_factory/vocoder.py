@@ -100,8 +100,8 @@ class IstftVocoder(nn.Module):
         self.register_buffer("basis", synthesis_basis(self.n_fft), persistent=False)
         self.register_buffer("window_sq", torch.hann_window(self.n_fft).pow(2).view(1, 1, -1), persistent=False)
         g = torch.Generator().manual_seed(seed)
-        self.register_buffer("noise_phase", 2 * math.pi * torch.rand(1, bins, noise_frames, generator=g),
-                             persistent=False)
+        self.register_buffer("noise_phase", 2 * math.pi * torch.rand(bins, noise_frames, generator=g),
+                             persistent=False)  # (bins, frames): a 2-D table is stored compressed
 
     def heads(self, log_mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """log_mel (B, T, mels) -> log-magnitude, phase advance (radians) and noise share (0..1),
@@ -125,7 +125,7 @@ class IstftVocoder(nn.Module):
         phase = torch.cumsum(advance, dim=2) + self.centring  # the first frame starts at phase 0
         if noise is not None:
             frames = torch.arange(advance.shape[-1], device=advance.device) % self.noise_phase.shape[-1]
-            phase = phase + noise * self.noise_phase.index_select(2, frames)
+            phase = phase + noise * self.noise_phase.index_select(1, frames)
         magnitude = log_magnitude.exp()
         return self.overlap_add(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
 

@@ -61,7 +61,9 @@ def test_every_graph_matches_pytorch(micro):
         assert errors[name]["float32_max_abs_error"] <= 1e-3, name
         assert errors[name]["storage"] == storage
         if storage != "float32":  # the weights as shipped still give PyTorch's output within 5% RMS
-            assert errors[name]["stored_relative_rms_error"] <= 0.05, name
+            # (the istft vocoder's on its mel: its phases drift slowly, export.log_mel_relative_error)
+            key = "stored_log_mel_relative_rms_error" if name == "vocoder.onnx" else "stored_relative_rms_error"
+            assert 0 < errors[name][key] <= 0.05, name
     text = errors["text_encoder.onnx"]
     assert text["float_max_abs_error"] <= 1e-3
     assert text["int8_min_cosine"] >= 0.99
