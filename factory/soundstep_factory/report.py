@@ -364,7 +364,9 @@ def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
                   "int8 weights. The float32 row is the table stage's output for the pack before int8 storage, kept "
                   "by hand as eval/table-teacher-float32.json (this section is left out when that file is absent):", "",
                   "| teacher weights | FAD_judge | FAD_judge, log-mel | adherence, log-mel |", "|---|---|---|---|",
-                  f"| float32 | {fmt(ref['fad_judge'])} | {fmt(ref.get('fad_judge_vae_mel'))} | {fmt(ref.get('adherence_vae_mel'))} |",
+                  # the audio figure depends on the vocoder: comparable only when both were decoded by the same one
+                  f"| float32 | {fmt(ref['fad_judge']) if float32.get('decoders') == table.get('decoders') else '— (another vocoder)'} "
+                  f"| {fmt(ref.get('fad_judge_vae_mel'))} | {fmt(ref.get('adherence_vae_mel'))} |",
                   f"| int8 (shipped) | {fmt(now['fad_judge'])} | {fmt(now.get('fad_judge_vae_mel'))} | "
                   f"{fmt(now.get('adherence_vae_mel'))} |"]
     return lines
@@ -448,6 +450,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
         f"python -m soundstep_factory.export --config {cfg.recipe} --every-round   # every round of every method, for the table",
         f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage generate   # {ecfg.runs} seeds per model and step count",
         f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage generate --pack work/{cfg.recipe}/pack-every-round",
+        f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage decode   # stored runs, after a new VAE decoder or vocoder",
         f"python -m soundstep_factory.evaluate --config {cfg.recipe} --stage table",
         f"python -m soundstep_factory.report --config {cfg.recipe}",
         "```",
