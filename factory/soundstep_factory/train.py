@@ -196,7 +196,7 @@ def train_vocoder(cfg: PackConfig) -> None:
     seg, hop = cfg.vocoder.segment_frames, cfg.audio.hop_length
     istft = cfg.vocoder.architecture == "istft"
     if istft:  # N/2 samples of context each side, so segment frames are the whole clip's frames
-        from .vocoder import compressed_magnitude_loss, phase_advance_loss, spectral_convergence
+        from .vocoder import training_loss
         context = vocoder.n_fft // 2
         padded = F.pad(wave.unsqueeze(1), (context, context), mode="reflect").squeeze(1)  # (N, S + n_fft)
 
@@ -205,16 +205,12 @@ def train_vocoder(cfg: PackConfig) -> None:
         starts = torch.randint(0, mel.shape[1] - seg + 1, (len(rows),), generator=g)
         m = torch.stack([mel[r, s:s + seg] for r, s in zip(rows, starts)])  # (B, seg, mels)
         w = torch.stack([wave[r, s * hop:(s + seg) * hop] for r, s in zip(rows, starts)])  # (B, seg*hop)
+        if istft:
+            w_context = torch.stack([padded[r, s * hop:(s + seg) * hop + 2 * context] for r, s in zip(rows, starts)])
+            return training_loss(model, mel_fe, m, w, w_context)
         pred = model(m)  # (B, seg*hop)
         mel_l1 = (mel_fe(pred) - mel_fe(w)).abs().mean()
-        if not istft:
-            return stft_loss(pred, w) + mel_l1, {"mel_l1": mel_l1.item()}
-        real = model.analysis(torch.stack([padded[r, s * hop:(s + seg) * hop + 2 * context]
-                                           for r, s in zip(rows, starts)]), seg)  # (B, bins, seg)
-        log_magnitude, advance, _ = model.heads(m)
-        magnitude, phase = compressed_magnitude_loss(log_magnitude, real), phase_advance_loss(advance, real)
-        loss = spectral_convergence(pred, w) + mel_l1 + magnitude + phase
-        return loss, {"mel_l1": mel_l1.item(), "magnitude": magnitude.item(), "phase_advance": phase.item()}
+        return stft_loss(pred, w) + mel_l1, {"mel_l1": mel_l1.item()}
 
     run_loop(cfg, "vocoder", vocoder, cfg.vocoder.steps, cfg.vocoder.lr, loss_fn)
 

@@ -81,3 +81,30 @@ def test_hifigan_answers_a_steady_mel_with_a_hop_periodic_signal():
     assert torch.allclose(inner[HOP:], inner[:-HOP], atol=1e-6 * float(inner.abs().max()) + 1e-7)
     shifted = y[16 * HOP + 1: 32 * HOP + 1]  # not periodic at other lags
     assert not torch.allclose(inner, shifted, atol=1e-3 * float(inner.abs().max()))
+
+
+def test_training_learns_a_steady_tone_off_the_hop_grid():
+    """The training loss teaches the vocoder a 953 Hz tone from its mel alone: at its level (a
+    trained SpeechT5HifiGan made such a beep at 1/100 of it) and at its own frequency, not on the
+    100 Hz grid (900 or 1000 Hz) a hop-periodic generator is held to."""
+    from soundstep_factory.vocoder import training_loss
+    v = vocoder().train()
+    fe = MelFrontEnd(AUDIO)
+    frames = 24
+    context = tones(frames * HOP + v.n_fft, (953.0, 0.4)).unsqueeze(0)  # (1, T * hop + N)
+    wave = context[:, v.n_fft // 2: v.n_fft // 2 + frames * HOP]
+    mel = fe(wave)  # (1, T, mels)
+    optimizer = torch.optim.Adam(v.parameters(), lr=1e-3)
+    for _ in range(200):
+        loss, logs = training_loss(v, fe, mel, wave, context)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        y = v.eval()(mel)[0]
+    inner = slice(v.n_fft, frames * HOP - v.n_fft)
+    ratio = float(y[inner].pow(2).mean().sqrt() / wave[0, inner].pow(2).mean().sqrt())
+    spectrum = torch.fft.rfft(y[inner] * torch.hann_window(len(y[inner])), n=SR).abs()  # 1 Hz bins
+    assert 0.5 < ratio < 1.5, ratio
+    assert abs(int(spectrum.argmax()) - 953) < 25, int(spectrum.argmax())
+    assert logs["phase_advance"] < 0.3, logs  # 1 - cos of the advance error, magnitude-weighted
