@@ -351,7 +351,8 @@ def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
     for n in (100, 50, 25):
         cells = [ranking_cell(by_key[k].get(n)) for k in by_key]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    lines += against_reference_markdown(table, d.methods, "bsa", "fad_judge_vae_mel")
+    for key in ("fad_judge_vae_mel", "fad_judge"):  # before the vocoder, and the audio a listener gets
+        lines += against_reference_markdown(table, d.methods, "bsa", key)
     checks = distillation_checks(table, d.methods)
     lines += ["", "### Goals", "", "| check | passed | numbers |", "|---|---|---|"] + [
         f"| {c['check']} | {'yes' if c['passed'] else '**no**'} | {c['detail']} |" for c in checks]
