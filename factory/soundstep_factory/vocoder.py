@@ -21,7 +21,8 @@ Here the network predicts, per STFT bin and frame,
     instantaneous-frequency representation);
   - how much of a fixed pseudo-random phase to add: noise-like sounds (applause, wind) have no
     steady phase rotation, and without it the bins of a hiss ring as a comb of pure tones
-    (trained for 2,000 steps: FAD_judge 61.0 with it, 66.1 without; adherence 0.29 vs 0.24).
+    (an earlier version of this head, 2,000 steps: FAD_judge 61.0 with it, 66.1 without;
+    adherence 0.29 vs 0.24).
 The complex frames are turned into audio by a windowed inverse real DFT with overlap-add, one
 ConvTranspose1d, normalized by the summed squared window: exactly torch.istft's output for the
 same frames (tests/test_vocoder.py), in operations ONNX Runtime Web runs.
