@@ -23,6 +23,7 @@ from .data import load_audio, load_clips
 from .mel import MelFrontEnd
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder
+from .vocoder import STFT_RESOLUTIONS, stft_magnitudes, training_loss
 
 torch.set_num_threads(cpu_threads())
 
@@ -177,12 +178,10 @@ def latents(cfg: PackConfig) -> Path:
 def stft_loss(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """Multi-resolution STFT loss (spectral convergence + log magnitude), as Parallel WaveGAN."""
     total = 0.0
-    for n_fft, hop in ((512, 128), (1024, 256), (256, 64)):
-        window = torch.hann_window(n_fft)
-        p = torch.stft(pred, n_fft, hop, window=window, return_complex=True).abs().clamp(min=1e-7)
-        r = torch.stft(real, n_fft, hop, window=window, return_complex=True).abs().clamp(min=1e-7)
+    for p, r in stft_magnitudes(pred, real):
+        p, r = p.clamp(min=1e-7), r.clamp(min=1e-7)
         total = total + torch.linalg.norm(p - r) / torch.linalg.norm(r) + (p.log() - r.log()).abs().mean()
-    return total / 3
+    return total / len(STFT_RESOLUTIONS)
 
 
 def train_vocoder(cfg: PackConfig) -> None:
@@ -196,7 +195,6 @@ def train_vocoder(cfg: PackConfig) -> None:
     seg, hop = cfg.vocoder.segment_frames, cfg.audio.hop_length
     istft = cfg.vocoder.architecture == "istft"
     if istft:  # N/2 samples of context each side, so segment frames are the whole clip's frames
-        from .vocoder import training_loss
         context = vocoder.n_fft // 2
         padded = F.pad(wave.unsqueeze(1), (context, context), mode="reflect").squeeze(1)  # (N, S + n_fft)
 

@@ -87,7 +87,7 @@ class IstftVocoder(nn.Module):
         noise_frames: length of the pseudo-random phase table, repeated for longer inputs."""
         super().__init__()
         bins, n_mels = filters.shape
-        self.n_fft, self.hop, self.bins = 2 * (bins - 1), hop, bins
+        self.n_fft, self.hop = 2 * (bins - 1), hop
         self.pre = nn.Conv1d(n_mels, channels, 7, padding=3)
         self.blocks = nn.ModuleList(ResBlock(channels) for _ in range(blocks))
         self.post = nn.Conv1d(channels, 3 * bins, 1)  # per bin: log-magnitude correction, phase advance, noise
@@ -168,17 +168,22 @@ def compressed_magnitude_loss(log_magnitude: torch.Tensor, real: torch.Tensor, p
     return ((log_magnitude * power).exp() - real.abs().pow(power)).pow(2).mean()
 
 
-def spectral_convergence(pred: torch.Tensor, real: torch.Tensor,
-                         resolutions: tuple[tuple[int, int], ...] = ((512, 128), (1024, 256), (256, 64))) -> torch.Tensor:
-    """Multi-resolution spectral convergence ||(|P| - |R|)|| / ||R|| (Parallel WaveGAN's first term;
-    its log-magnitude L1 is left out for the same reason as in compressed_magnitude_loss)."""
-    total = 0.0
+STFT_RESOLUTIONS = ((512, 128), (1024, 256), (256, 64))  # (n_fft, hop), Parallel WaveGAN's
+
+
+def stft_magnitudes(pred: torch.Tensor, real: torch.Tensor, resolutions=STFT_RESOLUTIONS):
+    """(|STFT(pred)|, |STFT(real)|) at each resolution, for the multi-resolution losses."""
     for n_fft, hop in resolutions:
         window = torch.hann_window(n_fft, device=pred.device)
-        p = torch.stft(pred, n_fft, hop, window=window, return_complex=True).abs()
-        r = torch.stft(real, n_fft, hop, window=window, return_complex=True).abs()
-        total = total + torch.linalg.norm(p - r) / torch.linalg.norm(r).clamp(min=1e-8)
-    return total / len(resolutions)
+        yield (torch.stft(pred, n_fft, hop, window=window, return_complex=True).abs(),
+               torch.stft(real, n_fft, hop, window=window, return_complex=True).abs())
+
+
+def spectral_convergence(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Multi-resolution spectral convergence ||(|P| - |R|)|| / ||R|| (Parallel WaveGAN's first term;
+    its log-magnitude L1 is left out for the same reason as in compressed_magnitude_loss)."""
+    terms = [torch.linalg.norm(p - r) / torch.linalg.norm(r).clamp(min=1e-8) for p, r in stft_magnitudes(pred, real)]
+    return sum(terms) / len(terms)
 
 
 def training_loss(model: IstftVocoder, mel_front_end: nn.Module, log_mel: torch.Tensor, wave: torch.Tensor,
