@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import time
@@ -135,6 +136,22 @@ def adherence(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Seque
     return float(found.double().mean())
 
 
+MIXES = ("single", "while", "then")  # how a clip's sources are combined (data.py)
+
+
+def adherence_by_mix(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Sequence[str]],
+                     mixes: Sequence[str], vocab: Sequence[str], threshold: float = 0.5) -> dict:
+    """Adherence over the clips of each composition: {"adherence_single", "adherence_while",
+    "adherence_then"} (a mix with no clips is left out)."""
+    p = torch.as_tensor(probs)
+    out = {}
+    for mix in MIXES:
+        rows = [i for i, m in enumerate(mixes) if m == mix]
+        if rows:
+            out[f"adherence_{mix}"] = adherence(p[rows], [prompted_sources[i] for i in rows], vocab, threshold)
+    return out
+
+
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
     """Mean and the half-width of its 95% Student-t interval over n runs:
         mean +- t_{0.975, n-1} * s / sqrt(n),  s = sample std (ddof 1).
@@ -166,6 +183,7 @@ class JudgeConfig:
     """A small CNN: conv3x3-BN-ReLU-maxpool blocks, global pooling, linear head."""
     widths: tuple[int, ...] = (16, 32, 64, 128)  # the last width is the embedding size
     dropout: float = 0.2
+    pooling: str = "attention"  # over time: "attention" (per source) or "mean" (the first judges; see Judge)
     # The judge hears nothing below this mel magnitude (about 60 dB under the loudest clips):
     # rendered clips have digital silence, vocoded ones a faint noise floor, and a judge that
     # tells those apart measures the vocoder's hiss instead of the sources (VGGish: log(mel + 0.01)).
@@ -186,10 +204,19 @@ class JudgeConfig:
 
 
 class Judge(torch.nn.Module):
-    """log-mel (B, frames, mels) -> logits (B, V); `embed` gives the (B, widths[-1]) embedding."""
+    """log-mel (B, frames, mels) -> clip probabilities (B, V); `embed` gives the (B, widths[-1]) embedding.
+
+    The CNN's features are max-pooled over frequency into one vector per time step (B, T', C).
+    pooling "attention" decides per time step and lets a per-source attention over time pick the
+    steps that count (PANNs' decision-level attention): a source heard in half the clip, as in
+    "X followed by Y", weighs fully. pooling "mean" (the first judges) classifies the time-averaged
+    features, which dilutes such a source by half."""
 
     def __init__(self, num_sources: int, jcfg: JudgeConfig, log_floor: float = 1e-5):
         super().__init__()
+        if jcfg.pooling not in ("attention", "mean"):
+            raise ValueError(f"unknown judge pooling {jcfg.pooling!r}: use 'attention' or 'mean'")
+        self.pooling = jcfg.pooling
         self.log_floor = math.log(max(log_floor, jcfg.input_floor))
         layers, c_in = [], 1
         for w in jcfg.widths:
@@ -199,16 +226,30 @@ class Judge(torch.nn.Module):
         self.input_norm = torch.nn.BatchNorm2d(1)
         self.features = torch.nn.Sequential(*layers)
         self.dropout = torch.nn.Dropout(jcfg.dropout)
-        self.head = torch.nn.Linear(c_in, num_sources)
+        self.head = torch.nn.Linear(c_in, num_sources)  # mean: on the clip; attention: on each time step
+        if self.pooling == "attention":
+            self.attention = torch.nn.Linear(c_in, num_sources)
         self.embedding_dim = c_in
 
-    def embed(self, mel: torch.Tensor) -> torch.Tensor:
+    def frame_features(self, mel: torch.Tensor) -> torch.Tensor:
         x = self.features(self.input_norm(mel.clamp(min=self.log_floor).unsqueeze(1)))  # (B, C, T', F')
-        # Mean over time (how much of the clip), max over frequency (where the energy is).
-        return x.amax(dim=3).mean(dim=2)  # (B, C)
+        return x.amax(dim=3).transpose(1, 2)  # (B, T', C): max over frequency (where the energy is)
+
+    def embed(self, mel: torch.Tensor) -> torch.Tensor:
+        return self.frame_features(mel).mean(dim=1)  # (B, C): mean over time (how much of the clip)
+
+    def outputs(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Clip probabilities (B, V) and the embedding (B, C) from one pass."""
+        frames = self.frame_features(mel)  # (B, T', C)
+        emb = frames.mean(dim=1)
+        if self.pooling == "mean":
+            return torch.sigmoid(self.head(self.dropout(emb))), emb
+        frames = self.dropout(frames)
+        weights = torch.softmax(self.attention(frames).clamp(-10, 10), dim=1)  # (B, T', V), sums to 1 over time
+        return (weights * torch.sigmoid(self.head(frames))).sum(dim=1), emb
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.head(self.dropout(self.embed(mel)))
+        return self.outputs(mel)[0]
 
 
 def build_vocab(sources: Sequence[Sequence[str]]) -> list[str]:
@@ -297,7 +338,7 @@ def train_judge(cfg: PackConfig, jcfg: JudgeConfig, mel: torch.Tensor, sources: 
             xc, yc = _compose_batch(mel, y, singles, n_compose, jcfg, model.log_floor, g)
             x, target = torch.cat([x, xc]), torch.cat([target, yc])
         x = _augment(x, torch.arange(len(x)), jcfg, model.log_floor, g)
-        loss = F.binary_cross_entropy_with_logits(model(x), target)
+        loss = F.binary_cross_entropy(model(x).clamp(1e-6, 1 - 1e-6), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -323,6 +364,7 @@ def load_judge(path: Path) -> tuple[Judge, list[str]]:
     extra = state["extra"]
     jfields = {f.name for f in dataclasses.fields(JudgeConfig)}
     jd = {k: (tuple(v) if isinstance(v, list) else v) for k, v in extra["judge_config"].items() if k in jfields}
+    jd.setdefault("pooling", "mean")  # judges saved before pooling was configurable
     log_floor = state["config"].get("audio", {}).get("log_floor", 1e-5)
     model = Judge(len(extra["vocab"]), JudgeConfig(**jd), log_floor)
     model.load_state_dict(state["model"])
@@ -335,9 +377,9 @@ def judge_outputs(judge: Judge, mel: torch.Tensor, batch: int = 64) -> tuple[tor
     judge.eval()
     probs, embs = [], []
     for i in range(0, len(mel), batch):
-        e = judge.embed(mel[i:i + batch].float())
+        p, e = judge.outputs(mel[i:i + batch].float())
+        probs.append(p)
         embs.append(e)
-        probs.append(torch.sigmoid(judge.head(e)))
     return torch.cat(probs), torch.cat(embs)
 
 
@@ -426,12 +468,14 @@ def evaluate_generated(cfg: PackConfig, judge: Judge, vocab: Sequence[str], wave
 
 
 def score_mels(judge: Judge, vocab: Sequence[str], mel: torch.Tensor, prompted_sources: Sequence[Sequence[str]],
-               real_mel: torch.Tensor, threshold: float = 0.5) -> dict:
-    """FAD_judge, FD_mel and adherence of clips given as log-mels (N, frames, mels) against real ones."""
+               real_mel: torch.Tensor, threshold: float = 0.5, mixes: Sequence[str] | None = None) -> dict:
+    """FAD_judge, FD_mel and adherence of clips given as log-mels (N, frames, mels) against real ones;
+    with `mixes` (each clip's composition), adherence per composition too."""
     probs, emb = judge_outputs(judge, mel.float())
     _, emb_real = judge_outputs(judge, real_mel.float())
+    by_mix = adherence_by_mix(probs, prompted_sources, mixes, vocab, threshold) if mixes is not None else {}
     return {"fad_judge": fad_judge(emb, emb_real), "fd_mel": fd_mel(mel.float(), real_mel.float()),
-            "adherence": adherence(probs, prompted_sources, vocab, threshold)}
+            "adherence": adherence(probs, prompted_sources, vocab, threshold), **by_mix}
 
 
 def evaluate_generated_runs(cfg: PackConfig, judge: Judge, vocab: Sequence[str],
@@ -460,14 +504,20 @@ def eval_dir(cfg: PackConfig) -> Path:
 
 
 def test_prompts(cfg: PackConfig, ecfg: EvalConfig) -> dict:
-    """The held-out prompts and their real clips: captions, sources, wave (P, S), mel (P, frames, mels),
-    and the VAE posterior means (P, C, T, F) (unscaled) for the reconstruction floor."""
+    """The held-out prompts and their real clips: captions, sources, mixes (single/while/then, from
+    the data set's captions.jsonl; None without it), wave (P, S), mel (P, frames, mels), and the VAE
+    posterior means (P, C, T, F) (unscaled) for the reconstruction floor."""
     f = torch.load(cfg.work_dir / "features.pt", weights_only=False)
     lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"]
     rows = [i for i, s in enumerate(f["split"]) if s == "test"][: ecfg.num_prompts]
+    ids = [f["ids"][i] for i in rows]
+    mixes = None
+    if (cfg.work_dir / "data" / "captions.jsonl").exists():
+        from .data import load_clips
+        mix_of = {c["id"]: c["mix"] for c in load_clips(cfg.work_dir / "data")}
+        mixes = [mix_of[i] for i in ids]
     return {"captions": [f["captions"][i] for i in rows], "sources": [f["sources"][i] for i in rows],
-            "ids": [f["ids"][i] for i in rows], "wave": f["wave"][rows], "mel": f["mel"][rows],
-            "latents": lat[rows]}
+            "mixes": mixes, "ids": ids, "wave": f["wave"][rows], "mel": f["mel"][rows], "latents": lat[rows]}
 
 
 def reconstruction_errors(cfg: PackConfig, wave: torch.Tensor, real_wave: torch.Tensor, real_mel: torch.Tensor) -> dict:
@@ -492,17 +542,18 @@ def stage_floor(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> dict:
         "vae+vocoder": lambda: np.concatenate([runner.vocode(runner.decode_mel(real["latents"][i:i + 32].numpy()))
                                                for i in range(0, len(real["latents"]), 32)]),
     }
-    out = {"stage": "floor", "num_prompts": len(real["captions"]), "real": score_mels(
-        judge, vocab, real["mel"], real["sources"], real["mel"])}
+    score = functools.partial(score_mels, judge, vocab, prompted_sources=real["sources"], real_mel=real["mel"],
+                              mixes=real["mixes"])
+    out = {"stage": "floor", "num_prompts": len(real["captions"]), "real": score(real["mel"])}
     # The VAE alone, judged on its decoded log-mel (no audio): the floor of the mel-domain columns.
     vae_mel = torch.from_numpy(np.concatenate([runner.decode_mel(real["latents"][i:i + 32].numpy())[:, 0]
                                                for i in range(0, len(real["latents"]), 32)]))
     out["vae (mel)"] = {"mel_l1": float((vae_mel - real["mel"]).abs().mean()),
-                        **score_mels(judge, vocab, vae_mel, real["sources"], real["mel"])}
+                        **score(vae_mel)}
     for name, make in paths.items():
         wave = torch.from_numpy(make())
         out[name] = {**reconstruction_errors(cfg, wave, real["wave"], real["mel"]),
-                     **score_mels(judge, vocab, waves_to_mel(cfg, wave), real["sources"], real["mel"])}
+                     **score(waves_to_mel(cfg, wave))}
         print(f"[floor] {name}: {json.dumps(out[name])}", flush=True)
     (eval_dir(cfg)).mkdir(parents=True, exist_ok=True)
     (eval_dir(cfg) / "floor.json").write_text(json.dumps(out, indent=1) + "\n")
@@ -582,8 +633,10 @@ def redecode_runs(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> list[str
 def score_run(judge: Judge, vocab: Sequence[str], run: dict, real: dict) -> dict:
     """The figures of one stored run (a generate_run file, loaded)."""
     t = run["timing"]
-    mel_domain = score_mels(judge, vocab, run["vae_mel"], real["sources"], real["mel"])
-    return {"seed": run["seed"], **score_mels(judge, vocab, run["mel"], real["sources"], real["mel"]),
+    score = functools.partial(score_mels, judge, vocab, prompted_sources=real["sources"], real_mel=real["mel"],
+                              mixes=real["mixes"])
+    mel_domain = score(run["vae_mel"])
+    return {"seed": run["seed"], **score(run["mel"]),
             **{f"{k}_vae_mel": v for k, v in mel_domain.items()},
             "seconds_per_clip": (t["denoise_s"] + t["decode_s"]) / t["clips"],
             "nfe": t["network_evaluations_per_clip"]}

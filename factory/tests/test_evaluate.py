@@ -99,6 +99,9 @@ def test_adherence_on_hand_made_probabilities() -> None:
     assert ev.adherence(probs, prompts, vocab, threshold=0.25) == pytest.approx(1.0)
     with pytest.raises(KeyError):
         ev.adherence(probs, [["bell"], ["cat"], ["dog"], ["rain"]], vocab)
+    by_mix = ev.adherence_by_mix(probs, prompts, ["single", "while", "then", "single"], vocab)
+    assert by_mix == {"adherence_single": pytest.approx(0.5), "adherence_while": 0.0, "adherence_then": 1.0}
+    assert ev.adherence_by_mix(probs, prompts, ["single"] * 4, vocab) == {"adherence_single": pytest.approx(0.5)}
 
 
 def test_judge_accuracy_on_hand_made_probabilities() -> None:
@@ -129,12 +132,15 @@ def _synthetic(n: int, seed: int = 0) -> tuple[torch.Tensor, list[list[str]]]:
     return mel, sources
 
 
-def test_judge_learns_and_embeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("pooling", ["attention", "mean"])
+def test_judge_learns_and_embeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooling: str) -> None:
     cfg = _cfg(tmp_path, monkeypatch)
     mel, sources = _synthetic(24)
     vocab = ev.build_vocab(sources)
     assert vocab == ["high", "low"]
-    judge, history = ev.train_judge(cfg, TINY_JUDGE, mel, sources, vocab, log_every=0)
+    jcfg = dataclasses.replace(TINY_JUDGE, pooling=pooling)
+    judge, history = ev.train_judge(cfg, jcfg, mel, sources, vocab, log_every=0)
+    assert judge.pooling == pooling
     losses = [h["loss"] for h in history]
     assert len(losses) == TINY_JUDGE.steps
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
@@ -147,6 +153,29 @@ def test_judge_learns_and_embeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     probs2, emb2 = ev.judge_outputs(loaded, mel)
     torch.testing.assert_close(probs2, probs)
     torch.testing.assert_close(emb2, emb)
+
+
+def test_attention_pooling_weighs_a_source_heard_in_part_of_the_clip_fully() -> None:
+    """Per-step evidence for source 0 in 4 of 16 time steps: attention pooling gives the clip the
+    probability of those steps; mean pooling of the features dilutes it."""
+    steps, channels = 16, 2
+    frames = torch.zeros(1, steps, channels)
+    frames[0, :4, 0] = 1.0  # channel 0: the source is heard (first quarter)
+    probs = {}
+    for pooling in ("attention", "mean"):
+        judge = ev.Judge(1, dataclasses.replace(TINY_JUDGE, widths=(channels,), pooling=pooling)).eval()
+        with torch.no_grad():
+            judge.head.weight.copy_(torch.tensor([[12.0, 0.0]]))
+            judge.head.bias.fill_(-6.0)  # per step: p = sigmoid(12 * heard - 6): 0.998 heard, 0.002 not
+            if pooling == "attention":
+                judge.attention.weight.copy_(torch.tensor([[10.0, 0.0]]))
+                judge.attention.bias.zero_()
+        judge.frame_features = lambda mel: frames  # the CNN's output, fixed
+        probs[pooling] = float(judge(torch.zeros(1, 64, 16))[0, 0])
+    assert probs["attention"] > 0.99  # e^10 / (4 e^10 + 12) of the weight on each heard step
+    assert probs["mean"] < 0.1  # sigmoid(12 * 0.25 - 6)
+    with pytest.raises(ValueError, match="pooling"):
+        ev.Judge(1, dataclasses.replace(TINY_JUDGE, pooling="max"))
 
 
 def test_judge_resumes_from_its_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
