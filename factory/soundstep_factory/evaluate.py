@@ -545,6 +545,8 @@ def stage_floor(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> dict:
     score = functools.partial(score_mels, judge, vocab, prompted_sources=real["sources"], real_mel=real["mel"],
                               mixes=real["mixes"])
     out = {"stage": "floor", "num_prompts": len(real["captions"]), "real": score(real["mel"])}
+    if real["mixes"] is not None:
+        out["mix_counts"] = {m: real["mixes"].count(m) for m in MIXES}
     # The VAE alone, judged on its decoded log-mel (no audio): the floor of the mel-domain columns.
     vae_mel = torch.from_numpy(np.concatenate([runner.decode_mel(real["latents"][i:i + 32].numpy())[:, 0]
                                                for i in range(0, len(real["latents"]), 32)]))

@@ -373,6 +373,40 @@ def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
     return lines
 
 
+def composition_markdown(floor: dict, table: dict | None, methods: tuple[str, ...]) -> list[str]:
+    """Adherence per composition (single source, "X while Y", "X then Y"): real clips, the
+    reconstructions, the teacher at 200 steps and every method's 25-step student."""
+    mixes = ("single", "while", "then")
+    if not all(f"adherence_{m}" in floor["real"] for m in mixes):
+        return []
+
+    def cell(value: dict | float | None) -> str:  # a table row's summary, or a floor figure
+        if isinstance(value, dict):
+            return fmt(value)
+        return "—" if value is None else f"{value:.2f}"
+
+    def cells(figures: dict, suffix: str = "") -> str:
+        return " | ".join(cell(figures.get(f"adherence{mix}{suffix}")) for mix in [""] + [f"_{m}" for m in mixes])
+
+    rows = [f"| {name} | {cells(floor[key])} |" for key, name in
+            (("real", "real clips"), ("vae (mel)", "VAE (log-mel)"), ("vocoder", "vocoder"), ("vae+vocoder", "VAE + vocoder"))
+            if key in floor]
+    for denoiser, steps in [("teacher", 200)] + [(f"{m}-25", 25) for m in methods]:
+        r = _row(table, denoiser, steps)
+        if r is None or "adherence_single" not in r:
+            continue
+        if denoiser == "teacher":
+            rows.append(f"| teacher {steps} steps, log-mel | {cells(r, '_vae_mel')} |")
+        rows.append(f"| {denoiser if denoiser != 'teacher' else f'teacher {steps} steps'}, audio | {cells(r)} |")
+    counts = floor.get("mix_counts", {})
+    return ["", "### Adherence by composition", "",
+            "The fraction of clips in which the judge finds every prompted source, over all test prompts and over "
+            "those of each composition: one source, two mixed (\"X while Y\") and two in "
+            "sequence (\"X followed by Y\"). Generated rows: mean ± 95% interval over the seeds.", "",
+            "| clips | all | " + " | ".join(f"{m} ({counts.get(m, '?')} prompts)" for m in mixes) + " |",
+            "|---|---|---|---|---|", *rows]
+
+
 # the figures of a manifest metrics row, on the audio and (as "log_mel") on the VAE's log-mel
 METRIC_FIGURES = ("fad_judge", "fd_mel", "adherence")
 
@@ -466,7 +500,10 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
         "",
         f"A multi-label CNN over log-mel, trained on the {judge['num_train']} rendered training clips "
         f"(plus on-the-fly compositions of single-source clips) to name which of {judge['vocab_size']} sources "
-        f"are heard; scored on the {judge['num_test']} real test clips:",
+        f"are heard, with {judge['judge_config'].get('pooling', 'mean')} pooling over time"
+        + (" (each source weighs the moments where it is heard, so one that fills half the clip counts fully)"
+           if judge['judge_config'].get('pooling') == "attention" else "")
+        + f"; scored on the {judge['num_test']} real test clips:",
         "",
         "| exact set | macro F1 | micro F1 | adherence (all true sources found) |",
         "|---|---|---|---|",
@@ -506,6 +543,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
         "| check | passed | numbers |",
         "|---|---|---|",
     ] + [f"| {c['check']} | {'yes' if c['passed'] else '**no**'} | {c['detail']} |" for c in checks]
+    lines += composition_markdown(floor, table, cfg.distill.methods)
     lines += distillation_markdown(cfg, table)
     lines += ["", "## Plots", ""]
     captions = {"training": "Training curves (loss per 50 steps)", "distill": "Distillation: validation error per round",
