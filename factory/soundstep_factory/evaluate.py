@@ -503,13 +503,15 @@ def eval_dir(cfg: PackConfig) -> Path:
     return cfg.work_dir / "eval"
 
 
-def test_prompts(cfg: PackConfig, ecfg: EvalConfig) -> dict:
-    """The held-out prompts and their real clips: captions, sources, mixes (single/while/then, from
+def test_prompts(cfg: PackConfig, ecfg: EvalConfig, split: str = "test") -> dict:
+    """The held-out prompts (or the first of another split) and their real clips: captions, sources, mixes (single/while/then, from
     the data set's captions.jsonl; None without it), wave (P, S), mel (P, frames, mels), and the VAE
     posterior means (P, C, T, F) (unscaled) for the reconstruction floor."""
     f = torch.load(cfg.work_dir / "features.pt", weights_only=False)
     lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"]
-    rows = [i for i, s in enumerate(f["split"]) if s == "test"][: ecfg.num_prompts]
+    rows = [i for i, s in enumerate(f["split"]) if s == split][: ecfg.num_prompts]
+    if not rows:
+        raise ValueError(f"no {split!r} clips in {cfg.work_dir / 'features.pt'}")
     ids = [f["ids"][i] for i in rows]
     mixes = None
     if (cfg.work_dir / "data" / "captions.jsonl").exists():
@@ -571,19 +573,14 @@ def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps
     """Generate the test prompts with one denoiser, step count and seed; cached (a rerun skips it).
     Keeps the log-mels of the vocoded audio (float16), timing, and a few waveforms. `real` is
     test_prompts(cfg, ecfg), passed in by callers that generate many runs (it reads features.pt)."""
-    from .generate import Timing, noise_for
+    from .generate import Timing
     path = generated_path(cfg, denoiser, steps, seed)
     if path.exists():
         return path
     real = real or test_prompts(cfg, ecfg)
-    hidden, mask = runner.encode(real["captions"])
-    noise = noise_for(seed, len(hidden), runner.latent_shape)
     guidance = runner.guidance_for(denoiser)
-    timing, latents = Timing(), []
-    for i in range(0, len(hidden), ecfg.batch_size):
-        sl = slice(i, i + ecfg.batch_size)
-        latents.append(runner.sample(denoiser, steps, hidden[sl], mask[sl], noise[sl], guidance, timing))
-    z0 = np.concatenate(latents)  # (P, C, T, F), scaled
+    timing = Timing()
+    z0 = sample_latents(ecfg, runner, denoiser, steps, real["captions"], seed, timing)
     started = time.perf_counter()
     decoded = decode_run(cfg, ecfg, runner, z0)
     timing.decode_s += time.perf_counter() - started
@@ -595,6 +592,19 @@ def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps
     print(f"[generated] {denoiser} N={steps} seed {seed}: {timing.clips} clips, "
           f"{(timing.denoise_s + timing.decode_s) / timing.clips:.3f} s/clip", flush=True)
     return path
+
+
+def sample_latents(ecfg: EvalConfig, runner, denoiser: str, steps: int, captions: Sequence[str], seed: int,
+                   timing) -> np.ndarray:
+    """Scaled latents (P, C, T, F) for the captions, sampled in batches from seed's noise (the
+    denoiser's own guidance: the teacher's scale, none for students)."""
+    from .generate import noise_for
+    hidden, mask = runner.encode(list(captions))
+    noise = noise_for(seed, len(hidden), runner.latent_shape)
+    guidance = runner.guidance_for(denoiser)
+    return np.concatenate([runner.sample(denoiser, steps, hidden[i:i + ecfg.batch_size], mask[i:i + ecfg.batch_size],
+                                         noise[i:i + ecfg.batch_size], guidance, timing)
+                           for i in range(0, len(hidden), ecfg.batch_size)])
 
 
 def decoders_id(runner) -> str:
@@ -632,14 +642,18 @@ def redecode_runs(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> list[str
     return done
 
 
+def score_decoded(judge: Judge, vocab: Sequence[str], decoded: dict, real: dict) -> dict:
+    """The figures of decoded clips (decode_run's "mel" and "vae_mel") against the real clips of the
+    same prompts: on the audio, and with the suffix _vae_mel on the VAE decoder's log-mel."""
+    score = functools.partial(score_mels, judge, vocab, prompted_sources=real["sources"], real_mel=real["mel"],
+                              mixes=real["mixes"])
+    return {**score(decoded["mel"]), **{f"{k}_vae_mel": v for k, v in score(decoded["vae_mel"]).items()}}
+
+
 def score_run(judge: Judge, vocab: Sequence[str], run: dict, real: dict) -> dict:
     """The figures of one stored run (a generate_run file, loaded)."""
     t = run["timing"]
-    score = functools.partial(score_mels, judge, vocab, prompted_sources=real["sources"], real_mel=real["mel"],
-                              mixes=real["mixes"])
-    mel_domain = score(run["vae_mel"])
-    return {"seed": run["seed"], **score(run["mel"]),
-            **{f"{k}_vae_mel": v for k, v in mel_domain.items()},
+    return {"seed": run["seed"], **score_decoded(judge, vocab, run, real),
             "seconds_per_clip": (t["denoise_s"] + t["decode_s"]) / t["clips"],
             "nfe": t["network_evaluations_per_clip"]}
 
@@ -668,7 +682,30 @@ def stage_table(cfg: PackConfig, ecfg: EvalConfig) -> dict:
     return out
 
 
-STAGES = ("judge", "floor", "generate", "decode", "table")
+def stage_seen(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path, steps: int = 50) -> dict:
+    """Seen or unseen captions: the guided teacher on the first prompts of the training split and of
+    the test split (same count, same seeds), each scored against the real clips of its own prompts.
+    If the teacher's adherence relative to the real clips' is as low on training prompts as on test
+    prompts, it fails to follow captions it was trained on (capacity, training), not new pairs."""
+    from .generate import PackRunner, Timing
+    judge, vocab = load_judge(judge_path(cfg))
+    runner = PackRunner(pack_dir)
+    out = {"stage": "seen", "denoiser": "teacher", "steps": steps, "num_prompts": ecfg.num_prompts, "splits": {}}
+    for split in ("train", "test"):
+        real = test_prompts(cfg, ecfg, split)
+        per_run = []
+        for seed in range(ecfg.runs):
+            z0 = sample_latents(ecfg, runner, "teacher", steps, real["captions"], seed, Timing())
+            per_run.append(score_decoded(judge, vocab, decode_run(cfg, ecfg, runner, z0), real))
+            print(f"[seen] {split} seed {seed}: adherence {per_run[-1]['adherence']:.3f}", flush=True)
+        out["splits"][split] = {"real": score_mels(judge, vocab, real["mel"], real["sources"], real["mel"],
+                                                   mixes=real["mixes"]),
+                                "teacher": summarize_runs(per_run)}
+    (eval_dir(cfg) / "seen.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
+STAGES = ("judge", "floor", "generate", "decode", "table", "seen")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -682,7 +719,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pack", type=Path, default=None, help="pack folder (default: the recipe's)")
     ap.add_argument("--denoiser", action="append", help="generate: a denoiser id of the pack (repeatable; default all)")
     ap.add_argument("--sampling-steps", type=int, action="append",
-                    help="generate: step counts (repeatable; default: every count the denoiser supports)")
+                    help="generate: step counts (repeatable; default: every count the denoiser supports); "
+                    "seen: the teacher's step count (default 50)")
     ap.add_argument("--prompts", type=int, default=None, help="override EvalConfig.num_prompts")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
@@ -714,6 +752,8 @@ def main(argv: list[str] | None = None) -> None:
         result = {"stage": "generate", "runs": done}
     elif args.stage == "decode":
         result = {"stage": "decode", "runs": redecode_runs(cfg, ecfg, pack_dir)}
+    elif args.stage == "seen":
+        result = stage_seen(cfg, ecfg, pack_dir, steps=(args.sampling_steps or [50])[0])
     else:
         result = stage_table(cfg, ecfg)
     print(json.dumps(result, indent=1, default=str))

@@ -407,6 +407,28 @@ def composition_markdown(floor: dict, table: dict | None, methods: tuple[str, ..
             "|---|---|---|---|---|", *rows]
 
 
+def seen_markdown(seen: dict | None) -> list[str]:
+    """The teacher on training prompts against test prompts (evaluate --stage seen)."""
+    if not seen:
+        return []
+    rows = []
+    for split, label in (("train", "training prompts (seen)"), ("test", "test prompts (unseen pairs and phrasings)")):
+        d = seen["splits"].get(split)
+        if d is None:
+            continue
+        real, teacher = d["real"]["adherence"], d["teacher"]
+        rows.append(f"| {label} | {real:.2f} | {fmt(teacher['adherence_vae_mel'])} | {fmt(teacher['adherence'])} | "
+                    f"{teacher['adherence']['mean'] / real:.2f} |" if real > 0 else f"| {label} | 0 | — | — | — |")
+    return ["", "### Seen and unseen captions", "",
+            f"The guided teacher at {seen['steps']} steps on the first {seen['num_prompts']} prompts of the training "
+            "split and of the test split, each against the real clips of its own prompts "
+            f"(`evaluate --stage seen`, {len(next(iter(seen['splits'].values()))['teacher']['adherence']['values'])} "
+            "seeds). A ratio as low on training prompts as on test prompts means the teacher does not follow "
+            "captions it was trained on, whatever their pairs.", "",
+            "| prompts | adherence, real clips | teacher, log-mel | teacher, audio | teacher audio / real |",
+            "|---|---|---|---|---|", *rows]
+
+
 # the figures of a manifest metrics row, on the audio and (as "log_mel") on the VAE's log-mel
 METRIC_FIGURES = ("fad_judge", "fd_mel", "adherence")
 
@@ -544,6 +566,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
         "|---|---|---|",
     ] + [f"| {c['check']} | {'yes' if c['passed'] else '**no**'} | {c['detail']} |" for c in checks]
     lines += composition_markdown(floor, table, cfg.distill.methods)
+    lines += seen_markdown(load_json(eval_dir(cfg) / "seen.json"))
     lines += distillation_markdown(cfg, table)
     lines += ["", "## Plots", ""]
     captions = {"training": "Training curves (loss per 50 steps)", "distill": "Distillation: validation error per round",

@@ -247,9 +247,18 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     runs = [torch.load(ev.generated_path(cfg, "teacher", 25, seed), weights_only=False) for seed in range(2)]
     assert (runs[0]["z0"] - runs[1]["z0"]).abs().max() > 0.1  # the seeds differ
     assert all(math.isfinite(v) for k in ("fad_judge", "fd_mel", "adherence_vae_mel") for v in row[k]["values"])
+    assert sum(floor["mix_counts"].values()) == ecfg.num_prompts
+    assert all(0 <= floor["real"][f"adherence_{m}"] <= 1 for m in floor["mix_counts"] if floor["mix_counts"][m])
+    seen = ev.stage_seen(cfg, ecfg, pack, steps=25)
+    assert set(seen["splits"]) == {"train", "test"}
+    for split in seen["splits"].values():
+        assert len(split["teacher"]["adherence"]["values"]) == ecfg.runs
+        assert 0 <= split["teacher"]["adherence_vae_mel"]["mean"] <= 1 and 0 <= split["real"]["adherence"] <= 1
     out = report(cfg, ecfg, pack, docs=tmp_path / "docs")
     text = (tmp_path / "docs" / "results.md").read_text()
     assert "| teacher | 25 | 50 |" in text and "Teacher quality bars" in text
+    assert "### Adherence by composition" in text and "| teacher 200 steps" not in text  # no 200-step run here
+    assert "### Seen and unseen captions" in text and "| training prompts (seen) |" in text
     assert (tmp_path / "docs" / "results" / "training-curves.png").stat().st_size > 1000
     assert (tmp_path / "docs" / "results" / "fad-vs-steps.png").exists()
     manifest = json.loads((pack / "manifest.json").read_text())
