@@ -566,7 +566,8 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
         "|---|---|---|",
     ] + [f"| {c['check']} | {'yes' if c['passed'] else '**no**'} | {c['detail']} |" for c in checks]
     lines += composition_markdown(floor, table, cfg.distill.methods)
-    lines += seen_markdown(load_json(eval_dir(cfg) / "seen.json"))
+    seen = load_json(eval_dir(cfg) / "seen.json")
+    lines += seen_markdown(seen)
     lines += distillation_markdown(cfg, table)
     lines += ["", "## Plots", ""]
     captions = {"training": "Training curves (loss per 50 steps)", "distill": "Distillation: validation error per round",
@@ -580,7 +581,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
     metrics = {"format": "soundstep-metrics/1", "revision": rev, "note": JUDGE_NOTE, "runs": ecfg.runs,
                "num_prompts": floor["num_prompts"], "judge": js, "floor": floor, "checks": checks,
                "distillation": {"rounds": distill_rounds(cfg), "checks": distillation_checks(table, cfg.distill.methods)},
-               "table": metrics_rows(table)}
+               "table": metrics_rows(table), "seen": seen}
     write_pack_metrics(pack, metrics, ecfg.runs)
     return {"report": str(docs / "results.md"), "checks": checks, "plots": {k: str(v) for k, v in plots.items() if v}}
 

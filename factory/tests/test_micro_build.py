@@ -275,6 +275,7 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     assert "log_mel" not in metrics_rows({"rows": [old]})[0]
     metrics = (pack / "metrics.json").read_bytes()
     assert manifest["files"]["metrics.json"]["sha256"] == hashlib.sha256(metrics).hexdigest()
+    assert json.loads(metrics)["seen"]["splits"]["train"]["teacher"] == seen["splits"]["train"]["teacher"]
     assert out["checks"][0]["check"].startswith("teacher at 200") and not out["checks"][0]["passed"]
 
 
