@@ -701,6 +701,7 @@ def stage_seen(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path, steps: int = 5
         out["splits"][split] = {"real": score_mels(judge, vocab, real["mel"], real["sources"], real["mel"],
                                                    mixes=real["mixes"]),
                                 "teacher": summarize_runs(per_run)}
+    eval_dir(cfg).mkdir(parents=True, exist_ok=True)
     (eval_dir(cfg) / "seen.json").write_text(json.dumps(out, indent=1) + "\n")
     return out
 
