@@ -204,7 +204,8 @@ class JudgeConfig:
 
 
 class Judge(torch.nn.Module):
-    """log-mel (B, frames, mels) -> clip probabilities (B, V); `embed` gives the (B, widths[-1]) embedding.
+    """log-mel (B, frames, mels) -> clip probabilities (B, V); `outputs` also gives the (B, widths[-1])
+    embedding (the features' mean over time) that FAD_judge compares.
 
     The CNN's features are max-pooled over frequency into one vector per time step (B, T', C).
     pooling "attention" decides per time step and lets a per-source attention over time pick the
@@ -235,13 +236,10 @@ class Judge(torch.nn.Module):
         x = self.features(self.input_norm(mel.clamp(min=self.log_floor).unsqueeze(1)))  # (B, C, T', F')
         return x.amax(dim=3).transpose(1, 2)  # (B, T', C): max over frequency (where the energy is)
 
-    def embed(self, mel: torch.Tensor) -> torch.Tensor:
-        return self.frame_features(mel).mean(dim=1)  # (B, C): mean over time (how much of the clip)
-
     def outputs(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Clip probabilities (B, V) and the embedding (B, C) from one pass."""
         frames = self.frame_features(mel)  # (B, T', C)
-        emb = frames.mean(dim=1)
+        emb = frames.mean(dim=1)  # (B, C): mean over time (how much of the clip)
         if self.pooling == "mean":
             return torch.sigmoid(self.head(self.dropout(emb))), emb
         frames = self.dropout(frames)
@@ -504,9 +502,10 @@ def eval_dir(cfg: PackConfig) -> Path:
 
 
 def test_prompts(cfg: PackConfig, ecfg: EvalConfig, split: str = "test") -> dict:
-    """The held-out prompts (or the first of another split) and their real clips: captions, sources, mixes (single/while/then, from
-    the data set's captions.jsonl; None without it), wave (P, S), mel (P, frames, mels), and the VAE
-    posterior means (P, C, T, F) (unscaled) for the reconstruction floor."""
+    """The first prompts of a split (the held-out test split unless told) and their real clips:
+    captions, sources, mixes (single/while/then, from the data set's captions.jsonl; None without
+    it), wave (P, S), mel (P, frames, mels), and the VAE posterior means (P, C, T, F) (unscaled)
+    for the reconstruction floor."""
     f = torch.load(cfg.work_dir / "features.pt", weights_only=False)
     lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"]
     rows = [i for i, s in enumerate(f["split"]) if s == split][: ecfg.num_prompts]
@@ -578,7 +577,6 @@ def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps
     if path.exists():
         return path
     real = real or test_prompts(cfg, ecfg)
-    guidance = runner.guidance_for(denoiser)
     timing = Timing()
     z0 = sample_latents(ecfg, runner, denoiser, steps, real["captions"], seed, timing)
     started = time.perf_counter()
@@ -586,7 +584,7 @@ def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps
     timing.decode_s += time.perf_counter() - started
     path.parent.mkdir(parents=True, exist_ok=True)
     # z0 is kept so that a new VAE decoder or vocoder can be judged without sampling again (--stage decode).
-    torch.save({"denoiser": denoiser, "steps": steps, "seed": seed, "guidance": guidance,
+    torch.save({"denoiser": denoiser, "steps": steps, "seed": seed, "guidance": runner.guidance_for(denoiser),
                 "captions": real["captions"], "z0": torch.from_numpy(z0), **decoded,
                 "timing": dataclasses.asdict(timing)}, path)
     print(f"[generated] {denoiser} N={steps} seed {seed}: {timing.clips} clips, "
@@ -690,7 +688,8 @@ def stage_seen(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path, steps: int = 5
     from .generate import PackRunner, Timing
     judge, vocab = load_judge(judge_path(cfg))
     runner = PackRunner(pack_dir)
-    out = {"stage": "seen", "denoiser": "teacher", "steps": steps, "num_prompts": ecfg.num_prompts, "splits": {}}
+    out = {"stage": "seen", "denoiser": "teacher", "steps": steps, "num_prompts": ecfg.num_prompts,
+           "runs": ecfg.runs, "splits": {}}
     for split in ("train", "test"):
         real = test_prompts(cfg, ecfg, split)
         per_run = []

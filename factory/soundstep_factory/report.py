@@ -25,7 +25,7 @@ import torch  # noqa: E402
 
 from . import checkpoint  # noqa: E402
 from .config import REPO_DIR, PackConfig, load_config  # noqa: E402
-from .evaluate import EvalConfig, eval_dir, generated_path, mean_ci95, test_prompts  # noqa: E402
+from .evaluate import MIXES, EvalConfig, eval_dir, generated_path, mean_ci95, test_prompts  # noqa: E402
 from .config import default_out  # noqa: E402
 from .files import sha256  # noqa: E402
 
@@ -376,8 +376,7 @@ def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
 def composition_markdown(floor: dict, table: dict | None, methods: tuple[str, ...]) -> list[str]:
     """Adherence per composition (single source, "X while Y", "X then Y"): real clips, the
     reconstructions, the teacher at 200 steps and every method's 25-step student."""
-    mixes = ("single", "while", "then")
-    if not all(f"adherence_{m}" in floor["real"] for m in mixes):
+    if not all(f"adherence_{m}" in floor["real"] for m in MIXES):
         return []
 
     def cell(value: dict | float | None) -> str:  # a table row's summary, or a floor figure
@@ -386,7 +385,7 @@ def composition_markdown(floor: dict, table: dict | None, methods: tuple[str, ..
         return "—" if value is None else f"{value:.2f}"
 
     def cells(figures: dict, suffix: str = "") -> str:
-        return " | ".join(cell(figures.get(f"adherence{mix}{suffix}")) for mix in [""] + [f"_{m}" for m in mixes])
+        return " | ".join(cell(figures.get(f"adherence{mix}{suffix}")) for mix in [""] + [f"_{m}" for m in MIXES])
 
     rows = [f"| {name} | {cells(floor[key])} |" for key, name in
             (("real", "real clips"), ("vae (mel)", "VAE (log-mel)"), ("vocoder", "vocoder"), ("vae+vocoder", "VAE + vocoder"))
@@ -395,15 +394,16 @@ def composition_markdown(floor: dict, table: dict | None, methods: tuple[str, ..
         r = _row(table, denoiser, steps)
         if r is None or "adherence_single" not in r:
             continue
+        label = f"teacher {steps} steps" if denoiser == "teacher" else denoiser
         if denoiser == "teacher":
-            rows.append(f"| teacher {steps} steps, log-mel | {cells(r, '_vae_mel')} |")
-        rows.append(f"| {denoiser if denoiser != 'teacher' else f'teacher {steps} steps'}, audio | {cells(r)} |")
+            rows.append(f"| {label}, log-mel | {cells(r, '_vae_mel')} |")
+        rows.append(f"| {label}, audio | {cells(r)} |")
     counts = floor.get("mix_counts", {})
     return ["", "### Adherence by composition", "",
             "The fraction of clips in which the judge finds every prompted source, over all test prompts and over "
             "those of each composition: one source, two mixed (\"X while Y\") and two in "
             "sequence (\"X followed by Y\"). Generated rows: mean ± 95% interval over the seeds.", "",
-            "| clips | all | " + " | ".join(f"{m} ({counts.get(m, '?')} prompts)" for m in mixes) + " |",
+            "| clips | all | " + " | ".join(f"{m} ({counts.get(m, '?')} prompts)" for m in MIXES) + " |",
             "|---|---|---|---|---|", *rows]
 
 
@@ -417,14 +417,13 @@ def seen_markdown(seen: dict | None) -> list[str]:
         if d is None:
             continue
         real, teacher = d["real"]["adherence"], d["teacher"]
-        rows.append(f"| {label} | {real:.2f} | {fmt(teacher['adherence_vae_mel'])} | {fmt(teacher['adherence'])} | "
-                    f"{teacher['adherence']['mean'] / real:.2f} |" if real > 0 else f"| {label} | 0 | — | — | — |")
+        ratio = f"{teacher['adherence']['mean'] / real:.2f}" if real > 0 else "—"
+        rows.append(f"| {label} | {real:.2f} | {fmt(teacher['adherence_vae_mel'])} | {fmt(teacher['adherence'])} | {ratio} |")
     return ["", "### Seen and unseen captions", "",
             f"The guided teacher at {seen['steps']} steps on the first {seen['num_prompts']} prompts of the training "
             "split and of the test split, each against the real clips of its own prompts "
-            f"(`evaluate --stage seen`, {len(next(iter(seen['splits'].values()))['teacher']['adherence']['values'])} "
-            "seeds). A ratio as low on training prompts as on test prompts means the teacher does not follow "
-            "captions it was trained on, whatever their pairs.", "",
+            f"(`evaluate --stage seen`, {seen['runs']} seeds). A ratio as low on training prompts as on test "
+            "prompts means the teacher does not follow captions it was trained on, whatever their pairs.", "",
             "| prompts | adherence, real clips | teacher, log-mel | teacher, audio | teacher audio / real |",
             "|---|---|---|---|---|", *rows]
 

@@ -250,14 +250,14 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     assert sum(floor["mix_counts"].values()) == ecfg.num_prompts
     assert all(0 <= floor["real"][f"adherence_{m}"] <= 1 for m in floor["mix_counts"] if floor["mix_counts"][m])
     seen = ev.stage_seen(cfg, ecfg, pack, steps=25)
-    assert set(seen["splits"]) == {"train", "test"}
+    assert set(seen["splits"]) == {"train", "test"} and seen["runs"] == ecfg.runs
     for split in seen["splits"].values():
         assert len(split["teacher"]["adherence"]["values"]) == ecfg.runs
         assert 0 <= split["teacher"]["adherence_vae_mel"]["mean"] <= 1 and 0 <= split["real"]["adherence"] <= 1
     out = report(cfg, ecfg, pack, docs=tmp_path / "docs")
     text = (tmp_path / "docs" / "results.md").read_text()
     assert "| teacher | 25 | 50 |" in text and "Teacher quality bars" in text
-    assert "### Adherence by composition" in text and "| teacher 200 steps" not in text  # no 200-step run here
+    assert "### Adherence by composition" in text and "| real clips | " in text and "| teacher 200 steps" not in text  # no 200-step run here
     assert "### Seen and unseen captions" in text and "| training prompts (seen) |" in text
     assert (tmp_path / "docs" / "results" / "training-curves.png").stat().st_size > 1000
     assert (tmp_path / "docs" / "results" / "fad-vs-steps.png").exists()
