@@ -112,6 +112,9 @@ class UnetConfig:
     layers_per_block: int = 1
     attention_head_dim: int = 8
     norm_num_groups: int = 8
+    # True: models.CoordinateUNet, which is told each latent cell's time and mel position; False:
+    # the plain class, whose cells away from the edges cannot tell first from second.
+    coordinates: bool = False
     cond_drop_prob: float = 0.1  # classifier-free guidance: the dropped condition is the "" prompt
     steps: int = 4000
     batch_size: int = 32

@@ -71,6 +71,34 @@ def build_vocoder(cfg: PackConfig) -> torch.nn.Module:
     ))
 
 
+class CoordinateUNet(UNet2DConditionModel):
+    """Tango's U-Net given where each latent cell lies: two channels appended to the input, the
+    time and the mel position as ramps from -1 to 1 (CoordConv, Liu et al. 2018).
+
+    Convolutions are translation-invariant and diffusers' attention carries no positional
+    encoding: a cell can learn where it is only from the zero padding at the edges, which a small
+    U-Net passes inward poorly. Yet "X followed by Y" needs the first half to know it is first,
+    and "a high-pitched X" needs a cell to know its mel band. The weights keep UNet2DConditionModel's
+    names (in_channels counts the two ramps), so checkpoints, distillation and export are as for
+    the plain class; the pack's graph appends the ramps itself, so the app feeds the latent only."""
+
+    COORDINATES = 2
+
+    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, **kwargs):
+        return super().forward(torch.cat([sample, self.coordinates(sample)], dim=1), timestep,
+                               encoder_hidden_states, **kwargs)
+
+    def coordinates(self, sample: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, F) -> (B, 2, T, F): the time ramp, then the mel ramp."""
+        B = sample.shape[0]
+        # T and F from the config, not the input: Python ints, so the exported graph holds the
+        # ramps as constants (the pack's latent shape is fixed; only the batch is dynamic).
+        T, Fb = self.config.sample_size
+        time = torch.linspace(-1.0, 1.0, T, dtype=sample.dtype, device=sample.device).view(1, 1, T, 1)
+        mel = torch.linspace(-1.0, 1.0, Fb, dtype=sample.dtype, device=sample.device).view(1, 1, 1, Fb)
+        return torch.cat([time.expand(B, 1, T, Fb), mel.expand(B, 1, T, Fb)], dim=1)
+
+
 def build_unet(cfg: PackConfig, hidden_size: int) -> UNet2DConditionModel:
     u = cfg.unet
     n = len(u.block_out_channels)
@@ -78,9 +106,10 @@ def build_unet(cfg: PackConfig, hidden_size: int) -> UNet2DConditionModel:
     # whole cost of a step on CPU, while the coarser levels carry the text.
     down = ("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1)
     up = ("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",)
-    return UNet2DConditionModel(
+    cls, extra = (CoordinateUNet, CoordinateUNet.COORDINATES) if u.coordinates else (UNet2DConditionModel, 0)
+    return cls(
         sample_size=(cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE),
-        in_channels=cfg.vae.latent_channels, out_channels=cfg.vae.latent_channels,
+        in_channels=cfg.vae.latent_channels + extra, out_channels=cfg.vae.latent_channels,
         down_block_types=down, up_block_types=up, block_out_channels=u.block_out_channels,
         layers_per_block=u.layers_per_block, cross_attention_dim=hidden_size,
         attention_head_dim=u.attention_head_dim, norm_num_groups=u.norm_num_groups,

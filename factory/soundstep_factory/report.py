@@ -385,7 +385,8 @@ def composition_markdown(floor: dict, table: dict | None, methods: tuple[str, ..
         return "—" if value is None else f"{value:.2f}"
 
     def cells(figures: dict, suffix: str = "") -> str:
-        return " | ".join(cell(figures.get(f"adherence{mix}{suffix}")) for mix in [""] + [f"_{m}" for m in MIXES])
+        keys = [f"adherence{mix}{suffix}" for mix in [""] + [f"_{m}" for m in MIXES]] + [f"order_then{suffix}"]
+        return " | ".join(cell(figures.get(key)) for key in keys)
 
     rows = [f"| {name} | {cells(floor[key])} |" for key, name in
             (("real", "real clips"), ("vae (mel)", "VAE (log-mel)"), ("vocoder", "vocoder"), ("vae+vocoder", "VAE + vocoder"))
@@ -402,9 +403,11 @@ def composition_markdown(floor: dict, table: dict | None, methods: tuple[str, ..
     return ["", "### Adherence by composition", "",
             "The fraction of clips in which the judge finds every prompted source, over all test prompts and over "
             "those of each composition: one source, two mixed (\"X while Y\") and two in "
-            "sequence (\"X followed by Y\"). Generated rows: mean ± 95% interval over the seeds.", "",
-            "| clips | all | " + " | ".join(f"{m} ({counts.get(m, '?')} prompts)" for m in MIXES) + " |",
-            "|---|---|---|---|---|", *rows]
+            "sequence (\"X followed by Y\"). *then, in order*: the sequences in which the judge hears X in the "
+            "first half only and Y in the second half only (`evaluate.order_adherence`), which a mixture of the "
+            "two fails. Generated rows: mean ± 95% interval over the seeds.", "",
+            "| clips | all | " + " | ".join(f"{m} ({counts.get(m, '?')} prompts)" for m in MIXES) + " | then, in order |",
+            "|---|---|---|---|---|---|", *rows]
 
 
 def seen_markdown(seen: dict | None) -> list[str]:

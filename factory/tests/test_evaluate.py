@@ -104,6 +104,30 @@ def test_adherence_on_hand_made_probabilities() -> None:
     assert ev.adherence_by_mix(probs, prompts, ["single"] * 4, vocab) == {"adherence_single": pytest.approx(0.5)}
 
 
+class BinJudge(torch.nn.Module):
+    """A judge whose source j is heard where mel bin j is positive (any frame): p = 0.9, else 0.1."""
+
+    def outputs(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        heard = (mel > 0).any(dim=1)  # (N, V)
+        return 0.1 + 0.8 * heard.double(), torch.zeros(len(mel), 1)
+
+
+def test_order_adherence_tells_a_sequence_from_a_mixture() -> None:
+    vocab = ["bell", "dog", "rain"]
+    mel = -torch.ones(5, 8, 3)  # (clip, frame, source bin)
+    mel[0, :4, 0] = mel[0, 4:, 1] = 1  # bell, then dog: in order
+    mel[1, :4, 1] = mel[1, 4:, 0] = 1  # dog, then bell: reversed
+    mel[2, :, 0] = mel[2, :, 1] = 1  # bell and dog throughout: a mixture
+    mel[3, :4, 0] = 1  # bell, then silence
+    mel[4, :4, 2] = mel[4, 4:, 0] = 1  # rain, then bell: in order
+    prompts = [["bell", "dog"]] * 4 + [["rain", "bell"]]
+    then = ["then"] * 5
+    assert ev.order_adherence(BinJudge(), vocab, mel, prompts, then) == pytest.approx(2 / 5)
+    # only "then" clips count; none gives None
+    assert ev.order_adherence(BinJudge(), vocab, mel, prompts, ["then", "while", "while", "while", "then"]) == 1.0
+    assert ev.order_adherence(BinJudge(), vocab, mel, prompts, ["single"] * 5) is None
+
+
 def test_judge_accuracy_on_hand_made_probabilities() -> None:
     vocab = ["bell", "dog", "rain"]
     probs = np.array([[0.9, 0.1, 0.2], [0.9, 0.4, 0.2], [0.6, 0.7, 0.9], [0.1, 0.1, 0.8]])
