@@ -48,7 +48,12 @@ def load_trained(cfg: PackConfig, stage: str, model: torch.nn.Module) -> torch.n
     state = load(cfg.work_dir / stage / "checkpoint.pt")
     if state is None:
         raise FileNotFoundError(f"no {stage} checkpoint in {cfg.work_dir / stage}: run --stage {stage} first")
-    model.load_state_dict(state["ema"] if state.get("ema") else state["model"])
+    try:
+        model.load_state_dict(state["ema"] if state.get("ema") else state["model"])
+    except RuntimeError as error:  # e.g. a U-Net trained before unet.coordinates was switched on
+        raise RuntimeError(f"the {stage} checkpoint ({state.get('config', {}).get('recipe')} recipe, revision "
+                           f"{state.get('revision')}) does not fit the model recipe {cfg.recipe} builds: train "
+                           f"--stage {stage} again, or use the recipe it was trained with.\n{error}") from None
     return model.eval()
 
 

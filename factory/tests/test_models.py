@@ -10,6 +10,8 @@ import pytest
 import torch
 from diffusers import UNet2DConditionModel
 
+from soundstep_factory import checkpoint
+from soundstep_factory.checkpoint import load_trained
 from soundstep_factory.config import load_config
 from soundstep_factory.export import DenoiserGraph, export_graph
 from soundstep_factory.models import CoordinateUNet, build_unet
@@ -69,3 +71,14 @@ def test_its_graph_appends_the_ramps_itself_for_any_batch(unet: CoordinateUNet, 
     with torch.no_grad():
         expected = DenoiserGraph(unet)(*x.values()).numpy()
     assert np.abs(got - expected).max() < 1e-4
+
+
+def test_a_plain_checkpoint_in_a_coordinate_recipe_says_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path))
+    plain_cfg = load_config("micro")
+    checkpoint.save(plain_cfg.work_dir / "teacher" / "checkpoint.pt", cfg=plain_cfg, stage="teacher", step=1,
+                    model=build_unet(plain_cfg, HIDDEN))
+    coordinate_cfg = dataclasses.replace(plain_cfg, unet=dataclasses.replace(plain_cfg.unet, coordinates=True))
+    with pytest.raises(RuntimeError, match="train --stage teacher again"):
+        load_trained(coordinate_cfg, "teacher", build_unet(coordinate_cfg, HIDDEN))
+    assert not isinstance(load_trained(plain_cfg, "teacher", build_unet(plain_cfg, HIDDEN)), CoordinateUNet)
