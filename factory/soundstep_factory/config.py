@@ -144,6 +144,9 @@ class DistillConfig:
     warmup_steps: int = 25  # later rounds only
     # The pack ships every round's student of these methods, and the last round's of the others.
     ship_all_rounds: tuple[str, ...] = ("bsa",)
+    # Round 1's targets are the same for every weighting (same guided teacher, same batches):
+    # compute them once (distill.SharedTargets). Off: each method computes its own.
+    share_round1_targets: bool = True
 
 
 @dataclass

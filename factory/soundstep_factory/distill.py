@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -118,6 +120,57 @@ def weighted_loss(method, gamma, x_hat, x_target, t, abar) -> torch.Tensor:
     return (loss_weight(method, sampling.snr(abar, t).float(), gamma) * per_sample).mean()
 
 
+def step_generator(n_student: int, step: int) -> torch.Generator:
+    """The random draws of training step `step`: the same whether the round ran straight through or
+    was resumed, and the same for every weighting, so round 1's targets can be shared."""
+    return torch.Generator().manual_seed(1000 * n_student + step)
+
+
+class SharedTargets:
+    """Round 1's x_target for each training step, computed once for every weighting.
+
+    Round 1 distills the same guided teacher on the same batches whatever the weighting, and its
+    targets (two guided teacher steps: four U-Net passes per latent) cost more than the student's
+    update, so the first method stores them in chunks and the others read them back.
+    The folder is named after a hash of everything the targets depend on, so a new teacher or
+    new data never reads stale targets. Chunks are written atomically: a killed run, or several
+    runs at once (the GPU script), leave only whole chunks.
+    """
+
+    def __init__(self, folder: Path, chunk: int):
+        self.folder, self.chunk = folder, chunk
+        self.pending: dict[int, torch.Tensor] = {}
+        self.loaded: dict[int, torch.Tensor] = {}
+
+    @staticmethod
+    def key(teacher: torch.nn.Module, data: dict, guidance: float, n_student: int, batch_size: int) -> str:
+        h = hashlib.sha256(json.dumps([guidance, n_student, batch_size]).encode())
+        tensors = [v for _, v in sorted(teacher.state_dict().items())]
+        tensors += [data[k] for k in ("x0", "hidden", "mask", "uncond_hidden", "uncond_mask")]
+        for t in tensors:
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    def _path(self, first_step: int) -> Path:
+        return self.folder / f"steps-{first_step:05d}.pt"
+
+    def get(self, step: int) -> torch.Tensor | None:
+        first = step - step % self.chunk
+        if first not in self.loaded and self._path(first).exists():
+            self.loaded = {first: torch.load(self._path(first), weights_only=True)}  # (chunk, B, C, T, F)
+        return self.loaded[first][step - first] if first in self.loaded else None
+
+    def put(self, step: int, x_target: torch.Tensor) -> None:
+        """Keep the target of `step`; write a chunk once all its steps are in."""
+        self.pending[step] = x_target.detach().cpu()
+        first = step - step % self.chunk
+        if all(s in self.pending for s in range(first, first + self.chunk)):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self._path(first).with_suffix(f".tmp{id(self)}")
+            torch.save(torch.stack([self.pending.pop(s) for s in range(first, first + self.chunk)]), tmp)
+            tmp.replace(self._path(first))
+
+
 def round_lr(step: int, total: int, base: float, warmup: int) -> float:
     """Linear warm-up over `warmup` steps, then linear decay to 0 at `total` (Salimans & Ho anneal)."""
     return base * min(1.0, (step + 1) / max(1, warmup)) * (1 - step / total)
@@ -165,18 +218,28 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         best, _ = validate(student)
         best_state = copy.deepcopy(student.state_dict())
         history.append({"step": 0, "val_loss": best})
-    g = torch.Generator().manual_seed(1000 * n_student + step)
+    shared, targets_read = None, 0
+    if guidance is not None and d.share_round1_targets:
+        key = SharedTargets.key(teacher, data, guidance, n_student, d.batch_size)
+        shared = SharedTargets(cfg.work_dir / "distill" / "round1-targets" / key, d.eval_every)
     started, first_step = time.time(), step  # this session's pace, also when resumed mid-round
     # Round 1 distills the guided teacher from far away: full rate at once. Later rounds: see later_lr.
     base_lr, warmup = (d.lr, 0) if guidance is not None else (d.later_lr, d.warmup_steps)
     while step < d.max_steps and stale < d.patience:
         for group in optimizer.param_groups:
             group["lr"] = round_lr(step, d.max_steps, base_lr, warmup)
+        g = step_generator(n_student, step)
         rows = torch.randint(0, len(x0), (d.batch_size,), generator=g)
         z_t, t, t_mid, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar_cpu, device)
         cond = Conditioning(h, m, *uncond)
-        with torch.no_grad():
-            x_target = two_step_target(cond.predictor(teacher, guidance), z_t, t, t_mid, t_next, abar)
+        x_target = shared.get(step) if shared is not None else None
+        targets_read += x_target is not None
+        if x_target is None:
+            with torch.no_grad():
+                x_target = two_step_target(cond.predictor(teacher, guidance), z_t, t, t_mid, t_next, abar)
+            if shared is not None:
+                shared.put(step, x_target)
+        x_target = x_target.to(device)
         loss = weighted_loss(method, d.gamma, student_x_hat(student, z_t, t, cond, abar), x_target, t, abar)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -199,7 +262,8 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
     student.load_state_dict(best_state)
     extra = {"done": True, "best": best, "steps_trained": step, "method": method, "n_student": n_student,
              "stopped": "converged" if stale >= d.patience else "budget", "device": device_name(device),
-             "seconds": round(time.time() - started, 1)}  # of the last (resumed) session of the round
+             "seconds": round(time.time() - started, 1),  # of the last (resumed) session of the round
+             "targets_read_from_shared": targets_read}
     checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
                     history=history, extra=extra)
     return student.eval(), extra

@@ -64,3 +64,30 @@ def test_round_lr_warms_up_then_anneals_to_zero():
     assert round_lr(300, 600, 1e-4, 25) == pytest.approx(5e-5)
     assert round_lr(599, 600, 1e-4, 25) == pytest.approx(1e-4 / 600)
     assert round_lr(0, 600, 1e-4, 0) == pytest.approx(1e-4)  # no warm-up: round 1
+
+
+def test_shared_targets_are_kept_in_whole_chunks(tmp_path):
+    from soundstep_factory.distill import SharedTargets
+
+    writer = SharedTargets(tmp_path / "key", chunk=5)
+    targets = torch.randn(8, 2, 4, 3, 3)
+    for step in range(8):  # one whole chunk (0-4), and 5-7 of the next
+        writer.put(step, targets[step])
+    assert [p.name for p in (tmp_path / "key").iterdir()] == ["steps-00000.pt"]
+    reader = SharedTargets(tmp_path / "key", chunk=5)  # another method's round, later
+    assert all(torch.equal(reader.get(step), targets[step]) for step in range(5))
+    assert reader.get(5) is None and reader.get(7) is None  # a partial chunk is computed again
+
+
+def test_shared_targets_key_changes_with_the_teacher_and_the_data():
+    from soundstep_factory.distill import SharedTargets
+
+    teacher = torch.nn.Linear(3, 3)
+    data = {k: torch.zeros(2, 3) for k in ("x0", "hidden", "mask", "uncond_hidden", "uncond_mask")}
+    key = SharedTargets.key(teacher, data, 3.0, 100, 32)
+    assert key == SharedTargets.key(teacher, data, 3.0, 100, 32)
+    assert key != SharedTargets.key(teacher, data, 2.0, 100, 32)
+    assert key != SharedTargets.key(teacher, {**data, "x0": torch.ones(2, 3)}, 3.0, 100, 32)
+    with torch.no_grad():
+        teacher.weight[0, 0] += 1e-3
+    assert key != SharedTargets.key(teacher, data, 3.0, 100, 32)

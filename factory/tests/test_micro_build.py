@@ -170,6 +170,37 @@ def test_a_distillation_round_lowers_the_loss(micro):
         assert log["parity_max_abs_error"][student["file"]]["float32_max_abs_error"] <= 1e-3
 
 
+def test_round1_targets_are_computed_once_and_change_no_student(micro, tmp_path, monkeypatch):
+    """eps's round 1 read the targets bsa's stored; computing its own gives the same student."""
+    from soundstep_factory.distill import distill, distill_data
+
+    cfg = micro["cfg"]
+    for method in ("bsa", "eps"):
+        distill(cfg, method)
+    [folder] = (micro["root"] / "micro" / "distill" / "round1-targets").iterdir()
+    chunks = sorted(p.name for p in folder.iterdir())
+    assert chunks == ["steps-00000.pt", "steps-00005.pt", "steps-00010.pt"]  # 15 steps, 5 per chunk
+    assert torch.load(folder / chunks[0], weights_only=True).shape == (5, cfg.distill.batch_size, *distill_data(cfg)["x0"].shape[1:])
+
+    # The same round without sharing, in a work folder that sees the same teacher and data.
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path))
+    (tmp_path / "micro").mkdir()
+    for entry in (micro["root"] / "micro").iterdir():
+        if entry.name != "distill":
+            (tmp_path / "micro" / entry.name).symlink_to(entry)
+    alone = dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, share_round1_targets=False))
+    distill(alone, "eps")
+    assert not (tmp_path / "micro" / "distill" / "round1-targets").exists()
+    shared_state = torch.load(micro["root"] / "micro" / "distill" / "eps" / "n100" / "checkpoint.pt", weights_only=False)
+    alone_state = torch.load(tmp_path / "micro" / "distill" / "eps" / "n100" / "checkpoint.pt", weights_only=False)
+    assert shared_state["extra"]["targets_read_from_shared"] == 15  # every step of eps's round 1
+    assert alone_state["extra"]["targets_read_from_shared"] == 0
+    assert [h["val_loss"] for h in alone_state["history"]] == pytest.approx(
+        [h["val_loss"] for h in shared_state["history"]], rel=1e-5)
+    for name, weight in alone_state["model"].items():
+        assert torch.allclose(weight, shared_state["model"][name], atol=1e-6), name
+
+
 def test_gpu_bundle_carries_the_distillation_inputs_and_brings_students_back(micro, tmp_path, monkeypatch):
     """pack -> unpack rebuilds what distillation reads (text states, latents, teacher); collect ->
     restore brings a student back within the float16 rounding of its difference from the teacher."""
