@@ -7,7 +7,8 @@ DDIM steps of its teacher (DISTILLATION.md section 6). Round 1's teacher is the 
 teacher (scale s, two evaluations per step), so every student samples without guidance.
 Each round starts from its teacher's weights, trains until the validation loss stops
 improving (or the shared step budget ends), keeps the best weights, and hands them on.
-Outputs: <work>/distill/<method>/n<N>/checkpoint.pt, resumable within and across rounds.
+Outputs: <work>/distill/<method>/n<N>/checkpoint.pt, resumable within and across rounds, and
+<work>/distill/round1-targets/<key>/, round 1's targets shared by every method (SharedTargets).
 """
 from __future__ import annotations
 
