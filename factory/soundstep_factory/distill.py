@@ -140,8 +140,8 @@ class SharedTargets:
 
     def __init__(self, folder: Path, chunk: int):
         self.folder, self.chunk = folder, chunk
-        self.pending: dict[int, torch.Tensor] = {}
-        self.loaded: dict[int, torch.Tensor] = {}
+        self.pending: dict[int, torch.Tensor] = {}  # computed targets of a chunk not yet written
+        self.read: tuple[int, torch.Tensor] | None = None  # (first step, targets) of the chunk last read
 
     @staticmethod
     def key(teacher: torch.nn.Module, data: dict, guidance: float, n_student: int, batch_size: int) -> str:
@@ -157,9 +157,9 @@ class SharedTargets:
 
     def get(self, step: int) -> torch.Tensor | None:
         first = step - step % self.chunk
-        if first not in self.loaded and self._path(first).exists():
-            self.loaded = {first: torch.load(self._path(first), weights_only=True)}  # (chunk, B, C, T, F)
-        return self.loaded[first][step - first] if first in self.loaded else None
+        if (self.read is None or self.read[0] != first) and self._path(first).exists():
+            self.read = first, torch.load(self._path(first), weights_only=True)  # (chunk, B, C, T, F)
+        return self.read[1][step - first] if self.read is not None and self.read[0] == first else None
 
     def put(self, step: int, x_target: torch.Tensor) -> None:
         """Keep the target of `step`; write a chunk once all its steps are in."""
