@@ -115,6 +115,9 @@ class UnetConfig:
     # True: models.CoordinateUNet, which is told each latent cell's time and mel position; False:
     # the plain class, whose cells away from the edges cannot tell first from second.
     coordinates: bool = False
+    # True: models.PooledTextUNet, which adds the caption's mean token state to the time
+    # embedding, so every residual block hears the caption, not only the cross-attention layers.
+    pooled_text: bool = False
     cond_drop_prob: float = 0.1  # classifier-free guidance: the dropped condition is the "" prompt
     steps: int = 4000
     batch_size: int = 32

@@ -193,10 +193,14 @@ def golden_trajectory(cfg: PackConfig, pack: Path, embed: TextEmbedder, scale: f
     }
 
 
-def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: bool = False) -> dict:
+def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: bool = False,
+                decoders_from: Path | None = None) -> dict:
     """Write the pack to `out`: every graph with its parity check, golden.json and the manifest.
     With `students`, the finished distillation rounds the recipe ships are added as denoisers;
-    with `every_round`, all of them, and the size budget is not enforced (an evaluation pack)."""
+    with `every_round`, all of them, and the size budget is not enforced (an evaluation pack).
+    With `decoders_from` (a pack folder), its VAE decoder and vocoder graphs are copied instead of
+    exported, so a new denoiser is judged through exactly the shipped decoders without training
+    them again; the pack's latent scale must be this recipe's (the same VAE encoder)."""
     work = cfg.work_dir
     if out.exists():
         shutil.rmtree(out)
@@ -208,8 +212,6 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
     hidden_size = text_info["hidden_size"]
     scale = torch.load(work / "latents.pt", weights_only=False)["scale"]
     unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
-    vae = load_trained(cfg, vae_stage(cfg), build_vae(cfg))
-    vocoder = load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg))
 
     C, T, Fb = cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE
     L, B = cfg.text.max_tokens, 2
@@ -231,13 +233,18 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
             DenoiserGraph(model), denoiser_inputs, "v_prediction", out / entry["file"],
             {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
              "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}}, cfg.unet.storage)
-    parity["vae_decoder.onnx"] = export_graph(
-        VaeDecoderGraph(vae), {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
-        out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}}, cfg.vae.storage)
-    parity["vocoder.onnx"] = export_graph(
-        VocoderGraph(vocoder), {"log_mel": feats["mel"][:1].transpose(1, 2).contiguous()}, "waveform",
-        out / "vocoder.onnx", {"log_mel": {0: "B"}, "waveform": {0: "B"}}, cfg.vocoder.storage,
-        stored_error=log_mel_relative_error(cfg.audio))
+    if decoders_from is not None:
+        parity.update(copy_decoders(decoders_from, out, scale))
+    else:
+        parity["vae_decoder.onnx"] = export_graph(
+            VaeDecoderGraph(load_trained(cfg, vae_stage(cfg), build_vae(cfg))),
+            {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
+            out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}}, cfg.vae.storage)
+        parity["vocoder.onnx"] = export_graph(
+            VocoderGraph(load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg))),
+            {"log_mel": feats["mel"][:1].transpose(1, 2).contiguous()}, "waveform",
+            out / "vocoder.onnx", {"log_mel": {0: "B"}, "waveform": {0: "B"}}, cfg.vocoder.storage,
+            stored_error=log_mel_relative_error(cfg.audio))
 
     embed = TextEmbedder(cfg, work / "text", out / "text_encoder.onnx")
     golden = {"format": GOLDEN_FORMAT, "alphas_cumprod": sampling.alphas_cumprod().tolist(),
@@ -285,6 +292,22 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
     return {"pack": str(out), "bytes": total, "parity": parity}
 
 
+def copy_decoders(pack: Path, out: Path, scale: float) -> dict:
+    """Copy a pack's VAE decoder and vocoder graphs into `out`; returns their build-log entries.
+    Refuses a pack whose latents were scaled differently: its decoder reads another encoder's latents."""
+    manifest = json.loads((pack / "manifest.json").read_text())
+    if abs(manifest["latent"]["scale"] - scale) > 1e-6 * abs(scale):
+        raise ValueError(f"{pack}: its latent scale {manifest['latent']['scale']} is not this recipe's {scale}: "
+                         "its VAE decoder was trained on another encoder's latents; export the decoders instead")
+    logged = json.loads((pack / "build_log.json").read_text())["parity_max_abs_error"]
+    entries = {}
+    for key in ("vae_decoder", "vocoder"):
+        name = manifest[key]["file"]
+        shutil.copy(pack / name, out / name)
+        entries[name] = {**logged.get(name, {}), "copied_from": str(pack)}
+    return entries
+
+
 def distilled_students(cfg: PackConfig, hidden_size: int, every_round: bool = False) -> list[tuple[dict, torch.nn.Module]]:
     """The finished distillation rounds the pack ships, as manifest entries with their models:
     every round of the methods in DistillConfig.ship_all_rounds, the last round of the others.
@@ -313,7 +336,9 @@ def distilled_students(cfg: PackConfig, hidden_size: int, every_round: bool = Fa
 def _histories(work: Path) -> dict:
     out = {}
     for stage in ("vae", "vocoder", "teacher"):
-        state = torch.load(work / stage / "checkpoint.pt", weights_only=False, map_location="cpu")
+        state = checkpoint.load(work / stage / "checkpoint.pt")
+        if state is None:  # the decoders came from another pack (--decoders-from)
+            continue
         out[stage] = {"steps": state["step"], "final_loss": state["history"][-1]["loss"] if state["history"] else None}
     return out
 
@@ -326,10 +351,14 @@ def main() -> None:
     ap.add_argument("--every-round", action="store_true",
                     help="every method's every round, over budget: the pack the evaluation of Table 1 runs "
                          "(default --out <work>/pack-every-round)")
+    ap.add_argument("--decoders-from", type=Path,
+                    help="a pack folder whose VAE decoder and vocoder graphs are copied, not exported "
+                         "(same VAE encoder: its latent scale must match)")
     args = ap.parse_args()
     cfg = load_config(args.config)
     out = args.out or (cfg.work_dir / "pack-every-round" if args.every_round else default_out(cfg))
-    print(json.dumps(export_pack(cfg, out, students=not args.no_students, every_round=args.every_round), indent=2))
+    print(json.dumps(export_pack(cfg, out, students=not args.no_students, every_round=args.every_round,
+                                 decoders_from=args.decoders_from), indent=2))
 
 
 if __name__ == "__main__":

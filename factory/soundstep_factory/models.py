@@ -99,6 +99,45 @@ class CoordinateUNet(UNet2DConditionModel):
         return torch.cat([time.expand(B, 1, T, Fb), mel.expand(B, 1, T, Fb)], dim=1)
 
 
+class PooledTextUNet(UNet2DConditionModel):
+    """Tango's U-Net that also adds the caption's pooled text state to its time embedding.
+
+    Cross-attention reaches the text only at the coarse levels, through one attention layer per
+    block; the time embedding reaches every residual block of every level (its scale and shift).
+    So the caption's mean token state (masked, as sentence-transformers pools all-MiniLM-L6-v2
+    into its sentence embedding) goes through diffusers' `class_embed_type="projection"`
+    embedding (Linear, SiLU, Linear: 66 k weights at our sizes) and is added to the time
+    embedding, as Imagen and SDXL add a pooled text embedding. The pooling happens inside
+    forward, so the pack's graph keeps the plain interface (sample, timestep, text states, mask)
+    and the app needs no change; the unconditional prompt "" pools to its own vector, so
+    classifier-free guidance works as before."""
+
+    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor,
+                encoder_attention_mask: torch.Tensor | None = None, **kwargs):
+        pooled = masked_mean(encoder_hidden_states, encoder_attention_mask)  # (B, H)
+        return super().forward(sample, timestep, encoder_hidden_states,
+                               encoder_attention_mask=encoder_attention_mask, class_labels=pooled, **kwargs)
+
+
+def masked_mean(states: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """(B, L, H) token states, (B, L) mask of 1 for real tokens -> (B, H): the mean of the real tokens."""
+    if mask is None:
+        return states.mean(dim=1)
+    weights = mask.to(states.dtype).unsqueeze(-1)  # (B, L, 1)
+    return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+class PooledTextCoordinateUNet(CoordinateUNet, PooledTextUNet):
+    """Both: the coordinate ramps appended to the input, the pooled caption added to the time embedding."""
+
+
+def unet_class(cfg: PackConfig) -> type[UNet2DConditionModel]:
+    """The U-Net class the recipe asks for (UnetConfig.coordinates, UnetConfig.pooled_text)."""
+    return {(False, False): UNet2DConditionModel, (True, False): CoordinateUNet,
+            (False, True): PooledTextUNet, (True, True): PooledTextCoordinateUNet}[
+        (cfg.unet.coordinates, cfg.unet.pooled_text)]
+
+
 def build_unet(cfg: PackConfig, hidden_size: int) -> UNet2DConditionModel:
     u = cfg.unet
     n = len(u.block_out_channels)
@@ -106,11 +145,14 @@ def build_unet(cfg: PackConfig, hidden_size: int) -> UNet2DConditionModel:
     # whole cost of a step on CPU, while the coarser levels carry the text.
     down = ("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1)
     up = ("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",)
-    cls, extra = (CoordinateUNet, CoordinateUNet.COORDINATES) if u.coordinates else (UNet2DConditionModel, 0)
+    cls = unet_class(cfg)
+    extra = CoordinateUNet.COORDINATES if u.coordinates else 0
+    pooled = {"class_embed_type": "projection", "projection_class_embeddings_input_dim": hidden_size} \
+        if u.pooled_text else {}
     return cls(
         sample_size=(cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE),
         in_channels=cfg.vae.latent_channels + extra, out_channels=cfg.vae.latent_channels,
         down_block_types=down, up_block_types=up, block_out_channels=u.block_out_channels,
         layers_per_block=u.layers_per_block, cross_attention_dim=hidden_size,
-        attention_head_dim=u.attention_head_dim, norm_num_groups=u.norm_num_groups,
+        attention_head_dim=u.attention_head_dim, norm_num_groups=u.norm_num_groups, **pooled,
     )
