@@ -5,7 +5,12 @@ Usage (scripts/distill_on_gpu.sh runs the middle two on the GPU machine):
   there:  python -m soundstep_factory.gpu_bundle unpack  --bundle ../.devbundle   (SOUNDSTEP_WORK set)
           python -m soundstep_factory.distill --method bsa --device cuda          (one per method)
           python -m soundstep_factory.gpu_bundle collect --out $OUT
-  here:   python -m soundstep_factory.gpu_bundle restore --files <the returned method files>
+  here:   python -m soundstep_factory.gpu_bundle restore --files <the returned files>
+
+With `pack --train-teacher` the bundle carries no teacher: the GPU machine trains one from
+scratch on the bundle's latents (`train --stage teacher --device cuda`, TRAIN_TEACHER=1 in the
+script) before distilling, and `collect` returns it too (teacher.pt: its EMA weights, float32),
+so a new teacher recipe (a new U-Net class, more steps) and its students come back from one run.
 
 The machine takes 64 MiB of files in all, the repository included, so the bundle is small:
   - the train latents x0 in float16 (19.7 MB; relative rounding 2^-11, far below the smallest
@@ -50,13 +55,16 @@ def teacher_from_graph(pack_dir: Path) -> dict[str, torch.Tensor]:
             for i in graph.graph.initializer if i.name.startswith(prefix) and i.data_type == onnx.TensorProto.FLOAT}
 
 
-def pack(cfg: PackConfig, out: Path, pack_dir: Path) -> dict:
+def pack(cfg: PackConfig, out: Path, pack_dir: Path, train_teacher: bool = False) -> dict:
+    """The bundle; with `train_teacher`, without a teacher (the GPU machine trains its own)."""
     data = distill_data(cfg)  # train split
-    teacher = load_trained(cfg, "teacher", build_unet(cfg, data["hidden"].shape[-1])).state_dict()
-    in_graph = {k: w for k, w in teacher_from_graph(pack_dir).items() if k in teacher}
-    if any(not torch.equal(w, teacher[k]) for k, w in in_graph.items()):
-        raise SystemExit(f"{pack_dir}/denoisers/teacher.onnx does not hold the teacher checkpoint's weights: "
-                         "re-export the pack before packing a bundle")
+    teacher, in_graph = {}, {}
+    if not train_teacher:
+        teacher = load_trained(cfg, "teacher", build_unet(cfg, data["hidden"].shape[-1])).state_dict()
+        in_graph = {k: w for k, w in teacher_from_graph(pack_dir).items() if k in teacher}
+        if any(not torch.equal(w, teacher[k]) for k, w in in_graph.items()):
+            raise SystemExit(f"{pack_dir}/denoisers/teacher.onnx does not hold the teacher checkpoint's weights: "
+                             "re-export the pack before packing a bundle")
     x0 = data["x0"]  # (N, C, T, F)
     bundle = {
         "x0": x0.half(), "captions": data["captions"],
@@ -64,7 +72,7 @@ def pack(cfg: PackConfig, out: Path, pack_dir: Path) -> dict:
         "text_info": json.loads((cfg.work_dir / "text" / "text_info.json").read_text()),
         # Tensors the graph does not hold as they are: the group norms' (renamed by the export),
         # and every weight the pack stores compressed (int8 U-Nets: nearly all, 7.9 MB).
-        "teacher_rest": {k: v for k, v in teacher.items() if k not in in_graph},
+        "teacher_rest": None if train_teacher else {k: v for k, v in teacher.items() if k not in in_graph},
     }
     out.mkdir(parents=True, exist_ok=True)
     torch.save(bundle, out / f"{cfg.recipe}.pt")
@@ -92,6 +100,8 @@ def unpack(cfg: PackConfig, bundle_dir: Path, pack_dir: Path) -> dict:
                 "hidden": hidden[:-1], "mask": mask[:-1], "uncond_hidden": hidden[-1], "uncond_mask": mask[-1]},
                work / "features.pt")
     torch.save({"latents": bundle["x0"].float(), "scale": 1.0}, work / "latents.pt")
+    if bundle["teacher_rest"] is None:  # packed with --train-teacher: train --stage teacher comes next
+        return {"rows": n, "text_max_abs_error": text_error, "teacher": "to be trained here"}
     unet = build_unet(cfg, hidden.shape[-1])
     in_graph = teacher_from_graph(pack_dir)
     unet.load_state_dict({k: bundle["teacher_rest"].get(k, in_graph.get(k)) for k in unet.state_dict()})
@@ -106,11 +116,19 @@ def _teacher(cfg: PackConfig):
     return load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
 
 
-def collect(cfg: PackConfig, out: Path, methods: list[str]) -> dict:
-    """Per method one file: each finished round's student as float16 weights minus the teacher's."""
+def collect(cfg: PackConfig, out: Path, methods: list[str], with_teacher: bool = False) -> dict:
+    """Per method one file: each finished round's student as float16 weights minus the teacher's;
+    `with_teacher` (a teacher trained on this machine), teacher.pt too."""
     teacher = _teacher(cfg).state_dict()
     out.mkdir(parents=True, exist_ok=True)
     report = {}
+    if with_teacher:
+        trained = checkpoint.load(cfg.work_dir / "teacher" / "checkpoint.pt")
+        if "from" in trained["extra"]:
+            raise SystemExit("collect --with-teacher: this teacher was unpacked from the pack's graph, not trained here")
+        torch.save({"weights": teacher, "step": trained["step"], "history": trained["history"],
+                    "revision": trained["revision"]}, out / "teacher.pt")
+        report["teacher"] = {"steps": trained["step"], "final_loss": trained["history"][-1]["loss"]}
     for method in methods:
         rounds = {}
         for n in student_steps(cfg):
@@ -129,10 +147,20 @@ def collect(cfg: PackConfig, out: Path, methods: list[str]) -> dict:
 
 
 def restore(cfg: PackConfig, files: list[Path], dest: Path) -> dict:
-    """Write <dest>/<method>/n<N>/checkpoint.pt from collected files, teacher + delta in float32."""
+    """Write <dest>/<method>/n<N>/checkpoint.pt from collected files, teacher + delta in float32;
+    a returned teacher.pt first becomes the teacher checkpoint (its EMA weights, as trained there)."""
+    report = {}
+    for f in [f for f in files if f.name == "teacher.pt"]:
+        trained = torch.load(f, weights_only=False)
+        unet = build_unet(cfg, json.loads((cfg.work_dir / "text" / "text_info.json").read_text())["hidden_size"])
+        unet.load_state_dict(trained["weights"])
+        checkpoint.save(cfg.work_dir / "teacher" / "checkpoint.pt", cfg=cfg, stage="teacher", step=trained["step"],
+                        model=unet, history=trained["history"],
+                        extra={"weights": "EMA, trained on a lent GPU", "trained_at_revision": trained["revision"]})
+        report["teacher"] = {"steps": trained["step"]}
+    files = [f for f in files if f.name != "teacher.pt"]
     teacher_model = _teacher(cfg)
     teacher = {k: v.clone() for k, v in teacher_model.state_dict().items()}
-    report = {}
     for f in files:
         for n, r in torch.load(f, weights_only=False).items():
             method = r["extra"]["method"]
@@ -155,15 +183,18 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path)
     ap.add_argument("--files", type=Path, nargs="*")
     ap.add_argument("--method", action="append", help="collect: default every method of the recipe")
+    ap.add_argument("--train-teacher", action="store_true",
+                    help="pack: carry no teacher; the GPU machine trains one (TRAIN_TEACHER=1 in the script)")
+    ap.add_argument("--with-teacher", action="store_true", help="collect: return the teacher trained there too")
     args = ap.parse_args()
     cfg = load_config(args.config)
     pack_dir = default_out(cfg)
     if args.command == "pack":
-        result = pack(cfg, args.out, pack_dir)
+        result = pack(cfg, args.out, pack_dir, train_teacher=args.train_teacher)
     elif args.command == "unpack":
         result = unpack(cfg, args.bundle, pack_dir)
     elif args.command == "collect":
-        result = collect(cfg, args.out, args.method or list(cfg.distill.methods))
+        result = collect(cfg, args.out, args.method or list(cfg.distill.methods), with_teacher=args.with_teacher)
     else:
         result = restore(cfg, args.files, cfg.work_dir / "distill")
     print(json.dumps(result, indent=1, default=str))

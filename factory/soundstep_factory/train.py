@@ -19,10 +19,7 @@ import torch.nn.functional as F
 from . import checkpoint, sampling
 from .checkpoint import load_diffusion_set, load_features, load_trained
 from .config import PackConfig, cpu_threads, load_config
-from .data import load_audio, load_clips
-from .mel import MelFrontEnd
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
-from .text import UNCONDITIONAL_PROMPT, TextEmbedder
 from .vocoder import STFT_RESOLUTIONS, stft_magnitudes, training_loss
 
 torch.set_num_threads(cpu_threads())
@@ -31,6 +28,12 @@ torch.set_num_threads(cpu_threads())
 # ---------------------------------------------------------------- features
 def features(cfg: PackConfig) -> Path:
     """Waveforms and log-mels of every rendered clip, with captions and text hidden states."""
+    # Imported here, as in train_vocoder: the teacher stage must import without soundfile, scipy
+    # and transformers, which a lent GPU machine may lack or have at another major version.
+    from .data import load_audio, load_clips
+    from .mel import MelFrontEnd
+    from .text import UNCONDITIONAL_PROMPT, TextEmbedder
+
     out = cfg.work_dir / "features.pt"
     if out.exists():
         return out
@@ -62,9 +65,11 @@ def warmup_cosine_lr(step: int, total: int, base: float, warmup: int = 100) -> f
 
 
 def run_loop(cfg: PackConfig, stage: str, model: torch.nn.Module, total_steps: int, lr: float,
-             loss_fn, ema_decay: float | None = None, seed: int = 0) -> torch.nn.Module:
-    """Train `model` with loss_fn(model, generator) -> (loss, logs); resume from the stage checkpoint."""
+             loss_fn, ema_decay: float | None = None, seed: int = 0, device: str = "cpu") -> torch.nn.Module:
+    """Train `model` with loss_fn(model, generator) -> (loss, logs); resume from the stage checkpoint.
+    The generator is a CPU one on every device, so a GPU run draws the batches a CPU run would."""
     path = cfg.work_dir / stage / "checkpoint.pt"
+    model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     ema = copy.deepcopy(model).requires_grad_(False) if ema_decay else None
     state = checkpoint.load(path)
@@ -188,6 +193,8 @@ def train_vocoder(cfg: PackConfig) -> None:
     """Random segments of the training clips. "hifigan": multi-resolution STFT + mel L1 on the
     waveform. "istft": mel L1 and spectral convergence on the waveform, plus direct targets for
     its two heads from the real STFT: compressed magnitudes and frame-to-frame phase advances."""
+    from .mel import MelFrontEnd
+
     feats = load_features(cfg)
     wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
     vocoder = build_vocoder(cfg)
@@ -214,8 +221,9 @@ def train_vocoder(cfg: PackConfig) -> None:
 
 
 # ---------------------------------------------------------------- teacher
-def train_teacher(cfg: PackConfig) -> None:
-    """v-prediction teacher with condition dropout to the "" prompt (DISTILLATION.md 1, 2, 5)."""
+def train_teacher(cfg: PackConfig, device: str = "cpu") -> None:
+    """v-prediction teacher with condition dropout to the "" prompt (DISTILLATION.md 1, 2, 5).
+    The batch is drawn on the CPU and moved to `device` (a lent GPU: scripts/distill_on_gpu.sh)."""
     feats = load_diffusion_set(cfg)
     x0 = feats["x0"]  # (N, C, T, F)
     hidden, mask = feats["hidden"], feats["mask"]  # (N, L, H), (N, L)
@@ -232,10 +240,11 @@ def train_teacher(cfg: PackConfig) -> None:
         alpha, sigma = (s.view(-1, 1, 1, 1) for s in sampling.alpha_sigma(abar, t))
         eps = torch.randn(x.shape, generator=g)
         z = sampling.q_sample(x, eps, alpha, sigma)
+        z, t, h, m = (a.to(device) for a in (z, t, h, m))
         v = model(z, t, encoder_hidden_states=h, encoder_attention_mask=m).sample
-        return F.mse_loss(v, sampling.v_target(x, eps, alpha, sigma)), {}
+        return F.mse_loss(v, sampling.v_target(x, eps, alpha, sigma).to(device)), {}
 
-    run_loop(cfg, "teacher", unet, cfg.unet.steps, cfg.unet.lr, loss_fn, ema_decay=cfg.unet.ema_decay)
+    run_loop(cfg, "teacher", unet, cfg.unet.steps, cfg.unet.lr, loss_fn, ema_decay=cfg.unet.ema_decay, device=device)
 
 
 def train_vocoder_gan(cfg: PackConfig) -> None:
@@ -256,8 +265,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
     ap.add_argument("--stage", choices=list(STAGES), required=True)
+    ap.add_argument("--device", default="cpu", help="teacher only: e.g. cuda on a lent GPU machine")
     args = ap.parse_args()
-    STAGES[args.stage](load_config(args.config))
+    if args.stage == "teacher":
+        train_teacher(load_config(args.config), args.device)
+    elif args.device != "cpu":
+        raise SystemExit(f"--device {args.device}: only the teacher stage runs on another device")
+    else:
+        STAGES[args.stage](load_config(args.config))
 
 
 if __name__ == "__main__":

@@ -237,6 +237,52 @@ def test_gpu_bundle_carries_the_distillation_inputs_and_brings_students_back(mic
         assert restored["history"] == original["history"] and restored["extra"]["best"] == original["extra"]["best"]
 
 
+def test_the_teacher_stage_imports_what_distillation_imports():
+    """A lent GPU machine runs `train --stage teacher` with the packages distillation needs: the
+    rendering, mel and text modules (soundfile, transformers.audio_utils) load only when used."""
+    import subprocess
+    import sys
+
+    code = ("import sys, soundstep_factory.train, soundstep_factory.distill; "
+            "print(sorted(m for m in sys.modules if m in ('soundfile', 'soundstep_factory.data', "
+            "'soundstep_factory.mel', 'soundstep_factory.text', 'transformers.audio_utils')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_gpu_bundle_without_a_teacher_brings_back_the_teacher_trained_there(micro, tmp_path, monkeypatch):
+    """pack --train-teacher -> unpack (no teacher) -> train --stage teacher -> distill -> collect
+    returns teacher.pt; restore makes it the teacher checkpoint, and the students restore onto it."""
+    import shutil
+
+    from soundstep_factory import checkpoint, gpu_bundle, train
+    from soundstep_factory.distill import distill
+
+    cfg = micro["cfg"]
+    packed = gpu_bundle.pack(cfg, tmp_path / "bundle", micro["pack"], train_teacher=True)
+    assert packed["teacher_tensors_from_graph"] == 0
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path / "there"))
+    there_cfg = load_config("micro")
+    assert gpu_bundle.unpack(there_cfg, tmp_path / "bundle", micro["pack"])["teacher"] == "to be trained here"
+    assert not (there_cfg.work_dir / "teacher" / "checkpoint.pt").exists()
+    train.train_teacher(there_cfg, device="cpu")
+    distill(there_cfg, "bsa")
+    report = gpu_bundle.collect(there_cfg, tmp_path / "returned", ["bsa"], with_teacher=True)
+    assert report["teacher"]["steps"] == there_cfg.unet.steps
+    teacher_there = gpu_bundle._teacher(there_cfg).state_dict()
+    student_there = checkpoint.load(there_cfg.work_dir / "distill" / "bsa" / "n100" / "checkpoint.pt")["model"]
+
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path / "back"))  # a work dir with no teacher yet
+    back_cfg = load_config("micro")
+    shutil.copytree(micro["root"] / "micro" / "text", back_cfg.work_dir / "text")
+    restored = gpu_bundle.restore(back_cfg, sorted((tmp_path / "returned").glob("*.pt")), back_cfg.work_dir / "distill")
+    assert restored["teacher"]["steps"] == there_cfg.unet.steps and "bsa/n100" in restored
+    teacher_back = gpu_bundle._teacher(back_cfg).state_dict()
+    assert all(torch.equal(teacher_back[k], v) for k, v in teacher_there.items())
+    student_back = checkpoint.load(back_cfg.work_dir / "distill" / "bsa" / "n100" / "checkpoint.pt")["model"]
+    assert max(float((student_back[k] - v).abs().max()) for k, v in student_there.items()) < 1e-3
+
+
 def test_pack_runner_replays_the_golden_trajectory(micro):
     """The evaluation's batched ONNX sampler is the app's sampler: same z after every step."""
     from soundstep_factory.generate import PackRunner
