@@ -194,13 +194,13 @@ def golden_trajectory(cfg: PackConfig, pack: Path, embed: TextEmbedder, scale: f
 
 
 def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: bool = False,
-                decoders_from: Path | None = None) -> dict:
+                vocoder_from: Path | None = None) -> dict:
     """Write the pack to `out`: every graph with its parity check, golden.json and the manifest.
     With `students`, the finished distillation rounds the recipe ships are added as denoisers;
     with `every_round`, all of them, and the size budget is not enforced (an evaluation pack).
-    With `decoders_from` (a pack folder), its VAE decoder and vocoder graphs are copied instead of
-    exported, so a new denoiser is judged through exactly the shipped decoders without training
-    them again; the pack's latent scale must be this recipe's (the same VAE encoder)."""
+    With `vocoder_from` (a pack folder), that pack's vocoder graph is copied instead of exported:
+    it turns any log-mel into audio, whatever VAE made the mel, so an experiment recipe that
+    shares a pack's front end needs no vocoder of its own."""
     work = cfg.work_dir
     if out.exists():
         shutil.rmtree(out)
@@ -233,13 +233,13 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
             DenoiserGraph(model), denoiser_inputs, "v_prediction", out / entry["file"],
             {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
              "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}}, cfg.unet.storage)
-    if decoders_from is not None:
-        parity.update(copy_decoders(decoders_from, out, scale))
+    parity["vae_decoder.onnx"] = export_graph(
+        VaeDecoderGraph(load_trained(cfg, vae_stage(cfg), build_vae(cfg))),
+        {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
+        out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}}, cfg.vae.storage)
+    if vocoder_from is not None:
+        parity["vocoder.onnx"] = copy_vocoder(vocoder_from, out, cfg.audio)
     else:
-        parity["vae_decoder.onnx"] = export_graph(
-            VaeDecoderGraph(load_trained(cfg, vae_stage(cfg), build_vae(cfg))),
-            {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
-            out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}}, cfg.vae.storage)
         parity["vocoder.onnx"] = export_graph(
             VocoderGraph(load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg))),
             {"log_mel": feats["mel"][:1].transpose(1, 2).contiguous()}, "waveform",
@@ -292,20 +292,19 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
     return {"pack": str(out), "bytes": total, "parity": parity}
 
 
-def copy_decoders(pack: Path, out: Path, scale: float) -> dict:
-    """Copy a pack's VAE decoder and vocoder graphs into `out`; returns their build-log entries.
-    Refuses a pack whose latents were scaled differently: its decoder reads another encoder's latents."""
+def copy_vocoder(pack: Path, out: Path, audio: AudioConfig) -> dict:
+    """Copy a pack's vocoder graph into `out` as vocoder.onnx; returns its build-log entry.
+    Refuses a pack whose mel front end differs: that vocoder reads other mels."""
     manifest = json.loads((pack / "manifest.json").read_text())
-    if abs(manifest["latent"]["scale"] - scale) > 1e-6 * abs(scale):
-        raise ValueError(f"{pack}: its latent scale {manifest['latent']['scale']} is not this recipe's {scale}: "
-                         "its VAE decoder was trained on another encoder's latents; export the decoders instead")
-    logged = json.loads((pack / "build_log.json").read_text())["parity_max_abs_error"]
-    entries = {}
-    for key in ("vae_decoder", "vocoder"):
-        name = manifest[key]["file"]
-        shutil.copy(pack / name, out / name)
-        entries[name] = {**logged.get(name, {}), "copied_from": str(pack)}
-    return entries
+    theirs = {k: manifest["audio"][k] for k in ("sample_rate", "n_fft", "hop_length", "n_mels", "f_min", "f_max",
+                                                "log_floor")}
+    ours = {k: getattr(audio, k) for k in theirs}
+    if theirs != ours:
+        raise ValueError(f"{pack}: its mel front end {theirs} is not this recipe's {ours}")
+    name = manifest["vocoder"]["file"]
+    shutil.copy(pack / name, out / "vocoder.onnx")
+    logged = json.loads((pack / "build_log.json").read_text())["parity_max_abs_error"].get(name, {})
+    return {**logged, "copied_from": str(pack)}
 
 
 def distilled_students(cfg: PackConfig, hidden_size: int, every_round: bool = False) -> list[tuple[dict, torch.nn.Module]]:
@@ -337,7 +336,7 @@ def _histories(work: Path) -> dict:
     out = {}
     for stage in ("vae", "vocoder", "teacher"):
         state = checkpoint.load(work / stage / "checkpoint.pt")
-        if state is None:  # the decoders came from another pack (--decoders-from)
+        if state is None:  # the vocoder came from another pack (--vocoder-from)
             continue
         out[stage] = {"steps": state["step"], "final_loss": state["history"][-1]["loss"] if state["history"] else None}
     return out
@@ -351,14 +350,13 @@ def main() -> None:
     ap.add_argument("--every-round", action="store_true",
                     help="every method's every round, over budget: the pack the evaluation of Table 1 runs "
                          "(default --out <work>/pack-every-round)")
-    ap.add_argument("--decoders-from", type=Path,
-                    help="a pack folder whose VAE decoder and vocoder graphs are copied, not exported "
-                         "(same VAE encoder: its latent scale must match)")
+    ap.add_argument("--vocoder-from", type=Path,
+                    help="a pack folder whose vocoder graph is copied, not exported (same mel front end)")
     args = ap.parse_args()
     cfg = load_config(args.config)
     out = args.out or (cfg.work_dir / "pack-every-round" if args.every_round else default_out(cfg))
     print(json.dumps(export_pack(cfg, out, students=not args.no_students, every_round=args.every_round,
-                                 decoders_from=args.decoders_from), indent=2))
+                                 vocoder_from=args.vocoder_from), indent=2))
 
 
 if __name__ == "__main__":

@@ -283,6 +283,24 @@ def test_gpu_bundle_without_a_teacher_brings_back_the_teacher_trained_there(micr
     assert max(float((student_back[k] - v).abs().max()) for k, v in student_there.items()) < 1e-3
 
 
+def test_an_experiment_pack_can_reuse_another_packs_vocoder(micro, tmp_path):
+    """export --vocoder-from: the vocoder graph is copied byte for byte, the rest exported as usual;
+    a pack whose mel front end differs is refused."""
+    from soundstep_factory.export import copy_vocoder, export_pack
+
+    cfg = micro["cfg"]
+    out = tmp_path / "experiment"
+    export_pack(cfg, out, students=False, vocoder_from=micro["pack"])
+    assert (out / "vocoder.onnx").read_bytes() == (micro["pack"] / "vocoder.onnx").read_bytes()
+    log = json.loads((out / "build_log.json").read_text())["parity_max_abs_error"]
+    assert log["vocoder.onnx"]["copied_from"] == str(micro["pack"]) and "vae_decoder.onnx" in log
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [d["id"] for d in manifest["denoisers"]] == ["teacher"]
+    other_rate = dataclasses.replace(cfg.audio, sample_rate=22050)
+    with pytest.raises(ValueError, match="mel front end"):
+        copy_vocoder(micro["pack"], tmp_path, other_rate)
+
+
 def test_pack_runner_replays_the_golden_trajectory(micro):
     """The evaluation's batched ONNX sampler is the app's sampler: same z after every step."""
     from soundstep_factory.generate import PackRunner
