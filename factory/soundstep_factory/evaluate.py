@@ -1,6 +1,6 @@
 """The judge, the reconstruction floor, and the evaluation of every denoiser of a pack (Table 1).
 
-Usage: python -m soundstep_factory.evaluate --config small --stage judge|floor|generate|decode|table
+Usage: python -m soundstep_factory.evaluate --config small --stage judge|floor|generate|decode|table|seen|captions
 
 The judge is a small multi-label CNN over log-mel (B, frames, mels) trained with BCE on the
 rendered train split to name the sources heard in a clip (the vocabulary is every source key in
@@ -734,7 +734,50 @@ def stage_seen(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path, steps: int = 5
     return out
 
 
-STAGES = ("judge", "floor", "generate", "decode", "table", "seen")
+CAPTION_TIMESTEPS = tuple(range(49, 1000, 100))  # 49, 149, ..., 949: every noise level, none at the ends
+
+
+def stage_captions(cfg: PackConfig, split: str = "test", timesteps: Sequence[int] = CAPTION_TIMESTEPS,
+                   batch: int = 50, seed: int = 0) -> dict:
+    """How much the teacher listens to the caption, without sampling or a judge: its v-prediction
+    error on the split's clips (same noise, same timesteps) given each clip's own caption, the
+    unconditional "" prompt, and the next clip's caption. A teacher that ignores the text has all
+    three equal; `caption_gain` = 1 - own / empty is the share of its error the caption removes.
+    Cheap (forward passes of the PyTorch teacher), so teacher recipes can be compared early."""
+    from . import sampling
+    from .checkpoint import load_diffusion_set
+    from .models import build_unet
+
+    data = load_diffusion_set(cfg, split)
+    x0, hidden, mask = data["x0"], data["hidden"], data["mask"]  # (N, C, T, F), (N, L, H), (N, L)
+    unet = checkpoint.load_trained(cfg, "teacher", build_unet(cfg, hidden.shape[-1]))
+    other = torch.roll(torch.arange(len(x0)), 1)
+    conditions = {"own": (hidden, mask), "other": (hidden[other], mask[other]),
+                  "empty": (data["uncond_hidden"].expand_as(hidden), data["uncond_mask"].expand_as(mask))}
+    abar = sampling.alphas_cumprod().float()
+    g = torch.Generator().manual_seed(seed)
+    mse = {name: [] for name in conditions}  # per timestep
+    for t in timesteps:
+        eps = torch.randn(x0.shape, generator=g)
+        alpha, sigma = (a.view(-1, 1, 1, 1) for a in sampling.alpha_sigma(abar, torch.full((len(x0),), t)))
+        z, target = sampling.q_sample(x0, eps, alpha, sigma), sampling.v_target(x0, eps, alpha, sigma)
+        steps = torch.full((len(x0),), t)
+        for name, (h, m) in conditions.items():
+            with torch.no_grad():
+                v = torch.cat([unet(z[i:i + batch], steps[i:i + batch], encoder_hidden_states=h[i:i + batch],
+                                    encoder_attention_mask=m[i:i + batch]).sample for i in range(0, len(x0), batch)])
+            mse[name].append(float(F.mse_loss(v, target)))
+    mean = {name: float(np.mean(values)) for name, values in mse.items()}
+    out = {"stage": "captions", "split": split, "clips": len(x0), "timesteps": list(timesteps),
+           "teacher_step": checkpoint.load(cfg.work_dir / "teacher" / "checkpoint.pt")["step"],
+           "v_mse": mse, "mean_v_mse": mean,
+           "caption_gain": 1 - mean["own"] / mean["empty"], "wrong_caption_gain": 1 - mean["own"] / mean["other"]}
+    eval_dir(cfg).mkdir(parents=True, exist_ok=True)
+    (eval_dir(cfg) / f"captions-{split}.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
+STAGES = ("judge", "floor", "generate", "decode", "table", "seen", "captions")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -781,6 +824,9 @@ def main(argv: list[str] | None = None) -> None:
         result = {"stage": "generate", "runs": done}
     elif args.stage == "decode":
         result = {"stage": "decode", "runs": redecode_runs(cfg, ecfg, pack_dir)}
+    elif args.stage == "captions":
+        result = stage_captions(cfg)
+        result = {k: v for k, v in result.items() if k != "v_mse"}
     elif args.stage == "seen":
         result = stage_seen(cfg, ecfg, pack_dir, steps=(args.sampling_steps or [50])[0])
     else:

@@ -17,6 +17,7 @@ import torch
 from soundstep_factory import sampling
 from soundstep_factory.build import build
 from soundstep_factory.config import load_config
+from soundstep_factory.models import build_unet
 
 
 @pytest.fixture(scope="module")
@@ -299,6 +300,34 @@ def test_an_experiment_pack_can_reuse_another_packs_vocoder(micro, tmp_path):
     other_rate = dataclasses.replace(cfg.audio, sample_rate=22050)
     with pytest.raises(ValueError, match="mel front end"):
         copy_vocoder(micro["pack"], tmp_path, other_rate)
+
+
+def test_caption_use_is_zero_for_a_teacher_deaf_to_the_text(micro, tmp_path, monkeypatch):
+    """evaluate --stage captions: the trained micro teacher's error depends on the caption; with its
+    cross-attention outputs zeroed it cannot hear the text, and own, other and empty errors agree."""
+    from soundstep_factory import checkpoint
+    from soundstep_factory.evaluate import CAPTION_TIMESTEPS, stage_captions
+
+    cfg = micro["cfg"]
+    heard = stage_captions(cfg)
+    assert len(heard["v_mse"]["own"]) == len(CAPTION_TIMESTEPS) and heard["clips"] == cfg.data.num_test
+    assert all(0 < v < 10 for v in heard["mean_v_mse"].values())
+    assert heard["caption_gain"] != 0 and heard["mean_v_mse"]["own"] != heard["mean_v_mse"]["other"]
+
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path))
+    deaf_cfg = load_config("micro")
+    deaf_cfg.work_dir.mkdir(parents=True)
+    for name in ("features.pt", "latents.pt"):
+        (deaf_cfg.work_dir / name).symlink_to(micro["root"] / "micro" / name)
+    state = checkpoint.load(micro["root"] / "micro" / "teacher" / "checkpoint.pt")
+    weights = {k: torch.zeros_like(v) if ".attn2.to_out." in k else v for k, v in state["ema"].items()}
+    assert any(".attn2.to_out." in k for k in weights)
+    unet = build_unet(deaf_cfg, state["model"]["down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight"].shape[1])
+    unet.load_state_dict(weights)
+    checkpoint.save(deaf_cfg.work_dir / "teacher" / "checkpoint.pt", cfg=deaf_cfg, stage="teacher", step=1, model=unet)
+    deaf = stage_captions(deaf_cfg)
+    assert deaf["caption_gain"] == pytest.approx(0, abs=1e-6)
+    assert deaf["wrong_caption_gain"] == pytest.approx(0, abs=1e-6)
 
 
 def test_pack_runner_replays_the_golden_trajectory(micro):
