@@ -110,10 +110,13 @@ def unpack(cfg: PackConfig, bundle_dir: Path, pack_dir: Path) -> dict:
     return {"rows": n, "text_max_abs_error": text_error}
 
 
+def _hidden_size(cfg: PackConfig) -> int:
+    return json.loads((cfg.work_dir / "text" / "text_info.json").read_text())["hidden_size"]
+
+
 def _teacher(cfg: PackConfig):
     """The teacher U-Net as distillation loads it (EMA weights)."""
-    hidden_size = json.loads((cfg.work_dir / "text" / "text_info.json").read_text())["hidden_size"]
-    return load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
+    return load_trained(cfg, "teacher", build_unet(cfg, _hidden_size(cfg)))
 
 
 def collect(cfg: PackConfig, out: Path, methods: list[str], with_teacher: bool = False) -> dict:
@@ -152,7 +155,7 @@ def restore(cfg: PackConfig, files: list[Path], dest: Path) -> dict:
     report = {}
     for f in [f for f in files if f.name == "teacher.pt"]:
         trained = torch.load(f, weights_only=False)
-        unet = build_unet(cfg, json.loads((cfg.work_dir / "text" / "text_info.json").read_text())["hidden_size"])
+        unet = build_unet(cfg, _hidden_size(cfg))
         unet.load_state_dict(trained["weights"])
         checkpoint.save(cfg.work_dir / "teacher" / "checkpoint.pt", cfg=cfg, stage="teacher", step=trained["step"],
                         model=unet, history=trained["history"],
