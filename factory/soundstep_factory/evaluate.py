@@ -136,6 +136,18 @@ def adherence(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Seque
     return float(found.double().mean())
 
 
+def source_recall(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Sequence[str]],
+                  vocab: Sequence[str], threshold: float = 0.5) -> dict[str, float]:
+    """For each prompted source, the fraction of the clips naming it in which the judge finds it:
+    which sounds a model loses, where adherence only says how many clips lose any."""
+    p = torch.as_tensor(probs, dtype=torch.float64)
+    found: dict[str, list[bool]] = {}
+    for n, srcs in enumerate(prompted_sources):
+        for s in srcs:
+            found.setdefault(s, []).append(bool(p[n, vocab.index(s)] >= threshold))
+    return {s: float(np.mean(hits)) for s, hits in sorted(found.items())}
+
+
 MIXES = ("single", "while", "then")  # how a clip's sources are combined (data.py)
 
 
@@ -536,7 +548,8 @@ def test_prompts(cfg: PackConfig, ecfg: EvalConfig, split: str = "test") -> dict
     it), wave (P, S), mel (P, frames, mels), and the VAE posterior means (P, C, T, F) (unscaled)
     for the reconstruction floor."""
     f = torch.load(cfg.work_dir / "features.pt", weights_only=False)
-    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"]
+    latents_path = cfg.work_dir / "latents.pt"  # absent before the latents stage (stage_vae needs none)
+    lat = torch.load(latents_path, weights_only=False)["latents"] if latents_path.exists() else None
     rows = [i for i, s in enumerate(f["split"]) if s == split][: ecfg.num_prompts]
     if not rows:
         raise ValueError(f"no {split!r} clips in {cfg.work_dir / 'features.pt'}")
@@ -547,7 +560,8 @@ def test_prompts(cfg: PackConfig, ecfg: EvalConfig, split: str = "test") -> dict
         mix_of = {c["id"]: c["mix"] for c in load_clips(cfg.work_dir / "data")}
         mixes = [mix_of[i] for i in ids]
     return {"captions": [f["captions"][i] for i in rows], "sources": [f["sources"][i] for i in rows],
-            "mixes": mixes, "ids": ids, "wave": f["wave"][rows], "mel": f["mel"][rows], "latents": lat[rows]}
+            "mixes": mixes, "ids": ids, "wave": f["wave"][rows], "mel": f["mel"][rows],
+            "latents": None if lat is None else lat[rows]}
 
 
 def reconstruction_errors(cfg: PackConfig, wave: torch.Tensor, real_wave: torch.Tensor, real_mel: torch.Tensor) -> dict:
@@ -589,6 +603,35 @@ def stage_floor(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> dict:
         print(f"[floor] {name}: {json.dumps(out[name])}", flush=True)
     (eval_dir(cfg)).mkdir(parents=True, exist_ok=True)
     (eval_dir(cfg) / "floor.json").write_text(json.dumps(out, indent=1) + "\n")
+    return out
+
+
+def stage_vae(cfg: PackConfig, ecfg: EvalConfig) -> dict:
+    """The floor a VAE recipe sets before any teacher is trained on its latents: the first test
+    clips' log-mels through the recipe's encoder (posterior mean) and the decoder the pack would
+    ship (vae-decoder when the recipe trains one), judged like generated log-mels, by composition.
+    The same measurement as the floor stage's "vae (mel)" row, from checkpoints instead of a pack,
+    so VAE recipes can be compared at the cost of training a VAE, not a teacher."""
+    from .models import build_vae
+    from .train import vae_stage
+    judge, vocab = load_judge(judge_path(cfg))
+    real = test_prompts(cfg, ecfg)
+    encoder = checkpoint.load_trained(cfg, "vae", build_vae(cfg))
+    decoder = checkpoint.load_trained(cfg, vae_stage(cfg), build_vae(cfg))
+    mel = real["mel"].float().unsqueeze(1)  # (P, 1, frames, mels)
+    with torch.no_grad():
+        recon = torch.cat([decoder.decode(encoder.encode(mel[i:i + 32]).latent_dist.mean).sample[:, 0]
+                           for i in range(0, len(mel), 32)])  # (P, frames, mels)
+    score = functools.partial(score_mels, judge, vocab, prompted_sources=real["sources"], real_mel=real["mel"],
+                              mixes=real["mixes"])
+    recall = {name: source_recall(judge_outputs(judge, m.float())[0], real["sources"], vocab)
+              for name, m in (("real", real["mel"]), ("vae (mel)", recon))}
+    out = {"stage": "vae", "recipe": cfg.recipe, "vae": dataclasses.asdict(cfg.vae),
+           "num_prompts": len(real["captions"]), "real": score(real["mel"]),
+           "vae (mel)": {"mel_l1": float((recon - real["mel"]).abs().mean()), **score(recon)},
+           "source_recall": recall}
+    eval_dir(cfg).mkdir(parents=True, exist_ok=True)
+    (eval_dir(cfg) / "vae.json").write_text(json.dumps(out, indent=1) + "\n")
     return out
 
 
@@ -777,7 +820,7 @@ def stage_captions(cfg: PackConfig, split: str = "test", timesteps: Sequence[int
     return out
 
 
-STAGES = ("judge", "floor", "generate", "decode", "table", "seen", "captions")
+STAGES = ("judge", "floor", "vae", "generate", "decode", "table", "seen", "captions")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -809,6 +852,8 @@ def main(argv: list[str] | None = None) -> None:
         result = stage_judge(cfg, jcfg, runs=args.runs or 1)
     elif args.stage == "floor":
         result = stage_floor(cfg, ecfg, pack_dir)
+    elif args.stage == "vae":
+        result = stage_vae(cfg, ecfg)
     elif args.stage == "generate":
         from .generate import PackRunner
         runner = PackRunner(pack_dir)

@@ -102,6 +102,8 @@ def test_adherence_on_hand_made_probabilities() -> None:
     by_mix = ev.adherence_by_mix(probs, prompts, ["single", "while", "then", "single"], vocab)
     assert by_mix == {"adherence_single": pytest.approx(0.5), "adherence_while": 0.0, "adherence_then": 1.0}
     assert ev.adherence_by_mix(probs, prompts, ["single"] * 4, vocab) == {"adherence_single": pytest.approx(0.5)}
+    # bell is named by three clips and found in all; dog by two, found in one; rain by one, missed
+    assert ev.source_recall(probs, prompts, vocab) == {"bell": 1.0, "dog": 0.5, "rain": 0.0}
 
 
 class BinJudge(torch.nn.Module):

@@ -360,6 +360,13 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     ecfg = ev.EvalConfig(runs=2, num_prompts=cfg.data.num_test, batch_size=3, examples=2)
     floor = ev.stage_floor(cfg, ecfg, pack)
     assert floor["real"]["fad_judge"] == 0.0 and floor["vae+vocoder"]["mel_l1"] > 0 and floor["vae (mel)"]["mel_l1"] > 0
+    # the VAE floor from checkpoints (float32) is the pack's (float16 decoder) within storage error
+    vae_stage = ev.stage_vae(cfg, ecfg)
+    vae_floor = vae_stage["vae (mel)"]
+    named = {s for srcs in ev.test_prompts(cfg, ecfg)["sources"] for s in srcs}
+    assert set(vae_stage["source_recall"]["real"]) == set(vae_stage["source_recall"]["vae (mel)"]) == named
+    assert vae_floor["mel_l1"] == pytest.approx(floor["vae (mel)"]["mel_l1"], abs=2e-3)
+    assert vae_floor["fd_mel"] == pytest.approx(floor["vae (mel)"]["fd_mel"], rel=0.05)
     runner = PackRunner(pack, threads=1)
     for seed in range(ecfg.runs):
         ev.generate_run(cfg, ecfg, runner, "teacher", 25, seed)
