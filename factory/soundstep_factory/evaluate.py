@@ -119,10 +119,9 @@ def sources_to_targets(sources: Sequence[Sequence[str]], vocab: Sequence[str]) -
     return y
 
 
-def adherence(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Sequence[str]],
-              vocab: Sequence[str], threshold: float = 0.5) -> float:
-    """Fraction of clips in which the judge finds every prompted source:
-        adherence = 1/N sum_n [ min_{s in prompted_n} p_n(s) >= threshold ].
+def clips_found(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Sequence[str]],
+                vocab: Sequence[str], threshold: float = 0.5) -> torch.Tensor:
+    """Per clip (N,) bool: the judge finds every prompted source, min_{s in prompted_n} p_n(s) >= threshold.
     probs: (N, V) sigmoid outputs, columns in vocab order. Extra detected sources are not penalised."""
     p = torch.as_tensor(probs, dtype=torch.float64)
     if p.ndim != 2 or p.shape != (len(prompted_sources), len(vocab)):
@@ -132,8 +131,14 @@ def adherence(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Seque
     y = sources_to_targets(prompted_sources, vocab).bool()
     if not y.any(dim=1).all():
         raise ValueError("every prompt needs at least one source")
-    found = ((p >= threshold) | ~y).all(dim=1)
-    return float(found.double().mean())
+    return ((p >= threshold) | ~y).all(dim=1)
+
+
+def adherence(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Sequence[str]],
+              vocab: Sequence[str], threshold: float = 0.5) -> float:
+    """Fraction of clips in which the judge finds every prompted source:
+        adherence = 1/N sum_n [ min_{s in prompted_n} p_n(s) >= threshold ]."""
+    return float(clips_found(probs, prompted_sources, vocab, threshold).double().mean())
 
 
 def source_recall(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[Sequence[str]],
@@ -146,6 +151,18 @@ def source_recall(probs: np.ndarray | torch.Tensor, prompted_sources: Sequence[S
         for s in srcs:
             found.setdefault(s, []).append(bool(p[n, vocab.index(s)] >= threshold))
     return {s: float(np.mean(hits)) for s, hits in sorted(found.items())}
+
+
+def paired_found(found_a: Sequence[bool], found_b: Sequence[bool]) -> dict:
+    """Two models judged on the same clips: the clips only A gets right, only B gets right, and
+    McNemar's exact two-sided p-value (a binomial test on those discordant clips), which says
+    whether A and B differ by more than the luck of which clips were drawn."""
+    if len(found_a) != len(found_b):
+        raise ValueError(f"{len(found_a)} against {len(found_b)} clips: not the same clips")
+    a_only = sum(bool(a) and not b for a, b in zip(found_a, found_b))
+    b_only = sum(bool(b) and not a for a, b in zip(found_a, found_b))
+    p = scipy.stats.binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
+    return {"a_only": a_only, "b_only": b_only, "p_value": float(p)}
 
 
 MIXES = ("single", "while", "then")  # how a clip's sources are combined (data.py)
@@ -606,12 +623,13 @@ def stage_floor(cfg: PackConfig, ecfg: EvalConfig, pack_dir: Path) -> dict:
     return out
 
 
-def stage_vae(cfg: PackConfig, ecfg: EvalConfig) -> dict:
+def stage_vae(cfg: PackConfig, ecfg: EvalConfig, against: str | None = None) -> dict:
     """The floor a VAE recipe sets before any teacher is trained on its latents: the first test
     clips' log-mels through the recipe's encoder (posterior mean) and the decoder the pack would
     ship (vae-decoder when the recipe trains one), judged like generated log-mels, by composition.
     The same measurement as the floor stage's "vae (mel)" row, from checkpoints instead of a pack,
-    so VAE recipes can be compared at the cost of training a VAE, not a teacher."""
+    so VAE recipes can be compared at the cost of training a VAE, not a teacher. `against`: another
+    recipe whose vae.json to compare with clip by clip (paired_found; this recipe is A)."""
     from .models import build_vae
     from .train import vae_stage
     judge, vocab = load_judge(judge_path(cfg))
@@ -624,12 +642,19 @@ def stage_vae(cfg: PackConfig, ecfg: EvalConfig) -> dict:
                            for i in range(0, len(mel), 32)])  # (P, frames, mels)
     score = functools.partial(score_mels, judge, vocab, prompted_sources=real["sources"], real_mel=real["mel"],
                               mixes=real["mixes"])
-    recall = {name: source_recall(judge_outputs(judge, m.float())[0], real["sources"], vocab)
-              for name, m in (("real", real["mel"]), ("vae (mel)", recon))}
+    probs = {"real": judge_outputs(judge, real["mel"].float())[0], "vae (mel)": judge_outputs(judge, recon)[0]}
     out = {"stage": "vae", "recipe": cfg.recipe, "vae": dataclasses.asdict(cfg.vae),
            "num_prompts": len(real["captions"]), "real": score(real["mel"]),
            "vae (mel)": {"mel_l1": float((recon - real["mel"]).abs().mean()), **score(recon)},
-           "source_recall": recall}
+           "source_recall": {k: source_recall(p, real["sources"], vocab) for k, p in probs.items()},
+           # per clip, so two recipes can be compared clip by clip (paired) on the same test clips
+           "clip_ids": real["ids"],
+           "found": {k: clips_found(p, real["sources"], vocab).tolist() for k, p in probs.items()}}
+    if against is not None:
+        other = json.loads((eval_dir(load_config(against)) / "vae.json").read_text())
+        if other["clip_ids"] != out["clip_ids"]:
+            raise ValueError(f"{against}'s vae.json judged other clips: run it with the same --prompts")
+        out["paired"] = {"against": against, **paired_found(out["found"]["vae (mel)"], other["found"]["vae (mel)"])}
     eval_dir(cfg).mkdir(parents=True, exist_ok=True)
     (eval_dir(cfg) / "vae.json").write_text(json.dumps(out, indent=1) + "\n")
     return out
@@ -837,6 +862,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="generate: step counts (repeatable; default: every count the denoiser supports); "
                     "seen: the teacher's step count (default 50)")
     ap.add_argument("--prompts", type=int, default=None, help="override EvalConfig.num_prompts")
+    ap.add_argument("--against", default=None, help="vae: another recipe to compare with clip by clip")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
     ecfg = EvalConfig()
@@ -853,7 +879,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.stage == "floor":
         result = stage_floor(cfg, ecfg, pack_dir)
     elif args.stage == "vae":
-        result = stage_vae(cfg, ecfg)
+        result = stage_vae(cfg, ecfg, against=args.against)
     elif args.stage == "generate":
         from .generate import PackRunner
         runner = PackRunner(pack_dir)

@@ -104,6 +104,17 @@ def test_adherence_on_hand_made_probabilities() -> None:
     assert ev.adherence_by_mix(probs, prompts, ["single"] * 4, vocab) == {"adherence_single": pytest.approx(0.5)}
     # bell is named by three clips and found in all; dog by two, found in one; rain by one, missed
     assert ev.source_recall(probs, prompts, vocab) == {"bell": 1.0, "dog": 0.5, "rain": 0.0}
+    assert ev.clips_found(probs, prompts, vocab).tolist() == [True, False, True, False]
+
+
+def test_paired_found_counts_discordant_clips() -> None:
+    a, b = [True] * 10 + [False] * 2 + [True] * 8, [False] * 10 + [True] * 2 + [True] * 8
+    paired = ev.paired_found(a, b)
+    assert (paired["a_only"], paired["b_only"]) == (10, 2)
+    assert paired["p_value"] == pytest.approx(2 * sum(math.comb(12, k) for k in range(3)) / 2 ** 12)  # 0.039
+    assert ev.paired_found(a, a) == {"a_only": 0, "b_only": 0, "p_value": 1.0}
+    with pytest.raises(ValueError, match="same clips"):
+        ev.paired_found(a, b[:-1])
 
 
 class BinJudge(torch.nn.Module):

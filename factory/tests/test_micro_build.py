@@ -365,6 +365,8 @@ def test_evaluation_stages_and_report(micro, tmp_path, monkeypatch):
     vae_floor = vae_stage["vae (mel)"]
     named = {s for srcs in ev.test_prompts(cfg, ecfg)["sources"] for s in srcs}
     assert set(vae_stage["source_recall"]["real"]) == set(vae_stage["source_recall"]["vae (mel)"]) == named
+    assert np.mean(vae_stage["found"]["vae (mel)"]) == pytest.approx(vae_floor["adherence"])
+    assert len(vae_stage["clip_ids"]) == len(vae_stage["found"]["real"]) == ecfg.num_prompts
     assert vae_floor["mel_l1"] == pytest.approx(floor["vae (mel)"]["mel_l1"], abs=2e-3)
     assert vae_floor["fd_mel"] == pytest.approx(floor["vae (mel)"]["fd_mel"], rel=0.05)
     runner = PackRunner(pack, threads=1)
