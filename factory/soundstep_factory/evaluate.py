@@ -880,6 +880,7 @@ def main(argv: list[str] | None = None) -> None:
         result = stage_floor(cfg, ecfg, pack_dir)
     elif args.stage == "vae":
         result = stage_vae(cfg, ecfg, against=args.against)
+        result = {k: v for k, v in result.items() if k not in ("clip_ids", "found")}  # per clip: in vae.json
     elif args.stage == "generate":
         from .generate import PackRunner
         runner = PackRunner(pack_dir)
