@@ -635,7 +635,7 @@ def stage_vae(cfg: PackConfig, ecfg: EvalConfig, against: str | None = None) -> 
     judge, vocab = load_judge(judge_path(cfg))
     real = test_prompts(cfg, ecfg)
     encoder = checkpoint.load_trained(cfg, "vae", build_vae(cfg))
-    decoder = checkpoint.load_trained(cfg, vae_stage(cfg), build_vae(cfg))
+    decoder = encoder if vae_stage(cfg) == "vae" else checkpoint.load_trained(cfg, vae_stage(cfg), build_vae(cfg))
     mel = real["mel"].float().unsqueeze(1)  # (P, 1, frames, mels)
     with torch.no_grad():
         recon = torch.cat([decoder.decode(encoder.encode(mel[i:i + 32]).latent_dist.mean).sample[:, 0]
