@@ -1,4 +1,4 @@
-// The v-parameterization and the deterministic DDIM step (DISTILLATION.md sections 2 and 3).
+// The v-parameterization and the deterministic DDIM step (docs/sampling.md E1-E7).
 // Arithmetic is float64 per element; results are stored as float32, like every tensor of the app.
 
 /** Forward process z_t = alpha_t x + sigma_t eps (E1). */

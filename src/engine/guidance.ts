@@ -1,4 +1,4 @@
-// Classifier-free guidance (DISTILLATION.md section 5).
+// Classifier-free guidance (docs/sampling.md E20).
 
 /** g = g_u + s (g_c - g_u) (E20); the coefficients sum to 1, so it holds in v, x or eps space. */
 export function guide(gUncond: Float32Array, gCond: Float32Array, s: number): Float32Array {

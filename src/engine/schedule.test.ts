@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alphaSigma, alphasCumprod, FINAL, nextTimestep, snr, trailingGrid } from './schedule';
 
-describe('alphasCumprod (section 1)', () => {
+describe('alphasCumprod (E2)', () => {
   const abar = alphasCumprod();
 
   it('has 1000 float64 values, strictly decreasing from 1 - beta_0', () => {
@@ -25,7 +25,7 @@ describe('alphasCumprod (section 1)', () => {
     expect(() => alphaSigma(abar, -2)).toThrow(RangeError);
   });
 
-  it('SNR falls below 5 near t = 150 (DISTILLATION.md section 7)', () => {
+  it('SNR falls below 5 near t = 150 (docs/sampling.md E2)', () => {
     const first = abar.findIndex((_, t) => snr(abar, t) < 5);
     expect(first).toBeGreaterThan(100);
     expect(first).toBeLessThan(200);

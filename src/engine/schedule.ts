@@ -1,7 +1,7 @@
-// The noise schedule and the sampling grid (DISTILLATION.md sections 1 and 4).
+// The noise schedule and the sampling grid (docs/sampling.md E2, E8).
 // Python twin: factory/soundstep_factory/sampling.py; golden.json keeps the two in step.
 //
-// Notation (code name -> paper symbol), used across src/engine/:
+// Notation (code name -> symbol of docs/sampling.md), used across src/engine/:
 //   abar[t]            -> alpha-bar_t = prod_{i<=t} (1 - beta_i)
 //   alpha, alphaT      -> alpha_t = sqrt(alpha-bar_t)
 //   sigma, sigmaT      -> sigma_t = sqrt(1 - alpha-bar_t)
@@ -10,7 +10,7 @@
 //   x, xHat            -> x (clean latent), x_hat (its prediction)
 //   eps, epsHat        -> epsilon, epsilon_hat
 //   v                  -> v = alpha_t eps - sigma_t x (the network's output)
-//   s (guide)          -> classifier-free guidance scale s
+//   s (guide), guidance -> classifier-free guidance scale w (E20)
 //   gCond, gUncond     -> g_c, g_u: predictions with the prompt and with the empty prompt
 //   trailingGrid(n)[k] -> tau^N_k;  FINAL -> the point after the last step (alpha 1, sigma 0)
 
@@ -20,7 +20,7 @@ export const BETA_END = 0.012;
 /** The point after the last step: alpha = 1, sigma = 0 (set_alpha_to_one). */
 export const FINAL = -1;
 
-/** abar_t = prod_{i<=t} (1 - beta_i) with "scaled_linear" betas beta_t = linspace(sqrt(b0), sqrt(b1), T)[t]^2 (section 1). */
+/** abar_t = prod_{i<=t} (1 - beta_i) with "scaled_linear" betas beta_t = linspace(sqrt(b0), sqrt(b1), T)[t]^2 (E2). */
 export function alphasCumprod(
   numTrainTimesteps: number = NUM_TRAIN_TIMESTEPS,
   betaStart: number = BETA_START,
@@ -45,7 +45,7 @@ export interface AlphaSigma {
   sigma: number;
 }
 
-/** (alpha_t, sigma_t) = (sqrt(abar_t), sqrt(1 - abar_t)), with t = FINAL giving (1, 0) (section 1). */
+/** (alpha_t, sigma_t) = (sqrt(abar_t), sqrt(1 - abar_t)), with t = FINAL giving (1, 0) (E2). */
 export function alphaSigma(abar: Float64Array, t: number): AlphaSigma {
   if (t === FINAL) return { alpha: 1, sigma: 0 };
   if (!Number.isInteger(t) || t < 0 || t >= abar.length) {
@@ -55,7 +55,7 @@ export function alphaSigma(abar: Float64Array, t: number): AlphaSigma {
   return { alpha: Math.sqrt(a), sigma: Math.sqrt(1 - a) };
 }
 
-/** SNR_t = alpha_t^2 / sigma_t^2 (section 1). */
+/** SNR_t = alpha_t^2 / sigma_t^2 (E2). */
 export function snr(abar: Float64Array, t: number): number {
   const a = abar[t];
   if (a === undefined) throw new RangeError(`timestep ${t} is outside 0..${abar.length - 1}`);

@@ -1,9 +1,9 @@
 // Integration: the Pipeline on onnxruntime-node over the REAL shipped pack
 // (public/models/soundstep-small). Fails with a clear message when the pack is missing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ddimStepV } from '../engine/ddim';
-import { guide } from '../engine/guidance';
-import { alphaSigma, alphasCumprod, nextTimestep } from '../engine/schedule';
+import { gaussianNoise } from '../engine/rng';
+import { sample, type Denoise } from '../engine/sample';
+import { alphasCumprod, trailingGrid } from '../engine/schedule';
 import { loadGolden, maxAbsDiff, ortNode, requirePack, rms } from '../testing/pack';
 import type { GenerateRequest, Progress } from './api';
 import { fsFetchFile } from './fs-fetch';
@@ -101,24 +101,17 @@ describe('networks against the golden trajectory', () => {
     expect(errUncond).toBeLessThan(V_TOLERANCE);
   });
 
-  it('the whole 4-step trajectory, decode and vocode reproduce the golden run', async () => {
+  it('sample() over the denoiser session, decode and vocode reproduce the golden 4-step run', async () => {
     const t = golden.trajectory;
     const { ids, mask } = goldenRows();
-    const abar = alphasCumprod();
     const hidden = await pipeline.encodeText(ids, mask, 2);
-    let z: Float32Array = Float32Array.from(t.noise);
-    const size = z.length;
-    for (let k = 0; k < t.steps; k++) {
-      const sample = new Float32Array(2 * size);
-      sample.set(z);
-      sample.set(z, size);
-      const v = await pipeline.denoiseOnce(teacherId(), sample, t.timesteps[k]!, hidden, mask, 2);
-      const g = guide(v.subarray(size), v.subarray(0, size), t.guidance_scale);
-      const at = alphaSigma(abar, t.timesteps[k]!);
-      const as = alphaSigma(abar, nextTimestep(t.timesteps, k));
-      z = ddimStepV(z, g, at.alpha, at.sigma, as.alpha, as.sigma);
-      expect(maxAbsDiff(z, t.z[k]!), `z after step ${k}`).toBeLessThan(1e-3);
-    }
+    const denoise: Denoise = (z, timestep, rows) => pipeline.denoiseOnce(teacherId(), z, timestep, hidden, mask, rows);
+    const errors: number[] = [];
+    const z = await sample(denoise, Float32Array.from(t.noise), t.timesteps, alphasCumprod(), t.guidance_scale, (k, zk) => {
+      errors.push(maxAbsDiff(zk, t.z[k]!));
+    });
+    expect(errors.length).toBe(t.steps);
+    errors.forEach((err, k) => expect(err, `z after step ${k}`).toBeLessThan(1e-3));
     const logMel = await pipeline.decodeLatent(z);
     const logMelSum = logMel.reduce((a, b) => a + b, 0);
     expect(Math.abs(logMelSum - t.log_mel_sum)).toBeLessThan(1e-3 * Math.max(1, Math.abs(t.log_mel_sum)));
@@ -154,6 +147,22 @@ describe('generate', () => {
       'tokenize', 'encode', 'denoise', 'denoise', 'denoise', 'denoise', 'denoise', 'denoise', 'decode', 'vocode',
     ]);
     expect(progress.filter((p) => p.stage === 'denoise').map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('is sample() from gaussianNoise(seed), then decode and vocode: the same waveform', async () => {
+    const req = request({ steps: 4 });
+    const m = pipeline.manifest;
+    const rows = [req.prompt, m.text.unconditional_prompt].map((p) =>
+      pipeline.promptTokenizer.encodePrompt(p, m.text.max_tokens, m.text.pad_token_id),
+    );
+    const mask = BigInt64Array.from(rows.flatMap((r) => [...r.attentionMask]));
+    const ids = BigInt64Array.from(rows.flatMap((r) => [...r.inputIds]));
+    const hidden = await pipeline.encodeText(ids, mask, 2);
+    const denoise: Denoise = (z, timestep, n) => pipeline.denoiseOnce(req.denoiserId, z, timestep, hidden, mask, n);
+    const noise = gaussianNoise(req.seed, m.latent.channels * m.latent.frames * m.latent.bins);
+    const z = await sample(denoise, noise, trailingGrid(req.steps), alphasCumprod(), req.guidanceScale);
+    const wave = (await pipeline.vocode(await pipeline.decodeLatent(z))).map((x) => Math.max(-1, Math.min(1, x)));
+    expect((await pipeline.generate(req)).waveform).toEqual(wave);
   });
 
   it('is deterministic for a seed and differs between seeds', async () => {

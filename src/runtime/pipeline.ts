@@ -1,12 +1,11 @@
 // The text-to-audio pipeline over ONNX Runtime (web or node), implementing ./api.ts.
 // Reads as numbered stages (STYLE.md): 1. tokenize, 2. encode text, 3. denoise, 4. decode latent,
-// 5. vocode. The sampler math is the pure src/engine/ (DISTILLATION.md); the pack layout is
+// 5. vocode. The sampler is the pure src/engine/ (docs/sampling.md); the pack layout is
 // docs/pack-format.md.
 
-import { ddimStepV } from '../engine/ddim';
-import { guide } from '../engine/guidance';
 import { gaussianNoise } from '../engine/rng';
-import { alphaSigma, alphasCumprod, nextTimestep, trailingGrid } from '../engine/schedule';
+import { sample, type Denoise } from '../engine/sample';
+import { alphasCumprod, trailingGrid } from '../engine/schedule';
 import { STAGES, type Backend, type GenerateOptions, type GenerateRequest, type GenerateResult, type Stage } from './api';
 import { abortError, PackError } from './errors';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
@@ -271,29 +270,19 @@ export class Pipeline {
     //    batch-invariant (int8 weights, float activations), so a row does not depend on its batch-mates.
     const hidden = await stage('encode', () => this.encodeText(tokens.inputIds, tokens.attentionMask, batch, signal));
 
-    // 3. Denoise: DDIM v-updates on the trailing grid from z ~ N(0, I) at tau_0 (E7, E8, E20).
+    // 3. Denoise: sample() from z ~ N(0, I) at tau_0 on the trailing grid, guided for a teacher
+    //    (docs/sampling.md E7, E8, E20); the denoiser sees the `batch` text rows encoded above.
     const { channels: C, frames: Tl, bins: F } = m.latent;
-    const size = C * Tl * F;
     const grid = trailingGrid(req.steps, m.schedule.num_train_timesteps);
-    let networkEvaluations = 0;
-    const z = await stage('denoise', async () => {
-      onProgress?.({ stage: 'denoise', step: 0, totalSteps: grid.length });
-      let z = gaussianNoise(req.seed, size); // z at tau_0, (1, C, T, F)
-      for (let k = 0; k < grid.length; k++) {
-        const t = grid[k]!;
-        const s = nextTimestep(grid, k); // FINAL after the last step: z becomes x_hat
-        const sample = guided ? repeatRows(z, batch) : z; // (batch, C, T, F)
-        const out = await this.denoiseOnce(denoiser.id, sample, t, hidden, tokens.attentionMask, batch, signal);
-        networkEvaluations += batch;
-        // classifier-free guidance (E20): row 0 conditional, row 1 unconditional
-        const v = guided ? guide(out.subarray(size, 2 * size), out.subarray(0, size), req.guidanceScale) : out;
-        const { alpha: alphaT, sigma: sigmaT } = alphaSigma(this.abar, t);
-        const { alpha: alphaS, sigma: sigmaS } = alphaSigma(this.abar, s);
-        z = ddimStepV(z, v, alphaT, sigmaT, alphaS, sigmaS); // E7
-        onProgress?.({ stage: 'denoise', step: k + 1, totalSteps: grid.length });
-      }
-      return z;
+    const denoise: Denoise = (z, t, rows) =>
+      this.denoiseOnce(denoiser.id, z, t, hidden, tokens.attentionMask, rows, signal);
+    const z = await stage('denoise', () => {
+      const progress = (step: number): void => onProgress?.({ stage: 'denoise', step, totalSteps: grid.length });
+      progress(0);
+      const noise = gaussianNoise(req.seed, C * Tl * F); // z at tau_0, (1, C, T, F)
+      return sample(denoise, noise, grid, this.abar, guided ? req.guidanceScale : undefined, (k) => progress(k + 1));
     });
+    const networkEvaluations = grid.length * batch;
 
     // 4. Decode latent: z / scale -> log_mel (1, 1, frames, mels).
     const logMel = await stage('decode', () => this.decodeLatent(z, signal));
@@ -526,13 +515,6 @@ function rowLength(length: number, batch: number, name: string): number {
     throw new RangeError(`${name} has ${length} values, which is not batch ${batch} rows`);
   }
   return length / batch;
-}
-
-/** `rows` copies of x, one after the other: (C, T, F) -> (rows, C, T, F). */
-function repeatRows(x: Float32Array, rows: number): Float32Array {
-  const out = new Float32Array(x.length * rows);
-  for (let r = 0; r < rows; r++) out.set(x, r * x.length);
-  return out;
 }
 
 /** (rows, cols) row-major -> (cols, rows). */
