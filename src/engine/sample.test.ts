@@ -1,6 +1,7 @@
 // sample() and sampleStep() on toy networks (docs/sampling.md E7, E8, E20); golden.test.ts
 // replays the factory's stored trajectory through the same functions.
 import { describe, expect, it } from 'vitest';
+import { maxAbsDiff } from '../testing/pack';
 import { qSample, vFromXEps } from './ddim';
 import { guide } from './guidance';
 import { gaussianNoise } from './rng';
@@ -8,15 +9,9 @@ import { sample, sampleStep, type Denoise } from './sample';
 import { alphaSigma, alphasCumprod, FINAL, trailingGrid } from './schedule';
 
 const abar = alphasCumprod();
-const n = 4096;
-const x = gaussianNoise(1, n).map((v) => 0.5 * v + 0.1);
-const eps = gaussianNoise(2, n);
-
-function maxAbs(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
+/** a fixed clean latent and its noise (4096 values) */
+const [x, eps] = [gaussianNoise(1, 4096).map((v) => 0.5 * v + 0.1), gaussianNoise(2, 4096)];
+const maxAbs = maxAbsDiff;
 
 /** The exact v of the fixed (x, eps) at t (E5): an oracle network, unguided. */
 const oracle: Denoise = (_z, t) => {
