@@ -97,6 +97,12 @@ class VocoderConfig:
     resblock_kernel_sizes: tuple[int, ...] = (3, 7)
     resblock_dilation_sizes: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5))
     segment_frames: int = 32
+    # istft: phase-advance loss weights (vocoder.phase_advance_loss): the magnitude product to
+    # this power, and whether the predicted magnitudes weigh in beside the real ones.
+    phase_weight_power: float = 1.0
+    phase_weight_prediction: bool = False
+    # > 0: this many tones.pitched_clips (sines, harmonic tones, chords) join the training clips
+    pitched_clips: int = 0
     steps: int = 20000  # istft: about 30 steps/s on 2 CPU cores (11 min)
     batch_size: int = 16
     lr: float = 1e-3

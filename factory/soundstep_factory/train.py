@@ -199,6 +199,13 @@ def train_vocoder(cfg: PackConfig) -> None:
     wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
     vocoder = build_vocoder(cfg)
     mel_fe = MelFrontEnd(cfg.audio)
+    if cfg.vocoder.pitched_clips > 0:
+        from .tones import pitched_clips
+        extra = torch.from_numpy(pitched_clips(cfg.vocoder.pitched_clips, cfg.audio.clip_seconds,
+                                               cfg.audio.sample_rate, seed=cfg.data.seed))  # (P, S)
+        with torch.no_grad():
+            extra_mel = torch.cat([mel_fe(extra[i:i + 64]) for i in range(0, len(extra), 64)])
+        wave, mel = torch.cat([wave, extra]), torch.cat([mel, extra_mel])
     seg, hop = cfg.vocoder.segment_frames, cfg.audio.hop_length
     istft = cfg.vocoder.architecture == "istft"
     if istft:  # N/2 samples of context each side, so segment frames are the whole clip's frames
@@ -212,7 +219,8 @@ def train_vocoder(cfg: PackConfig) -> None:
         w = torch.stack([wave[r, s * hop:(s + seg) * hop] for r, s in zip(rows, starts)])  # (B, seg*hop)
         if istft:
             w_context = torch.stack([padded[r, s * hop:(s + seg) * hop + 2 * context] for r, s in zip(rows, starts)])
-            return training_loss(model, mel_fe, m, w, w_context)
+            return training_loss(model, mel_fe, m, w, w_context, cfg.vocoder.phase_weight_power,
+                                 cfg.vocoder.phase_weight_prediction)
         pred = model(m)  # (B, seg*hop)
         mel_l1 = (mel_fe(pred) - mel_fe(w)).abs().mean()
         return stft_loss(pred, w) + mel_l1, {"mel_l1": mel_l1.item()}

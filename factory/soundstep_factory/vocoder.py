@@ -154,11 +154,22 @@ class IstftVocoder(nn.Module):
                           return_complex=True)[:, :, :frames]
 
 
-def phase_advance_loss(advance: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """1 - cos of the error in each bin's frame-to-frame phase advance, weighted by the real
-    magnitudes of both frames (a quiet bin's phase is noise). advance (B, bins, T); real complex."""
+def phase_advance_loss(advance: torch.Tensor, real: torch.Tensor, log_magnitude: torch.Tensor | None = None,
+                       power: float = 1.0) -> torch.Tensor:
+    """1 - cos of the error in each bin's frame-to-frame phase advance, weighted by the magnitudes
+    of both frames (a silent bin's phase is noise). advance (B, bins, T); real complex.
+
+    power 1 with no log_magnitude: weights from the real STFT alone. Then a bin the vocoder makes
+    loud where the real clip is quiet (the mel spreads a tone's energy over its band) rotates at
+    whatever speed it likes, and a steady tone comes back as several partials at bin centres.
+    With the predicted log_magnitude (detached), those bins are held to the real clip's advance
+    there too, which near a tone is the tone's own frequency (window leakage): the phase locking
+    of a phase vocoder, learned. power < 1 compresses the weights as the magnitude loss does."""
     real_advance = torch.angle(real[:, :, 1:] * real[:, :, :-1].conj())  # (B, bins, T-1)
-    weight = real[:, :, 1:].abs() * real[:, :, :-1].abs()
+    weight = (real[:, :, 1:].abs() * real[:, :, :-1].abs()).pow(power)
+    if log_magnitude is not None:
+        predicted = log_magnitude.detach().exp()
+        weight = weight + (predicted[:, :, 1:] * predicted[:, :, :-1]).pow(power)
     return (weight * (1 - torch.cos(advance[:, :, 1:] - real_advance))).sum() / weight.sum().clamp(min=1e-8)
 
 
@@ -187,16 +198,18 @@ def spectral_convergence(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor
 
 
 def training_loss(model: IstftVocoder, mel_front_end: nn.Module, log_mel: torch.Tensor, wave: torch.Tensor,
-                  wave_with_context: torch.Tensor) -> tuple[torch.Tensor, dict]:
+                  wave_with_context: torch.Tensor, phase_weight_power: float = 1.0,
+                  phase_weight_prediction: bool = False) -> tuple[torch.Tensor, dict]:
     """One segment batch: log_mel (B, T, mels), its waveform (B, T * hop), and the same with N/2
     samples of context each side (B, T * hop + N). Mel L1 and spectral convergence on the
     output, plus the real STFT's compressed magnitudes and phase advances as targets for the
-    two heads. Returns (loss, figures to log)."""
+    two heads (phase_advance_loss's weighting: VocoderConfig). Returns (loss, figures to log)."""
     log_magnitude, advance, noise = model.heads(log_mel)
     pred = model.synthesize(log_magnitude, advance, noise)  # (B, T * hop)
     real = model.analysis(wave_with_context, log_mel.shape[1])  # (B, bins, T)
     floor = math.log(MEL_LOSS_FLOOR)
     mel_l1 = (mel_front_end(pred).clamp(min=floor) - mel_front_end(wave).clamp(min=floor)).abs().mean()
-    magnitude, phase = compressed_magnitude_loss(log_magnitude, real), phase_advance_loss(advance, real)
+    magnitude, phase = compressed_magnitude_loss(log_magnitude, real), phase_advance_loss(
+        advance, real, log_magnitude if phase_weight_prediction else None, phase_weight_power)
     loss = spectral_convergence(pred, wave) + mel_l1 + magnitude + phase
     return loss, {"mel_l1": mel_l1.item(), "magnitude": magnitude.item(), "phase_advance": phase.item()}

@@ -86,3 +86,21 @@ def test_pitched_clips_are_reproducible_and_in_level_range():
     assert np.array_equal(a, b) and a.shape == (6, 16000)
     peak_db = 20 * np.log10(np.abs(a).max(axis=1))
     assert (peak_db <= -6 + 1e-4).all() and (peak_db >= -30 - 1e-4).all()
+
+
+def test_free_form_prompts_are_well_formed_and_pairs_are_ordered_by_pitch():
+    from soundstep_factory import data, prompt_eval
+    prompts = prompt_eval.load_free_form()
+    known = {s.key for s in data.SOURCES}
+    assert all(set(p["sources"]) <= known for p in prompts)
+    assert sum(not p["sources"] for p in prompts) >= 8  # sounds the pack was never taught
+    captions = {c["caption"] for c in data.plan_clips(data.DataConfig(num_train=2400, num_test=200))}
+    assert not captions & {p["prompt"] for p in prompts}  # none is a training caption
+    pairs = [{"prompt": "high", "sources": ["beeps"], "pair": "b", "element": "high"},
+             {"prompt": "low", "sources": ["beeps"], "pair": "b", "element": "low"}]
+    high, low = tones.sine((880.0,), 1.0), tones.sine((220.0,), 1.0)
+    right, wrong = np.stack([high, low]), np.stack([low, high])
+    assert prompt_eval.pairs_ordered(pairs, right, ears.crepe_pitch(right)) == [True]
+    assert prompt_eval.pairs_ordered(pairs, wrong, ears.crepe_pitch(wrong)) == [False]
+    # unpitched clips fall back to the spectral centroid
+    assert prompt_eval.spectral_centroid(high) == pytest.approx(880.0, rel=0.01)

@@ -1,0 +1,167 @@
+"""What a listener hears from a pack's denoisers, by the independent ears, on two prompt sets:
+the template test split (each prompt has its real clip) and prompts written by hand as people
+type them (factory/prompts/free_form.json, never used in training).
+
+Usage: python -m soundstep_factory.prompt_eval --config small [--pack DIR] [--set free-form|test]
+           [--rows teacher:200 bsa-25:25] [--seeds 5] [--prompts 100]
+
+Per row (denoiser, steps), over every seed's clips:
+  rms_dbfs_min, known_below_35   loudness; no clip of an in-vocabulary prompt may sit below -35 dBFS
+  speech_present[group]          silero-vad, by what the prompt names (speaking, whispering, none)
+  pairs_ordered                  "high"/"low" prompts of one source, seed by seed: the high one's
+                                 median voiced CREPE f0 above the low one's (spectral centroid when
+                                 either has under 10% voiced frames)
+  speech_second_half             "X followed by <speech>": share of clips whose speech lies mostly
+                                 in the second half
+  vuv_f1, raw_pitch_accuracy,    against the real clip of the same caption (test set only): a
+  periodicity_error              different take of the prompt, so a loose reference
+  adherence                      the judge's, on prompts naming known sources (when it exists)
+Generated waveforms are cached in <work>/eval/prompts/<set>/<denoiser>-<steps>/seed<k>.npy.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import ears
+from .config import FACTORY_DIR, PackConfig, default_out, load_config
+
+FREE_FORM = FACTORY_DIR / "prompts" / "free_form.json"
+MIN_VOICED = 0.1
+
+
+def load_free_form(path: Path = FREE_FORM) -> list[dict]:
+    return json.loads(path.read_text())["prompts"]
+
+
+def spectral_centroid(wave: np.ndarray, sr: int = ears.SAMPLE_RATE) -> float:
+    """Magnitude-weighted mean frequency of a whole clip (Hz)."""
+    mag = np.abs(np.fft.rfft(wave.astype(np.float64)))
+    return float((np.fft.rfftfreq(len(wave), 1 / sr) * mag).sum() / max(mag.sum(), 1e-12))
+
+
+def pitch_height(pitch: ears.Pitch, i: int) -> float | None:
+    """Median voiced f0 of clip i, or None when under MIN_VOICED of its frames are voiced."""
+    voiced = pitch.voiced[i]
+    return float(np.median(pitch.f0[i][voiced])) if voiced.mean() >= MIN_VOICED else None
+
+
+def pairs_ordered(prompts: list[dict], wave: np.ndarray, pitch: ears.Pitch) -> list[bool]:
+    """For each high/low pair of prompts in this run: is the high one higher?"""
+    by_pair: dict[str, dict[str, int]] = {}
+    for i, p in enumerate(prompts):
+        if "pair" in p:
+            by_pair.setdefault(p["pair"], {})[p["element"]] = i
+    ordered = []
+    for pair in by_pair.values():
+        hi, lo = pair["high"], pair["low"]
+        f_hi, f_lo = pitch_height(pitch, hi), pitch_height(pitch, lo)
+        if f_hi is None or f_lo is None:
+            f_hi, f_lo = spectral_centroid(wave[hi]), spectral_centroid(wave[lo])
+        ordered.append(f_hi > f_lo)
+    return ordered
+
+
+def hear_run(prompts: list[dict], wave: np.ndarray, reference: ears.Pitch | None = None) -> dict:
+    """The raw per-clip readings of one run (one seed) that the row's figures pool."""
+    pitch = ears.crepe_pitch(wave)
+    speech_prob = ears.speech_probabilities(wave)
+    speech = ears.speech_present(speech_prob)
+    second = [ears.speech_second_half(prob >= ears.VAD_THRESHOLD) for prob, p in zip(speech_prob, prompts)
+              if p.get("order") == "speech_second"]
+    out = {"rms_dbfs": ears.rms_dbfs(wave).tolist(), "speech": speech.tolist(),
+           "pairs_ordered": pairs_ordered(prompts, wave, pitch),
+           "speech_second_half": [bool(s > 0.5) for s in second]}  # NaN (no speech) counts as not
+    if reference is not None:
+        out.update(ears.pitch_against_reference(pitch, reference))
+    return out
+
+
+def summarize(prompts: list[dict], runs: list[dict]) -> dict:
+    """Pool the runs of one row into its figures."""
+    known = np.array([bool(p["sources"]) for p in prompts])
+    level = np.array([r["rms_dbfs"] for r in runs])  # (seeds, prompts)
+    speech = np.array([r["speech"] for r in runs])
+    groups = np.array([ears.speech_group(p["sources"]) for p in prompts])
+    out = {"clips": int(level.size), "rms_dbfs_min_known": float(level[:, known].min()) if known.any() else None,
+           "known_below_35": int((level[:, known] < -35).sum()),
+           "unknown_below_35": int((level[:, ~known] < -35).sum())}
+    for group in ears.SPEECH_GROUPS:
+        rows = (groups == group) & known
+        out[f"speech_present[{group}]"] = float(speech[:, rows].mean()) if rows.any() else None
+    pairs = [o for r in runs for o in r["pairs_ordered"]]
+    second = [s for r in runs for s in r["speech_second_half"]]
+    out["pairs_ordered"] = float(np.mean(pairs)) if pairs else None
+    out["speech_second_half"] = float(np.mean(second)) if second else None
+    for key in ("vuv_f1", "raw_pitch_accuracy", "periodicity_error"):
+        if key in runs[0]:
+            out[key] = float(np.mean([r[key] for r in runs]))
+    return out
+
+
+def prompt_set(cfg: PackConfig, name: str, count: int) -> tuple[list[dict], dict | None]:
+    """The prompts of a set as free_form.json rows, and (test set) the real clips of test_prompts."""
+    if name == "free-form":
+        return load_free_form(), None
+    from .evaluate import EvalConfig, test_prompts
+    real = test_prompts(cfg, EvalConfig(num_prompts=count))
+    mixes = real["mixes"] or [None] * len(real["captions"])
+    # "then" captions list their sources in order; speech second is what the order target measures
+    prompts = [{"prompt": c, "sources": s, **({"order": "speech_second"} if m == "then" and
+                                              ears.speech_group(s[-1:]) == "speaking" else {})}
+               for c, s, m in zip(real["captions"], real["sources"], mixes)]
+    return prompts, real
+
+
+def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, cache: Path) -> np.ndarray:
+    """The row's waveforms (P, samples) for one seed, cached."""
+    from .evaluate import EvalConfig, sample_latents
+    from .generate import Timing
+    if cache.exists():
+        return np.load(cache)
+    z0 = sample_latents(EvalConfig(), runner, denoiser, steps, [p["prompt"] for p in prompts], seed, Timing())
+    wave = runner.decode(z0)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, wave.astype(np.float32))
+    return wave
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .evaluate import eval_dir
+    from .generate import PackRunner
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--pack", type=Path)
+    ap.add_argument("--set", choices=["free-form", "test"], default="free-form")
+    ap.add_argument("--rows", nargs="*", default=["teacher:200", "bsa-25:25"], help="denoiser:steps")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--prompts", type=int, default=100, help="test set: how many test captions")
+    args = ap.parse_args(argv)
+    cfg = load_config(args.config)
+    pack = args.pack or default_out(cfg)
+    runner = PackRunner(pack)
+    prompts, real = prompt_set(cfg, args.set, args.prompts)
+    reference = None if real is None else ears.crepe_pitch(real["wave"].numpy())
+    result = {"set": args.set, "pack": str(pack), "prompts": len(prompts), "rows": {}}
+    if real is not None:  # the real clips' own figures, beside every row
+        result["rows"]["real clips"] = summarize(prompts, [hear_run(prompts, real["wave"].numpy())])
+    for row in args.rows:
+        denoiser, steps = row.split(":")
+        runs = []
+        for seed in range(args.seeds):
+            cache = eval_dir(cfg) / "prompts" / args.set / f"{denoiser}-{steps}" / f"seed{seed}.npy"
+            wave = generate(runner, denoiser, int(steps), prompts, seed, cache)
+            runs.append(hear_run(prompts, wave, reference))
+        result["rows"][row] = summarize(prompts, runs)
+        print(f"[prompts] {args.set} {row}: {json.dumps(result['rows'][row])}", flush=True)
+    out = eval_dir(cfg) / f"prompts-{args.set}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Which vocoder keeps what a listener hears: every candidate on the real test clips, in one table.
+
+Usage: python -m soundstep_factory.vocoder_eval --config small [--pack public/models/soundstep-small]
+           [--recipes voc-pitch ...] [--prompts 200] [--no-judge]
+
+Candidates, each a function log-mel (N, frames, mels) -> waveform (N, samples):
+  pack:<dir>      a pack's vocoder.onnx, run by onnxruntime as the app runs it
+  griffin-lim     no training: the mel's pseudo-inverse, clamped at 0, then 64 Griffin-Lim
+                  iterations (torchaudio) at the front end's STFT size
+  <recipe>        a recipe's trained vocoder checkpoint (float32, before export)
+
+Figures per candidate, against each test clip's real waveform (ears.py for the definitions):
+V/UV F1, raw pitch accuracy, periodicity error (torchcrepe), speech presence (silero-vad, real
+clips' rate beside it), mel L1, multi-resolution STFT error, the judge's adherence and FAD_judge
+(when <work>/judge exists), and the tone test (tones.py). Written to <work>/eval/vocoders.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import ears, tones
+from .config import PackConfig, default_out, load_config
+
+Vocode = Callable[[np.ndarray], np.ndarray]
+
+
+def batched(vocode: Vocode, mel: np.ndarray, batch: int = 16) -> np.ndarray:
+    return np.concatenate([vocode(mel[i:i + batch]) for i in range(0, len(mel), batch)])
+
+
+def pack_vocoder(pack_dir: Path) -> Vocode:
+    from .generate import PackRunner
+    runner = PackRunner(pack_dir)
+    return lambda mel: runner.vocode(mel.astype(np.float32))
+
+
+def griffin_lim_vocoder(cfg: PackConfig, iterations: int = 64) -> Vocode:
+    """The phase-reconstruction baseline: no weights, the mel's magnitudes spread back to linear
+    bins by the filterbank's pseudo-inverse, then Griffin-Lim (torchaudio)."""
+    import torchaudio
+    from .mel import mel_filters
+
+    a = cfg.audio
+    inverse = torch.linalg.pinv(mel_filters(a))  # (mels, bins): |X| ~ mel @ pinv
+
+    def vocode(mel: np.ndarray) -> np.ndarray:
+        magnitude = (torch.from_numpy(mel).float().exp() @ inverse).clamp(min=0).transpose(1, 2)  # (N, bins, T)
+        # The front end drops center=True's last frame (mel.py); the STFT of T * hop samples has T + 1.
+        magnitude = torch.cat([magnitude, magnitude[:, :, -1:]], dim=2)
+        with torch.no_grad():
+            gl = torchaudio.transforms.GriffinLim(n_fft=a.n_fft, hop_length=a.hop_length, win_length=a.win_length,
+                                                  power=1.0, n_iter=iterations, rand_init=False,
+                                                  length=mel.shape[1] * a.hop_length)
+            return gl(magnitude).numpy()
+
+    return vocode
+
+
+def checkpoint_vocoder(recipe: str) -> Vocode:
+    from .checkpoint import load_trained
+    from .models import build_vocoder
+    from .train import vocoder_stage
+    cfg = load_config(recipe)
+    model = load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg))
+
+    def vocode(mel: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.from_numpy(mel).float()).numpy()
+
+    return vocode
+
+
+def through_mel(cfg: PackConfig, vocode: Vocode) -> Vocode:
+    """wave -> the pack's log-mel -> vocoder -> wave, for the tone test."""
+    from .evaluate import waves_to_mel
+    return lambda wave: vocode(waves_to_mel(cfg, torch.from_numpy(wave)).numpy())
+
+
+def score(cfg: PackConfig, vocode: Vocode, real: dict, reference: ears.Pitch, judge=None) -> dict:
+    """Every figure of one candidate on the real clips `real` (test_prompts' dict)."""
+    from .evaluate import reconstruction_errors, score_mels, waves_to_mel
+    wave = torch.from_numpy(batched(vocode, real["mel"].numpy()))
+    out = {**reconstruction_errors(cfg, wave, real["wave"], real["mel"]),
+           **ears.listen(wave.numpy(), [ears.speech_group(s) for s in real["sources"]], reference)}
+    if judge is not None:
+        model, vocab = judge
+        judged = score_mels(model, vocab, waves_to_mel(cfg, wave), real["sources"], real["mel"])
+        out.update(adherence=judged["adherence"], fad_judge=judged["fad_judge"])
+    results = tones.tone_test(through_mel(cfg, vocode))
+    out["tones_passed"] = sum(r.passed for r in results)
+    out["tones"] = [{"expected_hz": r.expected_hz, "found_hz": r.found_hz, "sideband_db": round(r.sideband_db, 1),
+                     "passed": r.passed} for r in results]
+    return out
+
+
+COLUMNS = ("vuv_f1", "raw_pitch_accuracy", "periodicity_error", "speech_present[speaking]", "mel_l1", "mrstft",
+           "adherence", "fad_judge", "tones_passed")
+
+
+def markdown(rows: dict[str, dict]) -> str:
+    head = "| vocoder | " + " | ".join(COLUMNS) + " |\n|---|" + "---|" * len(COLUMNS) + "\n"
+    fmt = lambda v: "" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+    return head + "".join(f"| {name} | " + " | ".join(fmt(r.get(c)) for c in COLUMNS) + " |\n"
+                          for name, r in rows.items())
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .evaluate import EvalConfig, eval_dir, judge_path, load_judge, test_prompts
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="small", help="the recipe whose test clips (and judge) are used")
+    ap.add_argument("--pack", type=Path, action="append", help="a pack folder (repeatable); default: the recipe's")
+    ap.add_argument("--recipes", nargs="*", default=[], help="recipes whose trained vocoder checkpoints compete")
+    ap.add_argument("--prompts", type=int, default=200)
+    ap.add_argument("--no-judge", action="store_true")
+    args = ap.parse_args(argv)
+    cfg = load_config(args.config)
+    real = test_prompts(cfg, EvalConfig(num_prompts=args.prompts))
+    reference = ears.crepe_pitch(real["wave"].numpy())
+    judge = None if args.no_judge or not judge_path(cfg).exists() else load_judge(judge_path(cfg))
+    candidates: dict[str, Vocode] = {"griffin-lim": griffin_lim_vocoder(cfg)}
+    for pack in args.pack or [default_out(cfg)]:
+        candidates[f"pack:{pack.name}"] = pack_vocoder(pack)
+    for recipe in args.recipes:
+        candidates[recipe] = checkpoint_vocoder(recipe)
+    real_row = ears.listen(real["wave"].numpy(), [ears.speech_group(s) for s in real["sources"]], reference)
+    rows = {"real clips": real_row}
+    for name, vocode in candidates.items():
+        rows[name] = score(cfg, vocode, real, reference, judge)
+        print(f"[vocoders] {name}: " + json.dumps({c: rows[name].get(c) for c in COLUMNS}), flush=True)
+    eval_dir(cfg).mkdir(parents=True, exist_ok=True)
+    (eval_dir(cfg) / "vocoders.json").write_text(json.dumps({"num_clips": len(real["ids"]), "rows": rows}, indent=1) + "\n")
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
