@@ -39,8 +39,8 @@ from onnx import TensorProto
 from onnxconverter_common import float16
 
 from .files import sha256
+from .manifest import FORMAT, MANIFEST, files_entry, write_manifest
 
-MANIFEST = "manifest.json"
 REPACK_LOG = "repack_log.json"
 # Tensors smaller than this stay inside the graph (shapes, scalars); the rest go to .data.
 EXTERNAL_SIZE_THRESHOLD = 1024
@@ -223,8 +223,8 @@ def repack(src: Path, dst: Path, external_data: bool = True, fp16: bool = True) 
     started = time.time()
     src, dst = src.resolve(), dst.resolve()
     manifest = json.loads((src / MANIFEST).read_text())
-    if manifest.get("format") != "soundstep-pack/1":
-        raise SystemExit(f"{src / MANIFEST}: not a soundstep-pack/1 manifest (format {manifest.get('format')!r})")
+    if manifest.get("format") != FORMAT:
+        raise SystemExit(f"{src / MANIFEST}: not a {FORMAT} manifest (format {manifest.get('format')!r})")
     if dst == src or src in dst.parents:
         raise SystemExit(f"--dst {dst} must not be the source pack or inside it")
     if dst.exists():
@@ -291,10 +291,8 @@ def repack(src: Path, dst: Path, external_data: bool = True, fp16: bool = True) 
         "log": REPACK_LOG,
         "float16_tolerance": {k: FLOAT16_TOLERANCE[k] for k in FLOAT16_KINDS} if fp16 else None,
     }
-    out["files"] = {}
-    for path in sorted(p for p in dst.rglob("*") if p.is_file() and p.name != MANIFEST):
-        out["files"][path.relative_to(dst).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
-    (dst / MANIFEST).write_text(json.dumps(out, indent=2))
+    out["files"] = files_entry(dst)
+    write_manifest(dst, out)
     result.bytes = sum(f["bytes"] for f in out["files"].values())
     return result
 

@@ -28,6 +28,7 @@ from .config import REPO_DIR, PackConfig, load_config  # noqa: E402
 from .evaluate import MIXES, EvalConfig, eval_dir, generated_path, mean_ci95, test_prompts  # noqa: E402
 from .config import default_out  # noqa: E402
 from .files import sha256  # noqa: E402
+from .manifest import write_manifest  # noqa: E402
 
 DOCS = REPO_DIR / "docs"
 JUDGE_NOTE = ("AudioCaps, VGGish and PANNs cannot be downloaded here: every FAD_judge, FD_mel and adherence "
@@ -464,7 +465,7 @@ def write_pack_metrics(pack: Path, metrics: dict, runs: int) -> None:
     manifest["files"]["metrics.json"] = {"bytes": (pack / "metrics.json").stat().st_size,
                                          "sha256": sha256(pack / "metrics.json")}
     manifest["files"] = dict(sorted(manifest["files"].items()))
-    manifest_path.write_text(json.dumps(manifest, indent=2))
+    write_manifest(pack, manifest)
 
 
 def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> dict:

@@ -3,6 +3,7 @@
 // the other cells are "not distilled". Pure functions: the panel and the store call them.
 
 import { nfeCost } from '../engine/cost';
+import { offersSteps } from '../engine/steps';
 import type { MetricValue, MetricsRow, MetricsTable } from '../runtime/manifest';
 import type { DenoiserSummary } from '../worker/protocol';
 
@@ -48,7 +49,7 @@ export function gridColumns(denoisers: readonly DenoiserSummary[]): GridColumn[]
 /** The denoiser that fills (column, steps), or null: "not distilled" (or a teacher not offered at N). */
 export function denoiserForCell(denoisers: readonly DenoiserSummary[], column: GridColumn, steps: number): DenoiserSummary | null {
   const found = denoisers.find((d) => {
-    if (!d.steps.includes(steps)) return false;
+    if (!offersSteps(d, steps)) return false;
     if (column.role === 'teacher') return d.role === 'teacher' && column.key === `teacher:${d.id}`;
     return d.role === 'student' && column.key === `method:${d.method ?? d.id}`;
   });

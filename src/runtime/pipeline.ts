@@ -6,6 +6,7 @@
 import { gaussianNoise } from '../engine/rng';
 import { sample, type Denoise } from '../engine/sample';
 import { alphasCumprod, trailingGrid } from '../engine/schedule';
+import { stepsRefusal } from '../engine/steps';
 import { STAGES, type Backend, type GenerateOptions, type GenerateRequest, type GenerateResult, type Stage } from './api';
 import { abortError, PackError } from './errors';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
@@ -225,14 +226,8 @@ export class Pipeline {
   /** Checks a request against the pack; throws an Error saying what is wrong. */
   validateRequest(req: GenerateRequest): DenoiserSpec {
     const d = findDenoiser(this.manifest, req.denoiserId);
-    const T = this.manifest.schedule.num_train_timesteps;
-    if (!Number.isInteger(req.steps) || req.steps < 1) throw new Error(`steps must be a positive integer, got ${req.steps}`);
-    if (d.role === 'teacher' && T % req.steps !== 0) {
-      throw new Error(`steps ${req.steps} does not divide ${T}: the teacher samples on N-step grids with N dividing ${T}`);
-    }
-    if (d.role === 'student' && req.steps !== d.steps[0]) {
-      throw new Error(`student "${d.id}" was distilled for ${d.steps[0]} steps and cannot sample with ${req.steps}`);
-    }
+    const refusal = stepsRefusal(d, req.steps, this.manifest.schedule.num_train_timesteps);
+    if (refusal !== null) throw new Error(refusal);
     if (d.role === 'teacher' && !Number.isFinite(req.guidanceScale)) {
       throw new Error(`guidanceScale must be a finite number, got ${req.guidanceScale}`);
     }

@@ -2,6 +2,7 @@
 
 import type { Stage } from '../runtime/api';
 import { nfeCost, nfePerStep } from '../engine/cost';
+import { offersSteps } from '../engine/steps';
 import type { DenoiserSummary } from '../worker/protocol';
 import { DEFAULT_TEACHER_STEPS } from './initialState';
 import type { AppState } from './types';
@@ -53,7 +54,7 @@ export const selectStepOptions = (s: AppState): readonly number[] => {
 export const selectMethodOptions = (s: AppState): string[] => {
   const out: string[] = [];
   for (const d of s.manifest?.denoisers ?? []) {
-    if (d.role === 'student' && d.steps.includes(s.steps) && d.method && !out.includes(d.method)) out.push(d.method);
+    if (d.role === 'student' && offersSteps(d, s.steps) && d.method && !out.includes(d.method)) out.push(d.method);
   }
   return out;
 };

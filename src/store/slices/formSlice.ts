@@ -1,6 +1,7 @@
 // Form slice: what the user typed and chose. The prompt is never cleared by anything else.
 
 import type { StateCreator } from 'zustand';
+import { offersSteps } from '../../engine/steps';
 import type { DenoiserSummary } from '../../worker/protocol';
 import { GUIDANCE_RANGE, MAX_VARIATIONS } from '../initialState';
 import type { Store } from '../index';
@@ -35,7 +36,7 @@ export function pickDenoiser(
   steps: number,
   method: string | null,
 ): { denoiser: DenoiserSummary; steps: number } | null {
-  const at = candidates.filter((d) => d.steps.includes(steps));
+  const at = candidates.filter((d) => offersSteps(d, steps));
   const exact = at.find((d) => d.method === method) ?? at[0];
   if (exact) return { denoiser: exact, steps };
   let best: { denoiser: DenoiserSummary; steps: number } | null = null;
@@ -58,7 +59,7 @@ export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => 
       const current = s.manifest?.denoisers.find((d) => d.id === s.denoiserId);
       if (!current || current.role === 'teacher') return { steps };
       const students = s.manifest?.denoisers.filter((d) => d.role === 'student') ?? [];
-      const d = students.filter((x) => x.steps.includes(steps));
+      const d = students.filter((x) => offersSteps(x, steps));
       const pick = d.find((x) => x.method === current.method) ?? d[0];
       return pick ? { denoiserId: pick.id, steps } : {};
     }),
@@ -77,7 +78,7 @@ export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => 
     set((s) => {
       const d = s.manifest?.denoisers.find((x) => x.id === id);
       if (!d) return { denoiserId: id };
-      return { denoiserId: id, steps: d.steps.includes(s.steps) ? s.steps : (d.steps[0] ?? s.steps) };
+      return { denoiserId: id, steps: offersSteps(d, s.steps) ? s.steps : (d.steps[0] ?? s.steps) };
     }),
   setRole: (role) =>
     set((s) => {

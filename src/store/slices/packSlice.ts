@@ -1,6 +1,7 @@
 // Pack slice: which pack, which device, per-file download progress, the manifest.
 
 import type { StateCreator } from 'zustand';
+import { offersSteps } from '../../engine/steps';
 import type { BackendPreference, DeviceReply, FileReply, PhaseReply, ReadyReply } from '../../worker/protocol';
 
 import type { Store } from '../index';
@@ -39,7 +40,7 @@ export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => 
     set((s) => {
       const teacher = r.manifest.denoisers.find((d) => d.role === 'teacher') ?? r.manifest.denoisers[0];
       const denoiser = r.manifest.denoisers.find((d) => d.id === s.denoiserId) ?? teacher;
-      const steps = denoiser && !denoiser.steps.includes(s.steps) ? (denoiser.steps[0] ?? s.steps) : s.steps;
+      const steps = denoiser && !offersSteps(denoiser, s.steps) ? (denoiser.steps[0] ?? s.steps) : s.steps;
       const guidanceScale = teacher?.guidance.type === 'classifier-free' ? teacher.guidance.defaultScale : s.guidanceScale;
       return {
         loadStatus: 'ready',

@@ -1,0 +1,75 @@
+"""The one writer of a pack's manifest.json, validated against the pack contract.
+
+docs/soundstep-pack-1.schema.json (JSON Schema 2020-12) is the source of truth for
+`soundstep-pack/1`; the app compiles the same file (src/runtime/pack-schema.ts). export.py,
+repack.py and report.py write every manifest through `write_manifest`, which refuses one the
+schema does not accept, naming the field. What a schema cannot say (shapes that must agree,
+step counts the schedule has, every named file listed) is checked by the app's own validator,
+which the micro build test runs on the pack it builds (tests/test_micro_build.py).
+
+Usage:
+    from soundstep_factory.manifest import files_entry, write_manifest
+    manifest["files"] = files_entry(out)
+    write_manifest(out, manifest)
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+
+from .files import sha256
+
+FORMAT = "soundstep-pack/1"
+MANIFEST = "manifest.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "soundstep-pack-1.schema.json"
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def field_path(parts) -> str:
+    """A field as the app names it: audio.sample_rate, denoisers[1].steps, files["vocoder.onnx"].sha256."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out or "the manifest"
+
+
+def schema_errors(manifest: dict) -> list[str]:
+    """Every way `manifest` breaks the schema, as 'field: problem' lines ([] when it conforms)."""
+    errors = sorted(_validator().iter_errors(manifest), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{field_path(e.absolute_path)}: {e.message}" for e in errors]
+
+
+def validate_manifest(manifest: dict) -> None:
+    """Raises ValueError listing the schema's refusals, if any."""
+    errors = schema_errors(manifest)
+    if errors:
+        raise ValueError(f"{MANIFEST} does not match {SCHEMA_PATH.name}:\n  " + "\n  ".join(errors))
+
+
+def files_entry(pack: Path) -> dict:
+    """`files`: every file of the pack except manifest.json, sorted, with its size and SHA-256."""
+    return {p.relative_to(pack).as_posix(): {"bytes": p.stat().st_size, "sha256": sha256(p)}
+            for p in sorted(pack.rglob("*")) if p.is_file() and p.relative_to(pack).as_posix() != MANIFEST}
+
+
+def write_manifest(pack: Path, manifest: dict) -> Path:
+    """Validates `manifest` and writes it as `pack`/manifest.json (indented, as every pack has it)."""
+    validate_manifest(manifest)
+    path = pack / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2))
+    return path

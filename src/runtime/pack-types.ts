@@ -1,0 +1,205 @@
+// The domain types of a soundstep-pack/1 model pack: manifest.json as the app reads it once it is
+// validated. docs/soundstep-pack-1.schema.json is the contract; these types mirror it field for
+// field (src/runtime/pack-schema.test.ts checks that the lists of names below agree with it).
+
+export const PACK_FORMAT = 'soundstep-pack/1';
+export const GOLDEN_FORMAT = 'soundstep-golden/1';
+export const MANIFEST_FILE = 'manifest.json';
+/** The VAE downsamples time and mel axes by 4 each (docs/pack-format.md). */
+export const LATENT_DOWNSAMPLE = 4;
+
+export type DistillationMethod = 'bsa' | 'snr-trunc' | 'snr+1' | 'min-snr' | 'eps';
+export const DISTILLATION_METHODS: readonly DistillationMethod[] = ['bsa', 'snr-trunc', 'snr+1', 'min-snr', 'eps'];
+
+export interface FactoryInfo {
+  /** git sha of the factory, or 'unknown' */
+  revision: string;
+  /** the config recipe name */
+  recipe: string;
+  command: string;
+}
+
+export interface AudioSpec {
+  sample_rate: number;
+  clip_seconds: number;
+  num_samples: number;
+  /** mel frames: num_samples / hop_length */
+  frames: number;
+  n_mels: number;
+  n_fft: number;
+  hop_length: number;
+  win_length: number;
+  window: string;
+  f_min: number;
+  f_max: number;
+  log_floor: number;
+}
+
+export interface TextSpec {
+  encoder: string;
+  tokenizer: string;
+  tokenizer_config: string;
+  max_tokens: number;
+  hidden_size: number;
+  pad_token_id: number;
+  unconditional_prompt: string;
+  /** what the encoder is, in words */
+  model: string;
+  /** GraphStorage.external_data of the text encoder (optional) */
+  encoder_external_data?: string[];
+  /** GraphStorage.variants of the text encoder (optional) */
+  encoder_variants?: GraphVariant[];
+}
+
+export interface LatentSpec {
+  channels: number;
+  frames: number;
+  bins: number;
+  /** diffusion runs on latent * scale; the decoder receives z / scale */
+  scale: number;
+}
+
+export interface ScheduleSpec {
+  num_train_timesteps: number;
+  beta_schedule: 'scaled_linear';
+  beta_start: number;
+  beta_end: number;
+  spacing: 'trailing';
+  prediction: 'v';
+}
+
+export interface ClassifierFreeGuidance {
+  type: 'classifier-free';
+  default_scale: number;
+}
+export interface FoldedGuidance {
+  type: 'folded';
+}
+export type GuidanceSpec = ClassifierFreeGuidance | FoldedGuidance;
+
+/** Weight precisions a graph variant may have; the graph's own `file` is always float32. */
+export type VariantDtype = 'float16';
+export const VARIANT_DTYPES: readonly VariantDtype[] = ['float16'];
+
+/**
+ * The same graph with weights in another precision: float16 compute inside, float32 inputs
+ * and outputs, so the pipeline feeds it exactly like the float32 graph. Used on WebGPU when
+ * the adapter has shader-f16 (src/runtime/graphs.ts).
+ */
+export interface GraphVariant {
+  dtype: VariantDtype;
+  file: string;
+  external_data?: string[];
+}
+
+/**
+ * Optional storage details of one ONNX graph (docs/pack-format.md "External data and
+ * variants"). Older packs have neither field; the app then loads `file` alone.
+ */
+export interface GraphStorage {
+  /**
+   * ONNX external-data files holding this graph's weights (a graph over protobuf's 2 GB
+   * limit must keep them outside), pack-relative, in the graph's folder or below it: the
+   * graph refers to them by their path relative to its own folder.
+   */
+  external_data?: string[];
+  /** at most one per dtype */
+  variants?: GraphVariant[];
+}
+
+/** A graph entry of the manifest (vae_decoder, vocoder). */
+export interface GraphFile extends GraphStorage {
+  file: string;
+}
+
+export interface TeacherDenoiser extends GraphStorage {
+  id: string;
+  file: string;
+  role: 'teacher';
+  method: null;
+  /** step counts it is shown with; any N dividing num_train_timesteps works */
+  steps: number[];
+  guidance: ClassifierFreeGuidance;
+  distilled_from: null;
+}
+
+export interface StudentDenoiser extends GraphStorage {
+  id: string;
+  file: string;
+  role: 'student';
+  method: DistillationMethod;
+  /** exactly one entry: the N it was distilled for */
+  steps: number[];
+  guidance: FoldedGuidance;
+  distilled_from: string;
+}
+
+export type DenoiserSpec = TeacherDenoiser | StudentDenoiser;
+
+export interface FileEntry {
+  bytes: number;
+  /** lowercase hex SHA-256 */
+  sha256: string;
+}
+
+export interface Manifest {
+  format: typeof PACK_FORMAT;
+  id: string;
+  name: string;
+  description: string;
+  license: string;
+  factory: FactoryInfo;
+  audio: AudioSpec;
+  text: TextSpec;
+  latent: LatentSpec;
+  schedule: ScheduleSpec;
+  denoisers: DenoiserSpec[];
+  vae_decoder: GraphFile;
+  vocoder: GraphFile;
+  golden: string | null;
+  /** the factory's evaluation table (docs/pack-format.md "metrics"); absent or null: not measured */
+  metrics?: MetricsTable | null;
+  /** every file of the pack except manifest.json, by pack-relative path */
+  files: Record<string, FileEntry>;
+}
+
+/** A figure over `runs` runs: the mean and the half-width of its Student-t 95% interval (null with one run). */
+export interface MetricValue {
+  mean: number;
+  ci95: number | null;
+}
+
+/** The three quality figures of a cell, all measured on one kind of output. */
+export interface MetricFigures {
+  /** Frechet distance of judge embeddings, generated vs real test clips (lower is better) */
+  fad_judge: MetricValue;
+  /** Frechet distance of log-mel statistics (lower is better) */
+  fd_mel: MetricValue;
+  /** fraction (0..1) of clips in which the judge finds every prompted source (higher is better) */
+  adherence: MetricValue;
+}
+
+/** One cell of the grid: a denoiser at a step count. Its own figures are measured on the final audio. */
+export interface MetricsRow extends MetricFigures {
+  /** a denoisers[].id of this pack */
+  denoiser: string;
+  steps: number;
+  /** network evaluations per generation (teacher with guidance: 2 * steps; student: steps) */
+  nfe: number;
+  /**
+   * The same figures measured on the VAE decoder's log-mel, before the vocoder. The audio
+   * figures include the vocoder's error, which can be large enough to hide the difference
+   * between denoisers; these do not. Absent: not measured.
+   */
+  log_mel?: MetricFigures;
+  /** seconds per generation on the factory's machine, if measured */
+  seconds?: MetricValue;
+}
+
+export interface MetricsTable {
+  /** which judge scored the clips, in words (e.g. "judge CNN over log-mel, 5 seeds") */
+  judge: string;
+  /** runs (sampling seeds) each mean is over, >= 1 */
+  runs: number;
+  rows: MetricsRow[];
+}
