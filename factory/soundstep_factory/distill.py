@@ -3,7 +3,7 @@
 Usage: python -m soundstep_factory.distill --config small --method bsa
 
 Round r trains a student for N = teacher_steps / 2^r steps to match, in one DDIM step, two
-DDIM steps of its teacher (DISTILLATION.md section 6). Round 1's teacher is the guided
+DDIM steps of its teacher (docs/sampling.md E9-E12). Round 1's teacher is the guided
 teacher (scale s, two evaluations per step), so every student samples without guidance.
 Each round starts from its teacher's weights, trains until the validation loss stops
 improving (or the shared step budget ends), keeps the best weights, and hands them on.
@@ -30,7 +30,7 @@ from .checkpoint import load_diffusion_set, load_trained
 
 torch.set_num_threads(cpu_threads())
 
-# w(SNR_t) on the x-space error (DISTILLATION.md section 7, paper eqs. 6-10).
+# w(SNR_t) on the x-space error (docs/sampling.md E15-E19, paper eqs. 6-10).
 WEIGHTINGS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
     "eps": lambda snr, gamma: snr,                              # eq. 6: eps-MSE
     "snr-trunc": lambda snr, gamma: snr.clamp(min=1.0),         # eq. 7: Salimans & Ho
@@ -91,8 +91,8 @@ class Conditioning:
         mask = torch.cat([self.mask, self.uncond_mask.expand(b, -1)])
 
         def guided(z, t):  # classifier-free guidance in one batch of 2B (E20)
-            v = unet(torch.cat([z, z]), torch.cat([t, t]), encoder_hidden_states=hidden, encoder_attention_mask=mask).sample
-            return sampling.guide(v[b:], v[:b], guidance_scale)
+            return sampling.guided_v(lambda rows: unet(rows, torch.cat([t, t]), encoder_hidden_states=hidden,
+                                                       encoder_attention_mask=mask).sample, z, guidance_scale)
         return guided
 
 
@@ -116,7 +116,7 @@ def make_batch(x0, hidden, mask, rows, n_student, g, abar, device="cpu"):
 
 
 def weighted_loss(method, gamma, x_hat, x_target, t, abar) -> torch.Tensor:
-    """E_k[ w(SNR_t) * mean((x_hat - x_target)^2) ] (DISTILLATION.md section 7)."""
+    """E_k[ w(SNR_t) * mean((x_hat - x_target)^2) ] (E13)."""
     per_sample = (x_hat - x_target).pow(2).mean(dim=(1, 2, 3))
     return (loss_weight(method, sampling.snr(abar, t).float(), gamma) * per_sample).mean()
 

@@ -24,13 +24,14 @@ from . import checkpoint, sampling
 from .checkpoint import load_trained
 from .config import AudioConfig, PackConfig, default_out, load_config
 from .distill import student_steps
-from .manifest import FORMAT, files_entry, write_manifest
+from .files import sha256
 from .mel import MelFrontEnd
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .quantize import prune_vocabulary, quantize_weights
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts, load_tokenizer
 from .train import vae_stage, vocoder_stage
 
+FORMAT = "soundstep-pack/1"
 GOLDEN_FORMAT = "soundstep-golden/1"
 PARITY_TOLERANCE = 1e-3  # float32 graphs: ORT and PyTorch agree to ~1e-5 in practice
 # Compressed weights: the output's RMS error relative to the output's RMS (int8 U-Net: ~1%).
@@ -156,31 +157,27 @@ def export_text_encoder(cfg: PackConfig, out: Path, captions: list[str]) -> dict
 
 
 def golden_trajectory(cfg: PackConfig, pack: Path, embed: TextEmbedder, scale: float) -> dict:
-    """A 4-step guided DDIM run from given noise through the pack's own graphs, every
-    intermediate stored (float32)."""
+    """A 4-step guided run of sampling.sample from given noise through the pack's own graphs,
+    every network output and every z stored (float32)."""
     def session(name):
         return ort.InferenceSession(str(pack / name), providers=["CPUExecutionProvider"])
     unet, vae, vocoder = session("denoisers/teacher.onnx"), session("vae_decoder.onnx"), session("vocoder.onnx")
-    abar = sampling.alphas_cumprod()
     shape = (cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE)
     noise = torch.randn(shape, generator=torch.Generator().manual_seed(1234))  # (C, T, F)
     hidden, mask = embed([GOLDEN_PROMPT, UNCONDITIONAL_PROMPT])  # (2, L, H), (2, L)
     ids, _, _ = encode_prompts(embed.tokenizer, [GOLDEN_PROMPT, UNCONDITIONAL_PROMPT], cfg.text.max_tokens, embed.pad_id)
     grid = sampling.trailing_grid(GOLDEN_STEPS)
-    z = noise.unsqueeze(0)  # (1, C, T, F)
     v_cond, v_uncond, zs = [], [], []
-    for k, t in enumerate(grid):
-        s = grid[k + 1] if k + 1 < len(grid) else sampling.FINAL
-        v = torch.from_numpy(unet.run(None, {
-            "sample": z.expand(2, -1, -1, -1).numpy(), "timestep": np.array([t, t]),
-            "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0])  # (2, C, T, F)
-        guided = sampling.guide(v[1:], v[:1], cfg.guidance_scale)
-        a_t, s_t = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(t)))
-        a_s, s_s = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(s)))
-        z = sampling.ddim_step_v(z, guided, a_t, s_t, a_s, s_s).float()
+
+    def denoise(z2, t):  # z2 (2, C, T, F): the prompt's row, then the empty prompt's (E20)
+        v = unet.run(None, {"sample": z2.numpy(), "timestep": np.array([t, t]),
+                            "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0]  # (2, C, T, F)
         v_cond.append(v[0].flatten().tolist())
         v_uncond.append(v[1].flatten().tolist())
-        zs.append(z.flatten().tolist())
+        return torch.from_numpy(v)
+
+    z = sampling.sample(denoise, noise.unsqueeze(0), grid, sampling.alphas_cumprod(), cfg.guidance_scale,
+                        on_step=lambda k, zk: zs.append(zk.flatten().tolist()))  # (1, C, T, F)
     log_mel = vae.run(None, {"latent": (z / scale).numpy()})[0]  # (1, 1, frames, mels)
     wave = vocoder.run(None, {"log_mel": np.ascontiguousarray(log_mel[:, 0].transpose(0, 2, 1))})[0]  # (1, samples)
     return {
@@ -282,8 +279,9 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
         "metrics": None,
         "files": {},
     }
-    manifest["files"] = files_entry(out)
-    write_manifest(out, manifest)
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        manifest["files"][path.relative_to(out).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     total = sum(f["bytes"] for f in manifest["files"].values())
     if total > cfg.pack_budget_mb * 1e6 and not every_round:
         raise RuntimeError(f"the pack is {total / 1e6:.1f} MB, over its {cfg.pack_budget_mb} MB budget ({out})")

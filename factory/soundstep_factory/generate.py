@@ -1,8 +1,9 @@
 """Generate clips with a pack's ONNX graphs, in batches: what the app runs, so what we measure.
 
-The sampler is the app's (src/runtime/pipeline.ts): DDIM (eta = 0) on the trailing grid with a
-v-prediction denoiser, classifier-free guidance for the teacher, none for students (folded in
-by distillation). Onnxruntime on CPU, batched over prompts.
+The sampler is the app's: sampling.sample, twin of src/engine/sample.ts (DDIM, eta = 0, on the
+trailing grid with a v-prediction denoiser, classifier-free guidance for the teacher, none for
+students, where distillation folded it in; docs/sampling.md E7, E8, E20). Onnxruntime on CPU,
+batched over prompts.
 
     runner = PackRunner(pack_dir)
     hidden, mask = runner.encode(["a dog barks while a man speaks"])     # (N, L, H), (N, L)
@@ -37,18 +38,6 @@ def noise_for(seed: int, count: int, shape: tuple[int, ...]) -> np.ndarray:
     """z_T for `count` clips of run `seed`: one generator per run, so a run is reproducible."""
     g = torch.Generator().manual_seed(seed)
     return torch.randn((count, *shape), generator=g).numpy()  # (count, C, T, F)
-
-
-def ddim_coefficients(steps: int) -> list[tuple[int, float, float, float, float]]:
-    """(t, alpha_t, sigma_t, alpha_s, sigma_s) for each step t -> s of the trailing grid (E7, E8)."""
-    abar = sampling.alphas_cumprod()
-    grid = sampling.trailing_grid(steps) + [sampling.FINAL]
-    out = []
-    for t, s in zip(grid[:-1], grid[1:]):
-        a_t, s_t = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(t)))
-        a_s, s_s = (float(x) for x in sampling.alpha_sigma(abar, torch.tensor(s)))
-        out.append((t, a_t, s_t, a_s, s_s))
-    return out
 
 
 @dataclass
@@ -107,27 +96,27 @@ class PackRunner:
         """DDIM where step i (0 = the noisiest) is taken by plan(i) = (denoiser, guidance or None):
         one denoiser throughout is `sample`; a mix shows where along the trajectory one loses to
         another (diagnose.py)."""
-        z = noise.astype(np.float32)
-        guided_rows: tuple[np.ndarray, np.ndarray] | None = None  # built once, on the first guided step
-        started, evaluations = time.perf_counter(), 0
-        for i, (t, a_t, s_t, a_s, s_s) in enumerate(ddim_coefficients(steps)):
-            denoiser, guidance = plan(i)
-            if guidance is None:
-                v = self.velocity(denoiser, z, t, hidden, mask)
-                evaluations += 1
-            else:  # one batch of 2N rows: conditional, then unconditional (E20)
-                guided_rows = guided_rows or self.with_unconditional(hidden, mask)
-                both = self.velocity(denoiser, np.concatenate([z, z]), t, *guided_rows)
-                v = sampling.guide(both[len(z):], both[:len(z)], guidance)
-                evaluations += 2
-            x_hat = a_t * z - s_t * v  # E4
-            eps_hat = s_t * z + a_t * v
-            z = (a_s * x_hat + s_s * eps_hat).astype(np.float32)  # E7
+        grid = sampling.trailing_grid(steps)
+        step_of = {t: k for k, t in enumerate(grid)}
+        text = {1: (hidden, mask)}  # rows per prompt -> text states; 2 (guided, E20) built on first use
+        evaluations = 0
+
+        def denoise(z: torch.Tensor, t: int) -> torch.Tensor:  # (N or 2N, C, T, F): 2N = prompts, then ""
+            nonlocal evaluations
+            per_prompt = len(z) // len(noise)
+            if per_prompt not in text:
+                text[per_prompt] = self.with_unconditional(hidden, mask)
+            evaluations += per_prompt
+            return torch.from_numpy(self.velocity(plan(step_of[t])[0], z.numpy(), t, *text[per_prompt]))
+
+        started = time.perf_counter()
+        noise32 = torch.from_numpy(noise.astype(np.float32))
+        z = sampling.sample(denoise, noise32, grid, sampling.alphas_cumprod(), [plan(k)[1] for k in range(steps)])
         if timing is not None:
             timing.denoise_s += time.perf_counter() - started
             timing.clips += len(noise)
             timing.network_evaluations_per_clip = evaluations
-        return z
+        return z.numpy()
 
     def with_unconditional(self, hidden: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The text states of N prompts followed by N copies of the empty prompt's: (2N, L, H), (2N, L)."""

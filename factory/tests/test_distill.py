@@ -1,4 +1,4 @@
-"""Progressive distillation (DISTILLATION.md sections 6-7), checked on values."""
+"""Progressive distillation (docs/sampling.md E9-E19), checked on values."""
 import json
 
 import pytest
@@ -91,3 +91,23 @@ def test_shared_targets_key_changes_with_the_teacher_and_the_data():
     with torch.no_grad():
         teacher.weight[0, 0] += 1e-3
     assert key != SharedTargets.key(teacher, data, 3.0, 100, 32)
+
+
+def test_guided_teacher_puts_the_prompts_first_and_combines_with_e20():
+    """Round 1's teacher: one batch of 2B rows (prompts, then ""), combined as g_u + s (g_c - g_u)."""
+    from types import SimpleNamespace
+
+    from soundstep_factory.distill import Conditioning
+
+    def unet(z, t, encoder_hidden_states, encoder_attention_mask):
+        shift = encoder_hidden_states.mean(dim=(1, 2)).view(-1, 1, 1, 1) * encoder_attention_mask[:, :1].view(-1, 1, 1, 1)
+        return SimpleNamespace(sample=torch.tanh(z) * (1 + t.view(-1, 1, 1, 1) / 1000) + shift)
+    g = torch.Generator().manual_seed(0)
+    hidden, uncond = torch.randn(2, 3, 4, generator=g), torch.randn(3, 4, generator=g)
+    mask, uncond_mask = torch.ones(2, 3, dtype=torch.int64), torch.ones(3, dtype=torch.int64)
+    z, t = torch.randn(2, 1, 2, 2, generator=g), torch.tensor([999, 500])
+    v = Conditioning(hidden, mask, uncond, uncond_mask).predictor(unet, 3.0)(z, t)
+    v_c = unet(z, t, hidden, mask).sample
+    v_u = unet(z, t, uncond.expand(2, -1, -1), uncond_mask.expand(2, -1)).sample
+    assert torch.allclose(v, v_u + 3.0 * (v_c - v_u), atol=1e-6, rtol=0)
+    assert not torch.allclose(v, v_c + 3.0 * (v_u - v_c), atol=1e-3)

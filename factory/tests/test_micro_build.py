@@ -7,9 +7,7 @@ import dataclasses
 import hashlib
 import json
 import math
-import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -54,19 +52,6 @@ def test_manifest_lists_every_file_with_size_and_hash(micro):
     assert manifest["latent"]["scale"] > 0
 
 
-def test_the_app_accepts_the_pack(micro):
-    """The app's own validator (src/cli/validate-pack.ts: the schema, the cross-field checks, every
-    file's size and SHA-256) on the pack the factory built: drift between the two sides fails here."""
-    repo = Path(__file__).resolve().parents[2]
-    tsx = repo / "node_modules" / ".bin" / "tsx"
-    if not tsx.exists():
-        pytest.skip("node_modules is not installed (npm ci)")
-    run = subprocess.run([str(tsx), "src/cli/validate-pack.ts", str(micro["pack"])], cwd=repo,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert f'pack "{micro["cfg"].pack_id}"' in run.stdout, run.stdout
-
-
 def test_every_graph_matches_pytorch(micro):
     log = json.loads((micro["pack"] / "build_log.json").read_text())
     errors = log["parity_max_abs_error"]
@@ -100,7 +85,7 @@ def test_text_encoder_is_batch_invariant(micro):
 
 
 def test_golden_trajectory_replays_through_onnx(micro):
-    """The stored network outputs come back from the exported graphs, and DDIM reproduces z."""
+    """sampling.sample over the exported graphs: the stored network outputs come back, and so does z."""
     pack = micro["pack"]
     golden = json.loads((pack / "golden.json").read_text())
     traj = golden["trajectory"]
@@ -108,21 +93,24 @@ def test_golden_trajectory_replays_through_onnx(micro):
     ids, mask = np.array(traj["input_ids"]), np.array(traj["attention_mask"])
     hidden = _session(pack, "text_encoder.onnx").run(None, {"input_ids": ids, "attention_mask": mask})[0]
     denoiser = _session(pack, "denoisers/teacher.onnx")
-    shape = traj["latent_shape"]
-    z = np.array(traj["noise"], dtype=np.float32).reshape(1, *shape)
-    abar = sampling.alphas_cumprod()
     grid = traj["timesteps"]
-    for k, t in enumerate(grid):
-        v = denoiser.run(None, {"sample": np.repeat(z, 2, 0), "timestep": np.array([t, t]),
+
+    def denoise(z2, t):  # (2, C, T, F): the prompt's row, then the empty prompt's
+        k = grid.index(t)
+        v = denoiser.run(None, {"sample": z2.numpy(), "timestep": np.array([t, t]),
                                 "encoder_hidden_states": hidden, "encoder_attention_mask": mask})[0]
         np.testing.assert_allclose(v[0].ravel(), traj["v_cond"][k], atol=1e-4)
         np.testing.assert_allclose(v[1].ravel(), traj["v_uncond"][k], atol=1e-4)
-        s = grid[k + 1] if k + 1 < len(grid) else sampling.FINAL
-        a_t, s_t = sampling.alpha_sigma(abar, torch.tensor(t))
-        a_s, s_s = sampling.alpha_sigma(abar, torch.tensor(s))
-        guided = sampling.guide(torch.from_numpy(v[1:]), torch.from_numpy(v[:1]), traj["guidance_scale"])
-        z = sampling.ddim_step_v(torch.from_numpy(z), guided, float(a_t), float(s_t), float(a_s), float(s_s)).numpy()
-        np.testing.assert_allclose(z.ravel(), traj["z"][k], atol=1e-4)
+        return torch.from_numpy(v)
+
+    def check_z(k, z):
+        np.testing.assert_allclose(z.numpy().ravel(), traj["z"][k], atol=1e-4)
+        steps.append(k)
+
+    steps = []
+    noise = torch.tensor(traj["noise"], dtype=torch.float32).reshape(1, *traj["latent_shape"])
+    sampling.sample(denoise, noise, grid, sampling.alphas_cumprod(), traj["guidance_scale"], on_step=check_z)
+    assert steps == list(range(traj["steps"]))
 
 
 def test_decoder_and_vocoder_make_a_clip_of_the_manifest_length(micro):
