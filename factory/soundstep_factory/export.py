@@ -24,14 +24,13 @@ from . import checkpoint, sampling
 from .checkpoint import load_trained
 from .config import AudioConfig, PackConfig, default_out, load_config
 from .distill import student_steps
-from .files import sha256
+from .manifest import FORMAT, files_entry, write_manifest
 from .mel import MelFrontEnd
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .quantize import prune_vocabulary, quantize_weights
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts, load_tokenizer
 from .train import vae_stage, vocoder_stage
 
-FORMAT = "soundstep-pack/1"
 GOLDEN_FORMAT = "soundstep-golden/1"
 PARITY_TOLERANCE = 1e-3  # float32 graphs: ORT and PyTorch agree to ~1e-5 in practice
 # Compressed weights: the output's RMS error relative to the output's RMS (int8 U-Net: ~1%).
@@ -279,9 +278,8 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
         "metrics": None,
         "files": {},
     }
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        manifest["files"][path.relative_to(out).as_posix()] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    manifest["files"] = files_entry(out)
+    write_manifest(out, manifest)
     total = sum(f["bytes"] for f in manifest["files"].values())
     if total > cfg.pack_budget_mb * 1e6 and not every_round:
         raise RuntimeError(f"the pack is {total / 1e6:.1f} MB, over its {cfg.pack_budget_mb} MB budget ({out})")

@@ -7,7 +7,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -50,6 +52,19 @@ def test_manifest_lists_every_file_with_size_and_hash(micro):
     cfg = micro["cfg"]
     assert manifest["latent"]["frames"] * 4 == manifest["audio"]["frames"] == cfg.audio.frames
     assert manifest["latent"]["scale"] > 0
+
+
+def test_the_app_accepts_the_pack(micro):
+    """The app's own validator (src/cli/validate-pack.ts: the schema, the cross-field checks, every
+    file's size and SHA-256) on the pack the factory built: drift between the two sides fails here."""
+    repo = Path(__file__).resolve().parents[2]
+    tsx = repo / "node_modules" / ".bin" / "tsx"
+    if not tsx.exists():
+        pytest.skip("node_modules is not installed (npm ci)")
+    run = subprocess.run([str(tsx), "src/cli/validate-pack.ts", str(micro["pack"])], cwd=repo,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f'pack "{micro["cfg"].pack_id}"' in run.stdout, run.stdout
 
 
 def test_every_graph_matches_pytorch(micro):
