@@ -90,6 +90,7 @@ class VocoderConfig:
     channels: int = 128  # istft: width of the residual trunk
     blocks: int = 4  # istft: residual blocks
     n_fft: int = 512  # istft: synthesis STFT size (the hop is the mel hop)
+    tonal_prior: bool = False  # istft: lock bins to the tones the mel implies (tonal_prior.py)
     # hifigan: hop 160 = 5*4*4*2
     upsample_initial_channel: int = 128
     upsample_rates: tuple[int, ...] = (5, 4, 4, 2)

@@ -53,8 +53,11 @@ def build_vocoder(cfg: PackConfig) -> torch.nn.Module:
     v = cfg.vocoder
     if v.architecture == "istft":
         from .mel import mel_filters
+        from .tonal_prior import TonalPrior
         from .vocoder import IstftVocoder
-        return IstftVocoder(mel_filters(cfg.audio, v.n_fft), cfg.audio.hop_length, v.channels, v.blocks)
+        a = cfg.audio
+        tonal = TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate) if v.tonal_prior else None
+        return IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks, tonal=tonal)
     if v.architecture != "hifigan":
         raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")
     # Imported here so the diffusion stages need diffusers alone (distillation on a lent GPU

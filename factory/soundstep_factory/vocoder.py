@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .tonal_prior import TonalPrior
+
 LRELU_SLOPE = 0.1
 # The mel L1 compares log-mels above this magnitude (the judge's floor too). With the front end's
 # 1e-5, a steady tone's mel is mostly floor, and silence scored better than a tone whose energy
@@ -82,19 +84,25 @@ def synthesis_basis(n_fft: int) -> torch.Tensor:
 
 class IstftVocoder(nn.Module):
     def __init__(self, filters: torch.Tensor, hop: int, channels: int = 128, blocks: int = 4,
-                 noise_frames: int = 256, seed: int = 0):
+                 noise_frames: int = 256, seed: int = 0, tonal: TonalPrior | None = None):
         """filters: (n_fft/2 + 1, mels) mel filterbank at the synthesis STFT size (sets n_fft);
-        noise_frames: length of the pseudo-random phase table, repeated for longer inputs."""
+        noise_frames: length of the pseudo-random phase table, repeated for longer inputs;
+        tonal: the tonal prior (tonal_prior.py) at this n_fft, mixed in per bin by a fourth head."""
         super().__init__()
         bins, n_mels = filters.shape
         self.n_fft, self.hop = 2 * (bins - 1), hop
+        self.tonal = tonal
         self.pre = nn.Conv1d(n_mels, channels, 7, padding=3)
         self.blocks = nn.ModuleList(ResBlock(channels) for _ in range(blocks))
-        self.post = nn.Conv1d(channels, 3 * bins, 1)  # per bin: log-magnitude correction, phase advance, noise
-        # Start from the prior's magnitudes and from each bin's centre frequency.
+        # per bin: log-magnitude correction, phase advance, noise share (and the tonal prior's share)
+        self.post = nn.Conv1d(channels, (4 if tonal is not None else 3) * bins, 1)
+        # Start from the prior's magnitudes and frequencies; with the tonal prior, from little noise
+        # (a random phase breaks the tones it locks) and an even mix of the two magnitude priors.
         with torch.no_grad():
             self.post.weight[:2 * bins].zero_()
             self.post.bias[:2 * bins].zero_()
+            if tonal is not None:
+                self.post.bias[2 * bins:3 * bins].fill_(-3.0)
         k = torch.arange(bins, dtype=torch.float32).view(1, -1, 1)
         self.register_buffer("mel_to_linear", mel_to_linear(filters).unsqueeze(0), persistent=False)  # (1, bins, mels)
         # A bin-centre sinusoid advances 2 pi k hop / N per frame; the network predicts the rest.
@@ -115,12 +123,20 @@ class IstftVocoder(nn.Module):
         x = self.pre(log_mel.transpose(1, 2))  # (B, C, T)
         for block in self.blocks:
             x = block(x)
-        correction, deviation, noise = self.post(F.leaky_relu(x, LRELU_SLOPE)).chunk(3, dim=1)  # (B, bins, T) each
+        heads = self.post(F.leaky_relu(x, LRELU_SLOPE)).chunk(4 if self.tonal is not None else 3, dim=1)
+        correction, deviation, noise = heads[:3]  # (B, bins, T) each
         prior = torch.matmul(self.mel_to_linear, log_mel.exp().transpose(1, 2))  # (B, bins, T)
+        centre = self.centre_advance
+        if self.tonal is not None:
+            tone_magnitude, tone_hz = self.tonal(log_mel)  # (B, bins, T) each
+            share = torch.sigmoid(heads[3])
+            prior = (1 - share) * prior + share * tone_magnitude
+            cycles = tone_hz * (self.hop / self.tonal.bins_hz.new_tensor(self.n_fft * self.tonal.bin_hz))
+            centre = 2 * math.pi * (cycles - torch.floor(cycles))  # the tone's advance, reduced first
         log_magnitude = torch.log(prior.clamp(min=1e-6)) + correction
         # Unbounded, then wrapped to [-pi, pi] (the same rotation; keeps the cumsum small). A tanh
         # bound saturated in training and left the advances without gradient.
-        advance = self.centre_advance + deviation
+        advance = centre + deviation
         advance = advance - 2 * math.pi * torch.round(advance / (2 * math.pi))
         return log_magnitude.clamp(max=8.0), advance, torch.sigmoid(noise)
 
