@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 
@@ -12,3 +13,8 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def load_json(path: Path) -> dict | None:
+    """A JSON file's content, None when the file does not exist (a stage that has not run)."""
+    return json.loads(path.read_text()) if path.exists() else None

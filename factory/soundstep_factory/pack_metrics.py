@@ -1,0 +1,47 @@
+"""The pack's metrics: <pack>/metrics.json and the manifest's inline `metrics` table
+(docs/pack-format.md), written through the one manifest writer with the files re-hashed.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .files import sha256
+from .manifest import write_manifest
+
+
+# the figures of a manifest metrics row, on the audio and (as "log_mel") on the VAE's log-mel
+METRIC_FIGURES = ("fad_judge", "fd_mel", "adherence")
+
+
+def metrics_rows(table: dict | None) -> list[dict]:
+    """The manifest's `metrics.rows` (docs/pack-format.md): JSON has no NaN, so a missing interval is null.
+    `log_mel` carries the same figures measured before the vocoder (the table's `*_vae_mel`): the audio
+    ones include the vocoder's error, which can hide the denoisers' differences. A table scored
+    without them gives rows without `log_mel`."""
+    def cell(c: dict) -> dict:
+        half = c.get("ci95")
+        return {"mean": c["mean"], "ci95": None if half is None or math.isnan(half) else half}
+
+    def row(r: dict) -> dict:
+        out = {"denoiser": r["denoiser"], "steps": r["steps"], "nfe": int(r["nfe"]["mean"]),
+               **{k: cell(r[k]) for k in METRIC_FIGURES}, "seconds": cell(r["seconds_per_clip"])}
+        if all(f"{k}_vae_mel" in r for k in METRIC_FIGURES):
+            out["log_mel"] = {k: cell(r[f"{k}_vae_mel"]) for k in METRIC_FIGURES}
+        return out
+    return [row(r) for r in (table or {}).get("rows", [])]
+
+
+def write_pack_metrics(pack: Path, metrics: dict, runs: int) -> None:
+    """metrics.json beside the manifest, and the manifest's inline table, with the files re-hashed."""
+    (pack / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    manifest_path = pack / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    rows = [r for r in metrics["table"] if r["denoiser"] in {d["id"] for d in manifest["denoisers"]}]
+    manifest["metrics"] = {"judge": "soundstep judge CNN over log-mel (factory/soundstep_factory/evaluate.py)",
+                           "runs": runs, "rows": rows} if rows else None
+    manifest["files"]["metrics.json"] = {"bytes": (pack / "metrics.json").stat().st_size,
+                                         "sha256": sha256(pack / "metrics.json")}
+    manifest["files"] = dict(sorted(manifest["files"].items()))
+    write_manifest(pack, manifest)
