@@ -24,111 +24,23 @@ from . import checkpoint, sampling
 from .checkpoint import load_trained
 from .config import AudioConfig, PackConfig, default_out, load_config
 from .distill import student_steps
+from .graphs import (PARITY_TOLERANCE, DenoiserGraph, VaeDecoderGraph, VocoderGraph, export_graph,
+                     log_mel_relative_error)
 from .manifest import FORMAT, files_entry, write_manifest
-from .mel import MelFrontEnd
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
-from .quantize import prune_vocabulary, quantize_weights
+from .quantize import prune_vocabulary
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts, load_tokenizer
 from .train import vae_stage, vocoder_stage
 
+__all__ = [  # the graph wrappers are re-exported: other modules and the tests import them from here
+    "DenoiserGraph", "VaeDecoderGraph", "VocoderGraph", "copy_vocoder", "export_graph", "export_pack",
+    "golden_trajectory", "main",
+]
+
 GOLDEN_FORMAT = "soundstep-golden/1"
-PARITY_TOLERANCE = 1e-3  # float32 graphs: ORT and PyTorch agree to ~1e-5 in practice
-# Compressed weights: the output's RMS error relative to the output's RMS (int8 U-Net: ~1%).
-STORED_RELATIVE_TOLERANCE = 0.05
-# Compress every weight tensor from this size up: all convolutions of our small U-Nets (32x32x3x3
-# = 9216), while biases and norm scales (at most a few hundred values) stay float32.
-STORED_MIN_ELEMENTS = 1024
 GOLDEN_PROMPT = "a dog barks while a man speaks"
 GOLDEN_STEPS = 4
 GRID_SIZES = (200, 100, 50, 25, GOLDEN_STEPS)
-
-
-class DenoiserGraph(torch.nn.Module):
-    """(sample, timestep, encoder_hidden_states, encoder_attention_mask) -> v_prediction."""
-
-    def __init__(self, unet):
-        super().__init__()
-        self.unet = unet
-
-    def forward(self, sample, timestep, encoder_hidden_states, encoder_attention_mask):
-        return self.unet(sample, timestep, encoder_hidden_states=encoder_hidden_states,
-                         encoder_attention_mask=encoder_attention_mask).sample
-
-
-class VaeDecoderGraph(torch.nn.Module):
-    """latent (B, C, T, F), already divided by the scale -> log_mel (B, 1, frames, mels)."""
-
-    def __init__(self, vae):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, latent):
-        return self.vae.decode(latent).sample
-
-
-class VocoderGraph(torch.nn.Module):
-    """log_mel (B, mels, frames) -> waveform (B, samples); SpeechT5HifiGan wants (B, frames, mels)."""
-
-    def __init__(self, vocoder):
-        super().__init__()
-        self.vocoder = vocoder
-
-    def forward(self, log_mel):
-        return self.vocoder(log_mel.transpose(1, 2))
-
-
-def _run_graph(path: Path, inputs: dict[str, torch.Tensor]) -> np.ndarray:
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
-
-
-def relative_rms_error(got: np.ndarray, reference: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((got - reference) ** 2) / np.mean(reference ** 2)))
-
-
-def log_mel_relative_error(audio: AudioConfig):
-    """For a vocoder: the relative RMS error of the mel magnitudes of two waveforms, what the judge
-    and a listener hear. The iSTFT vocoder's phases are sums over frames, so rounded weights shift
-    a tone's phase slowly (0.3 rad after 256 frames: 6% of the waveform's RMS) without changing
-    how it sounds."""
-    front_end = MelFrontEnd(audio)
-
-    def log_mel_relative_rms_error(got: np.ndarray, reference: np.ndarray) -> float:
-        with torch.no_grad():
-            mel = [front_end(torch.from_numpy(w)).exp().numpy() for w in (got, reference)]
-        return relative_rms_error(*mel)
-    return log_mel_relative_rms_error
-
-
-def export_graph(module: torch.nn.Module, inputs: dict[str, torch.Tensor], output: str, path: Path,
-                 dynamic: dict[str, dict[int, str]], storage: str = "float32",
-                 stored_error=relative_rms_error) -> dict:
-    """Export at opset 17, check ONNX Runtime against PyTorch, then store the weights as `storage`
-    (float32 inputs, outputs and compute; quantize.py) and check again with stored_error(got,
-    reference) (default: the output's relative RMS error). Returns both errors."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    module.eval()
-    with torch.no_grad():
-        torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=list(inputs),
-                          output_names=[output], dynamic_axes=dynamic, opset_version=17)
-        reference = module(*inputs.values()).numpy()
-    error = float(np.abs(_run_graph(path, inputs) - reference).max())
-    if not error <= PARITY_TOLERANCE:
-        raise RuntimeError(f"{path.name}: ONNX Runtime differs from PyTorch by {error:.2e} (> {PARITY_TOLERANCE})")
-    report = {"float32_max_abs_error": error, "storage": storage}
-    if storage == "float32":
-        return report
-    float_path = path.with_suffix(".float32.onnx")
-    path.replace(float_path)
-    quantize_weights(float_path, path, storage, STORED_MIN_ELEMENTS)
-    float_path.unlink()
-    got = _run_graph(path, inputs)
-    relative = stored_error(got, reference)
-    if not relative <= STORED_RELATIVE_TOLERANCE:
-        raise RuntimeError(f"{path.name}: {storage} weights move the output by {relative:.1%} RMS "
-                           f"({stored_error.__name__}, > {STORED_RELATIVE_TOLERANCE:.0%})")
-    return {**report, "stored_max_abs_error": float(np.abs(got - reference).max()),
-            f"stored_{stored_error.__name__}": relative}
 
 
 def export_text_encoder(cfg: PackConfig, out: Path, captions: list[str]) -> dict:
