@@ -56,7 +56,7 @@ def build_vocoder(cfg: PackConfig) -> torch.nn.Module:
         from .tonal_prior import TonalPrior
         from .vocoder import IstftVocoder
         a = cfg.audio
-        tonal = TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate) if v.tonal_prior else None
+        tonal = TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate, a.log_floor) if v.tonal_prior else None
         return IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks, tonal=tonal)
     if v.architecture != "hifigan":
         raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")

@@ -16,7 +16,8 @@ Per row (denoiser, steps), over every seed's clips:
   vuv_f1, raw_pitch_accuracy,    against the real clip of the same caption (test set only): a
   periodicity_error              different take of the prompt, so a loose reference
   adherence                      the judge's, on prompts naming known sources (when it exists)
-Generated waveforms are cached in <work>/eval/prompts/<set>/<denoiser>-<steps>/seed<k>.npy.
+Sampled latents are cached in <work>/eval/prompts/<set>/<denoiser>-<steps>/seed<k>.npy (the
+latent shape is the pack's: a pack with another denoiser needs a fresh cache).
 """
 from __future__ import annotations
 
@@ -118,16 +119,17 @@ def prompt_set(cfg: PackConfig, name: str, count: int) -> tuple[list[dict], dict
 
 
 def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, cache: Path) -> np.ndarray:
-    """The row's waveforms (P, samples) for one seed, cached."""
+    """The row's waveforms (P, samples) for one seed. The sampled latents are cached, not the audio,
+    so a pack with another VAE decoder or vocoder is heard on the very same latents."""
     from .evaluate import EvalConfig, sample_latents
     from .generate import Timing
     if cache.exists():
-        return np.load(cache)
-    z0 = sample_latents(EvalConfig(), runner, denoiser, steps, [p["prompt"] for p in prompts], seed, Timing())
-    wave = runner.decode(z0)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.save(cache, wave.astype(np.float32))
-    return wave
+        z0 = np.load(cache)
+    else:
+        z0 = sample_latents(EvalConfig(), runner, denoiser, steps, [p["prompt"] for p in prompts], seed, Timing())
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, z0.astype(np.float32))
+    return runner.decode(z0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
             runs.append(hear_run(prompts, wave, reference))
         result["rows"][row] = summarize(prompts, runs)
         print(f"[prompts] {args.set} {row}: {json.dumps(result['rows'][row])}", flush=True)
-    out = eval_dir(cfg) / f"prompts-{args.set}.json"
+    out = eval_dir(cfg) / f"prompts-{args.set}-{pack.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
 

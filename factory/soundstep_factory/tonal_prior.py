@@ -43,9 +43,12 @@ def hann_lobe(x: torch.Tensor) -> torch.Tensor:
 
 
 class TonalPrior(nn.Module):
-    def __init__(self, n_mels: int, f_min: float, f_max: float, mel_n_fft: int, n_fft: int, sample_rate: int):
-        """mel_n_fft: the front end's STFT size; n_fft: the vocoder's synthesis STFT size."""
+    def __init__(self, n_mels: int, f_min: float, f_max: float, mel_n_fft: int, n_fft: int, sample_rate: int,
+                 log_floor: float = 1e-5):
+        """mel_n_fft: the front end's STFT size; n_fft: the vocoder's synthesis STFT size;
+        log_floor: the front end's floor, which is no signal (silence would read as a comb of tones)."""
         super().__init__()
+        self.floor = log_floor
         points = slaney_points(n_mels, f_min, f_max)
         centres, heights = points[1:-1], 2.0 / (points[2:] - points[:-2])
         t = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)
@@ -73,7 +76,7 @@ class TonalPrior(nn.Module):
     def forward(self, log_mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """log_mel (B, T, M) -> the tones' magnitude spectrum (B, bins, T) and each bin's frequency
         in Hz (B, bins, T): the tones' magnitude-weighted frequency, the bin's own without one."""
-        a = log_mel.exp() / self.heights  # (B, T, M)
+        a = (log_mel.exp() - self.floor).clamp(min=0) / self.heights  # (B, T, M)
         energy = a[..., :-1] + a[..., 1:]  # (B, T, R)
         freq = self.lower + self.width * a[..., 1:] / energy.clamp(min=1e-12)  # (B, T, R)
         b, t, r = energy.shape

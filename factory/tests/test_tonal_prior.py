@@ -78,3 +78,11 @@ def test_the_recipe_switch_builds_it():
     cfg = PackConfig(vocoder=VocoderConfig(n_fft=1024, tonal_prior=True, channels=8, blocks=1))
     assert isinstance(build_vocoder(cfg).tonal, TonalPrior)
     assert build_vocoder(PackConfig()).tonal is None
+
+
+def test_silence_holds_no_tones():
+    """The front end's floor is no signal: read as one, a silent clip became a comb of faint tones
+    at every band pair, and the spectral convergence of silent segments (divided by ~0) exploded."""
+    magnitude, bin_hz = prior()(log_mel(np.zeros((1, 8000), dtype=np.float32)))
+    assert float(magnitude.abs().max()) == 0.0
+    assert torch.allclose(bin_hz[0, :, 0], torch.arange(513) * 16000 / 1024)
