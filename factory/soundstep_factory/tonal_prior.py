@@ -48,7 +48,7 @@ class TonalPrior(nn.Module):
         """mel_n_fft: the front end's STFT size; n_fft: the vocoder's synthesis STFT size;
         log_floor: the front end's floor, which is no signal (silence would read as a comb of tones)."""
         super().__init__()
-        self.floor = log_floor
+        self.floor = log_floor * 1.001  # exp(log(floor)) in float32 lands a hair either side of it
         points = slaney_points(n_mels, f_min, f_max)
         centres, heights = points[1:-1], 2.0 / (points[2:] - points[:-2])
         t = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)
