@@ -29,10 +29,7 @@ def build(config: str, out: Path | None = None) -> dict:
         fn()
         timings[name] = round(time.time() - started, 1)
 
-    stage("data", lambda: render_dataset(
-        DataConfig(seed=cfg.data.seed, num_train=cfg.data.num_train, num_test=cfg.data.num_test,
-                   clip_seconds=cfg.audio.clip_seconds, sample_rate=cfg.audio.sample_rate),
-        cfg.work_dir / "data"))
+    stage("data", lambda: render_dataset(DataConfig.for_pack(cfg), cfg.work_dir / "data"))
     stage("text", lambda: (cfg.work_dir / "text" / "text_info.json").exists() or export_text_encoder(cfg, cfg.work_dir / "text"))
     stage("features", lambda: train.features(cfg))
     stage("vae", lambda: train.train_vae(cfg))

@@ -47,6 +47,8 @@ class AudioConfig:
 
 @dataclass
 class DataStageConfig:
+    """The data stage's recipe fields: the plan's seed and the clips per split. The clips' length
+    and sample rate are AudioConfig's; data.DataConfig.for_pack joins the two for rendering."""
     seed: int = 0
     num_train: int = 2400
     num_test: int = 200
@@ -213,7 +215,3 @@ def load_config(name_or_path: str) -> PackConfig:
     overrides = json.loads(path.read_text())
     return _merge(PackConfig(recipe=path.stem), overrides)
 
-
-def config_from_dict(d: dict) -> PackConfig:
-    """Rebuild a PackConfig saved in a checkpoint."""
-    return _merge(PackConfig(), d)

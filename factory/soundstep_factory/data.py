@@ -43,13 +43,15 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Union
 
 import numpy as np
 import soundfile as sf
 from scipy import signal
+
+from .config import AudioConfig, DataStageConfig, PackConfig
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +65,16 @@ RENDER_VERSION = 1
 
 
 @dataclass
-class DataConfig:
-    seed: int = 0
-    num_train: int = 2000
-    num_test: int = 200
-    clip_seconds: float = 2.56  # 256 mel frames at hop 160 / 16 kHz
-    sample_rate: int = 16000
+class DataConfig(DataStageConfig):
+    """What the data stage renders: a recipe's DataStageConfig (seed, clips per split; its defaults)
+    and the clip format of its AudioConfig (2.56 s = 256 mel frames at hop 160 / 16 kHz)."""
+    clip_seconds: float = AudioConfig.clip_seconds
+    sample_rate: int = AudioConfig.sample_rate
+
+    @classmethod
+    def for_pack(cls, cfg: PackConfig) -> DataConfig:
+        """The data set a recipe trains on: its `data` fields with its audio's clip length and rate."""
+        return cls(**asdict(cfg.data), clip_seconds=cfg.audio.clip_seconds, sample_rate=cfg.audio.sample_rate)
 
     @property
     def num_samples(self) -> int:

@@ -146,6 +146,26 @@ def _plan(mix: str, template: str, sources: list[str], attrs: list[dict]) -> dic
     return {"mix": mix, "template": template, "sources": sources, "attrs": attrs, "seed": 7}
 
 
+def test_a_recipe_renders_its_data_counts_at_its_audio_format() -> None:
+    """One source of truth: the recipe's `data` (seed, counts; DataStageConfig's defaults) and its
+    `audio` (clip length, rate), nothing of the data stage's own."""
+    from dataclasses import asdict, replace
+
+    from soundstep_factory.config import AudioConfig, DataStageConfig, PackConfig, load_config
+
+    micro = load_config("micro")
+    assert asdict(DataConfig.for_pack(micro)) == {**asdict(micro.data), "clip_seconds": micro.audio.clip_seconds,
+                                                  "sample_rate": micro.audio.sample_rate}
+    other = replace(PackConfig(), audio=AudioConfig(clip_seconds=1.28, sample_rate=8000),
+                    data=DataStageConfig(seed=5, num_train=3, num_test=2))
+    assert DataConfig.for_pack(other) == DataConfig(seed=5, num_train=3, num_test=2, clip_seconds=1.28, sample_rate=8000)
+    assert DataConfig.for_pack(other).num_samples == 10240
+    defaults = DataConfig()
+    assert (defaults.seed, defaults.num_train, defaults.num_test) == (DataStageConfig().seed, DataStageConfig().num_train,
+                                                                     DataStageConfig().num_test)
+    assert (defaults.clip_seconds, defaults.sample_rate) == (AudioConfig().clip_seconds, AudioConfig().sample_rate)
+
+
 def test_loudness_sets_the_peak_and_sequences_fill_both_halves(tmp_path: Path) -> None:
     cfg = DataConfig()
     peaks = {}
