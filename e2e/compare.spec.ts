@@ -7,7 +7,7 @@ import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { fillPlan, formatMetric, gridColumns, hasLogMel, metricsFor } from '../src/compare/grid';
 import type { MetricFigures, MetricsTable } from '../src/runtime/manifest';
-import type { DenoiserSummary } from '../src/worker/protocol';
+import type { DenoiserSummary } from '../src/domain/pack-summary';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
 import { parseWav } from './wav';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DenoiserSummary } from '../worker/protocol';
+import type { DenoiserSummary } from '../domain/pack-summary';
 import type { MetricsTable } from '../runtime/manifest';
 import {
   addToTally, assignAB, cellKey, denoiserForCell, emptyTally, fillPlan, formatMetric, gridColumns, hasLogMel, metricsFor, randomPair,

@@ -5,7 +5,7 @@
 import { nfeCost } from '../engine/cost';
 import { offersSteps } from '../engine/steps';
 import type { MetricValue, MetricsRow, MetricsTable } from '../runtime/manifest';
-import type { DenoiserSummary } from '../worker/protocol';
+import type { DenoiserSummary } from '../domain/pack-summary';
 
 /** The grid's rows, most steps first (the order). */
 export const GRID_STEPS: readonly number[] = [200, 100, 50, 25];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ortNode, requirePack } from '../testing/pack';
-import { PackError } from './errors';
+import { PackError, type ErrorKind } from './errors';
 import { fsFetchFile } from './fs-fetch';
 import type { Manifest } from './manifest';
 import type { OrtModule } from './ort';
@@ -49,7 +49,8 @@ async function brokenPack(edit: (m: Manifest, dir: string) => Promise<void> | vo
   return dir;
 }
 
-async function refusal(dir: string): Promise<PackError> {
+/** The PackError loading `dir` throws; its kind is 'pack' unless said ('device': only a session failed). */
+async function refusal(dir: string, kind: ErrorKind = 'pack'): Promise<PackError> {
   const error = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(dir) }).then(
     async (p) => {
       await p.dispose();
@@ -58,6 +59,7 @@ async function refusal(dir: string): Promise<PackError> {
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(PackError);
+  expect((error as PackError).kind).toBe(kind);
   return error as PackError;
 }
 
@@ -128,6 +130,7 @@ describe('broken packs are refused with a PackError naming the file', () => {
         await writeFile(join(dir, file), junk);
         m.files[file] = { bytes: junk.length, sha256: createHash('sha256').update(junk).digest('hex') };
       }),
+      'device', // the runtime, not a pack check, refuses it: on WebGPU the worker retries on WASM
     );
     expect(e.file).toBe(file);
     expect(e.message).toMatch(/could not create an ONNX session/);

@@ -5,7 +5,7 @@
 // every file named somewhere listed in `files`. The types live in ./pack-types.
 
 import { acceptsSteps, stepsRefusal } from '../engine/steps';
-import { PackError } from './errors';
+import { InputError, PackError } from './errors';
 import { describe, schemaProblem } from './pack-schema';
 import {
   LATENT_DOWNSAMPLE,
@@ -189,11 +189,11 @@ export function validateManifest(json: unknown): Manifest {
   return m;
 }
 
-/** The denoiser entry with this id, or an Error listing the ids the pack has. */
+/** The denoiser entry with this id, or an InputError listing the ids the pack has. */
 export function findDenoiser(m: Manifest, id: string): DenoiserSpec {
   const d = m.denoisers.find((entry) => entry.id === id);
   if (!d) {
-    throw new Error(`unknown denoiser "${id}" (this pack has: ${m.denoisers.map((e) => e.id).join(', ')})`);
+    throw new InputError(`unknown denoiser "${id}" (this pack has: ${m.denoisers.map((e) => e.id).join(', ')})`);
   }
   return d;
 }

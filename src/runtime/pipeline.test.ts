@@ -6,6 +6,7 @@ import { sample, type Denoise } from '../engine/sample';
 import { alphasCumprod, trailingGrid } from '../engine/schedule';
 import { loadGolden, maxAbsDiff, ortNode, requirePack, rms } from '../testing/pack';
 import type { GenerateRequest, Progress } from './api';
+import { CancelledError, errorKind, InputError } from './errors';
 import { fsFetchFile } from './fs-fetch';
 import type { Golden } from './golden';
 import { Pipeline } from './pipeline';
@@ -196,9 +197,34 @@ describe('generate', () => {
     await expect(pipeline.generate(request({ steps: 3 }))).rejects.toThrow(/steps 3 does not divide 1000/);
     await expect(pipeline.generate(request({ steps: 0 }))).rejects.toThrow(/positive integer/);
     await expect(pipeline.generate(request({ seed: -1 }))).rejects.toThrow(/seed/);
+    for (const bad of [{ denoiserId: 'nope' }, { steps: 3 }, { steps: 0 }, { seed: -1 }, { guidanceScale: Number.NaN }]) {
+      const e = await pipeline.generate(request(bad)).catch((x: unknown) => x);
+      expect(e, JSON.stringify(bad)).toBeInstanceOf(InputError);
+      expect(errorKind(e), JSON.stringify(bad)).toBe('input');
+    }
   });
 
-  it('aborts between network evaluations with a DOMException AbortError', async () => {
+  it('refuses denoiser inputs of the wrong size with kind input, naming the input', async () => {
+    const m = pipeline.manifest;
+    const size = m.latent.channels * m.latent.frames * m.latent.bins;
+    const L = m.text.max_tokens;
+    const mask = new BigInt64Array(L).fill(1n);
+    const hidden = new Float32Array(L * m.text.hidden_size);
+    const cases: Array<[Promise<unknown>, RegExp]> = [
+      [pipeline.denoiseOnce(teacherId(), new Float32Array(size + 1), 0, hidden, mask, 1), /^sample has /],
+      [pipeline.denoiseOnce(teacherId(), new Float32Array(size), 0, hidden.subarray(1), mask, 1), /^encoder_hidden_states has /],
+      [pipeline.denoiseOnce(teacherId(), new Float32Array(size), 1000, hidden, mask, 1), /^timestep 1000 is outside 0\.\.999/],
+      [pipeline.denoiseOnce(teacherId(), new Float32Array(size), 0, hidden, mask, 0), /^encoder_attention_mask has /],
+      [pipeline.decodeLatent(new Float32Array(size - 1)), /^latent has /],
+    ];
+    for (const [run, text] of cases) {
+      const e = await run.catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(InputError);
+      expect((e as InputError).message).toMatch(text);
+    }
+  });
+
+  it('aborts between network evaluations with a CancelledError (kind cancelled, name AbortError)', async () => {
     const controller = new AbortController();
     const error = await pipeline
       .generate(request({ steps: 50 }), {
@@ -208,8 +234,9 @@ describe('generate', () => {
         },
       })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DOMException);
-    expect((error as DOMException).name).toBe('AbortError');
+    expect(error).toBeInstanceOf(CancelledError);
+    expect(error).toMatchObject({ kind: 'cancelled', name: 'AbortError' });
+    expect(errorKind(error)).toBe('cancelled');
     // the pipeline is still usable afterwards
     const r = await pipeline.generate(request({ steps: 1 }));
     expect(r.waveform.length).toBe(pipeline.manifest.audio.num_samples);

@@ -3,7 +3,7 @@
 import type { Stage } from '../runtime/api';
 import { nfeCost, nfePerStep } from '../engine/cost';
 import { offersSteps } from '../engine/steps';
-import type { DenoiserSummary } from '../worker/protocol';
+import type { DenoiserSummary } from '../domain/pack-summary';
 import { DEFAULT_TEACHER_STEPS } from './initialState';
 import type { AppState } from './types';
 

@@ -12,7 +12,7 @@ import {
   useStore,
   type GenerationResult,
 } from './index';
-import type { ManifestSummary } from '../worker/protocol';
+import type { ManifestSummary } from '../domain/pack-summary';
 import { HISTORY_LIMIT } from '../history';
 
 const manifest: ManifestSummary = {
@@ -105,7 +105,7 @@ describe('store', () => {
     s().setPrompt('waves');
     s().loadStarted('/p/', 'auto');
     s().packFailed();
-    s().setError({ message: 'SHA-256 mismatch', file: 'vocoder.onnx', during: 'load', recoverable: false });
+    s().setError({ kind: 'pack', message: 'SHA-256 mismatch', file: 'vocoder.onnx', during: 'load', recoverable: false });
     expect(s().prompt).toBe('waves');
     expect(s().error?.file).toBe('vocoder.onnx');
     s().loadStarted('/p/', 'auto');

@@ -1,7 +1,9 @@
 // Shapes of the app state. Each slice owns one part; the store combines them (index.ts).
 
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
-import type { BackendPreference, DoneReply, ManifestSummary } from '../worker/protocol';
+import type { ManifestSummary } from '../domain/pack-summary';
+import type { ErrorKind } from '../runtime/errors';
+import type { BackendPreference, DoneReply } from '../worker/protocol';
 import type { FileSource, LoadPhase, LoadSummary, PrecisionChoice } from '../worker/protocol';
 import type { MelConfig } from '../engine/mel';
 import type { AbChoice, AbTally } from '../compare/grid';
@@ -150,6 +152,8 @@ export interface CompareState {
 }
 
 export interface AppError {
+  /** whose fault it is: the pack, this device, the request, or a cancel (runtime/errors.ts) */
+  kind: ErrorKind;
   message: string;
   /** the pack file at fault, when known */
   file?: string;

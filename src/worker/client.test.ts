@@ -4,7 +4,8 @@ import { createClient, slugify, variationItems, wavFileName, type WorkerLike } f
 import { openHistory } from '../history';
 import { encodeWav } from '../engine/wav';
 import { resetStore, selectProgressText, useStore } from '../store';
-import type { DoneReply, GenerateMessage, ManifestSummary, WorkerReply, WorkerRequest } from './protocol';
+import type { ManifestSummary } from '../domain/pack-summary';
+import type { DoneReply, GenerateMessage, WorkerReply, WorkerRequest } from './protocol';
 
 /** A worker stand-in: records requests, lets the test deliver replies. */
 function fakeWorker() {
@@ -97,10 +98,10 @@ describe('client', () => {
     const client = createClient(worker);
     useStore.getState().setPrompt('kept');
     client.load('/p/', 'auto');
-    reply({ status: 'error', during: 'load', message: 'SHA-256 mismatch', file: 'vocoder.onnx', recoverable: false });
+    reply({ status: 'error', during: 'load', kind: 'pack', message: 'SHA-256 mismatch', file: 'vocoder.onnx', recoverable: false });
     const s = useStore.getState();
     expect(s.loadStatus).toBe('failed');
-    expect(s.error).toMatchObject({ file: 'vocoder.onnx', recoverable: false });
+    expect(s.error).toMatchObject({ kind: 'pack', file: 'vocoder.onnx', recoverable: false });
     expect(s.prompt).toBe('kept');
   });
 
@@ -112,9 +113,10 @@ describe('client', () => {
     const bad = client.denoiseOnce(input);
     const [a, b] = sent as Array<{ id: number }>;
     reply({ status: 'denoise-once-result', id: a!.id, backend: 'wasm', output: new Float32Array([0.5]), hidden: new Float32Array(1), ms: 3 });
-    reply({ status: 'error', id: b!.id, during: 'denoise-once', message: 'no pack', recoverable: false });
+    reply({ status: 'error', id: b!.id, during: 'denoise-once', kind: 'pack', message: 'no pack', recoverable: false });
     await expect(ok).resolves.toMatchObject({ backend: 'wasm', ms: 3 });
     await expect(bad).rejects.toThrow('no pack');
+    await expect(bad).rejects.toMatchObject({ kind: 'pack' });
     expect(useStore.getState().error).toBeNull(); // test-only requests do not touch the page's alert
   });
 });

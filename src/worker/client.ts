@@ -8,13 +8,15 @@
 // to the browser's history (IndexedDB, src/history/); grid cells stay in the page.
 
 import type { Backend, GenerateRequest } from '../runtime/api';
-import { fillPlan } from '../compare/grid';
-import { wavFileName } from '../engine/filename';
-import type { History, HistoryRecord } from '../history';
+import { SoundstepError } from '../runtime/errors';
+import type { History } from '../history';
 import { selectDenoiser, selectGenerateBlocker, useStore, type GenerationResult, type JobItem, type JobState } from '../store';
+import { gridItems, randomSeed, variationItems } from './client-jobs';
+import { fromRecord, gridResults, resultFromDone, revokeUnused as revokeUnusedIn, toRecord } from './client-results';
 import type { BackendPreference, DenoiseOnceRequest, DoneReply, WorkerReply, WorkerRequest } from './protocol';
 
 export { slugify, wavFileName } from '../engine/filename';
+export { randomSeed, variationItems } from './client-jobs';
 
 /** The parts of a Worker we use (a fake can stand in for tests). */
 export interface WorkerLike {
@@ -56,38 +58,6 @@ export interface ClientOptions {
   now?: () => number;
 }
 
-/** A random seed in [0, 2^31). */
-export const randomSeed = (random: () => number = Math.random): number => Math.floor(random() * 2 ** 31);
-
-/** One request per variation: seeds seed, seed + 1, ... (teacher with the form's guidance, student folded). */
-export function variationItems(base: Omit<GenerateRequest, 'seed'>, seed: number, count: number): JobItem[] {
-  return Array.from({ length: count }, (_, i) => ({
-    request: { ...base, seed: seed + i },
-    label: `variation ${i + 1} of ${count}`,
-  }));
-}
-
-/** The record kept in IndexedDB for a result (the WAV bytes and what names and shows it). */
-function toRecord(r: GenerationResult, wav: ArrayBuffer): HistoryRecord {
-  return {
-    key: r.key,
-    createdAt: r.createdAt,
-    packId: r.packId,
-    request: r.request,
-    sampleRate: r.sampleRate,
-    numSamples: r.numSamples,
-    totalMs: r.totalMs,
-    timings: r.timings,
-    networkEvaluations: r.networkEvaluations,
-    truncated: r.truncated,
-    tokenCount: r.tokenCount,
-    fileName: r.fileName,
-    mel: r.mel,
-    maxTokens: r.maxTokens,
-    wav,
-  };
-}
-
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export function createClient(worker: WorkerLike, opts: ClientOptions = {}): SoundstepClient {
@@ -102,32 +72,13 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
   const send = (msg: WorkerRequest, transfer?: Transferable[]): void => worker.postMessage(msg, transfer);
 
   /** Object URLs of results that left both the list and the grid are released. */
-  function revokeUnused(candidates: readonly GenerationResult[]): void {
-    const s = store.getState();
-    const live = new Set<string>([...s.results.map((r) => r.url), ...Object.values(s.grid).flatMap((c) => (c.result ? [c.result.url] : []))]);
-    for (const r of candidates) if (!live.has(r.url)) URL.revokeObjectURL(r.url);
-  }
+  const revokeUnused = (candidates: readonly GenerationResult[]): void => revokeUnusedIn(store.getState(), candidates);
 
   function makeResult(reply: DoneReply): GenerationResult {
-    const s = store.getState();
     const createdAt = Math.max(now(), lastCreatedAt + 1);
     lastCreatedAt = createdAt;
-    const wav = new Blob([reply.wav], { type: 'audio/wav' });
-    const { status: _status, wav: bytes, id: _id, ...rest } = reply;
-    const request = reply.request;
-    return {
-      ...rest,
-      key: `${createdAt.toString(36)}-${Math.floor(random() * 36 ** 6).toString(36)}`,
-      createdAt,
-      packId: s.manifest?.id ?? 'unknown',
-      url: URL.createObjectURL(wav),
-      wav,
-      fileName: wavFileName(request.prompt, request.denoiserId, request.steps, request.seed),
-      bytes: bytes.byteLength,
-      maxTokens: s.manifest?.maxTokens ?? null,
-      mel: s.manifest?.mel ?? { sample_rate: reply.sampleRate, n_fft: 1024, hop_length: 160, win_length: 1024, n_mels: 64, f_min: 0, f_max: reply.sampleRate / 2, log_floor: 1e-5 },
-      restored: false,
-    };
+    const key = `${createdAt.toString(36)}-${Math.floor(random() * 36 ** 6).toString(36)}`;
+    return resultFromDone(reply, store.getState(), { key, createdAt });
   }
 
   /** Into the list (and the browser's history); results that fall off the list are released. */
@@ -185,7 +136,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
         break;
       case 'ready': {
         if (s.gridFor && s.gridFor.packUrl !== reply.packUrl) {
-          const old = Object.values(s.grid).flatMap((c) => (c.result ? [c.result] : []));
+          const old = gridResults(s);
           s.gridCleared();
           revokeUnused(old);
         }
@@ -214,12 +165,13 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
         if (reply.during === 'denoise-once' && reply.id !== undefined) {
           const p = pending.get(reply.id);
           pending.delete(reply.id);
-          p?.reject(new Error(reply.file ? `${reply.file}: ${reply.message}` : reply.message));
+          const text = reply.file ? `${reply.file}: ${reply.message}` : reply.message;
+          p?.reject(new SoundstepError(reply.kind, reply.message, { message: text }));
           break;
         }
         if (reply.during === 'load') s.packFailed();
         else s.generationFailed(reply.id);
-        s.setError({ message: reply.message, file: reply.file, during: reply.during, recoverable: reply.recoverable });
+        s.setError({ kind: reply.kind, message: reply.message, file: reply.file, during: reply.during, recoverable: reply.recoverable });
         break;
       }
       default: {
@@ -235,7 +187,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
     const s = store.getState();
     if (s.run) s.generationFailed(s.run.id);
     s.packFailed();
-    s.setError({ message: `The generation worker failed: ${e.message || 'unknown error'}`, during: 'load', recoverable: false });
+    s.setError({ kind: 'device', message: `The generation worker failed: ${e.message || 'unknown error'}`, during: 'load', recoverable: false });
   });
 
   /** The request the form describes, without its seed; null when Generate is blocked. */
@@ -271,20 +223,11 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       const base = formRequest();
       const s = store.getState();
       if (!base || !s.manifest) return null;
-      const plan = fillPlan(s.manifest.denoisers);
-      if (plan.length === 0) return null;
-      const old = Object.values(s.grid).flatMap((c) => (c.result ? [c.result] : []));
-      s.gridStarted(plan.map((c) => c.key), { prompt: s.prompt, seed: s.seed, guidanceScale: s.guidanceScale, packUrl: s.packUrl });
+      const items = gridItems(s.manifest.denoisers, { prompt: s.prompt, seed: s.seed, guidanceScale: s.guidanceScale });
+      if (items.length === 0) return null;
+      const old = gridResults(s);
+      s.gridStarted(items.flatMap((i) => (i.cell ? [i.cell] : [])), { prompt: s.prompt, seed: s.seed, guidanceScale: s.guidanceScale, packUrl: s.packUrl });
       revokeUnused(old);
-      const items = plan.map((c) => {
-        const d = s.manifest?.denoisers.find((x) => x.id === c.denoiserId);
-        const guided = d?.guidance.type === 'classifier-free';
-        return {
-          request: { prompt: s.prompt, denoiserId: c.denoiserId, steps: c.steps, guidanceScale: guided ? s.guidanceScale : 1, seed: s.seed },
-          cell: c.key,
-          label: c.label,
-        };
-      });
       return startJob('grid', items);
     },
 
@@ -299,29 +242,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       history = h;
       try {
         const records = await h.list();
-        const restored: GenerationResult[] = records.map((r) => {
-          const wav = new Blob([r.wav], { type: 'audio/wav' });
-          return {
-            request: r.request,
-            sampleRate: r.sampleRate,
-            numSamples: r.numSamples,
-            timings: r.timings,
-            totalMs: r.totalMs,
-            networkEvaluations: r.networkEvaluations,
-            truncated: r.truncated,
-            tokenCount: r.tokenCount,
-            key: r.key,
-            createdAt: r.createdAt,
-            packId: r.packId,
-            url: URL.createObjectURL(wav),
-            wav,
-            fileName: r.fileName,
-            bytes: r.wav.byteLength,
-            maxTokens: r.maxTokens,
-            mel: r.mel,
-            restored: true,
-          };
-        });
+        const restored = records.map(fromRecord);
         lastCreatedAt = Math.max(lastCreatedAt, ...records.map((r) => r.createdAt));
         const before = store.getState().results;
         store.getState().resultsRestored(restored);
@@ -358,7 +279,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
 
     dispose() {
       worker.terminate();
-      for (const p of pending.values()) p.reject(new Error('worker terminated'));
+      for (const p of pending.values()) p.reject(new SoundstepError('cancelled', 'worker terminated'));
       pending.clear();
       history?.close();
     },

@@ -12,8 +12,8 @@
 //   denoise-once(id) ----------> denoise-once-result(id) | error(id)
 
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
-import type { MelConfig } from '../engine/mel';
-import type { MetricsTable } from '../runtime/manifest';
+import type { ManifestSummary } from '../domain/pack-summary';
+import type { ErrorKind } from '../runtime/errors';
 import type { PrecisionChoice, PrecisionPreference, WeightDtype } from '../runtime/graphs';
 import type { FileSource } from '../runtime/pack';
 
@@ -132,31 +132,6 @@ export interface LoadSummary {
   warmUpMs: number;
 }
 
-/** The pack as the page needs to know it. */
-export interface ManifestSummary {
-  id: string;
-  name: string;
-  description: string;
-  license: string;
-  sampleRate: number;
-  numSamples: number;
-  clipSeconds: number;
-  maxTokens: number;
-  denoisers: DenoiserSummary[];
-  /** the mel front end's settings (manifest `audio`), for the page's spectrogram pictures */
-  mel: MelConfig;
-  /** the factory's evaluation table; null when the pack has none */
-  metrics: MetricsTable | null;
-}
-
-export interface DenoiserSummary {
-  id: string;
-  role: 'teacher' | 'student';
-  method: string | null;
-  steps: number[];
-  guidance: { type: 'classifier-free'; defaultScale: number } | { type: 'folded' };
-}
-
 /** The pack is validated and every session is created. */
 export interface ReadyReply {
   status: 'ready';
@@ -204,6 +179,8 @@ export interface ErrorReply {
   /** the request this error ends; absent for 'load' */
   id?: number;
   during: 'load' | 'generate' | 'denoise-once';
+  /** whose fault it is (runtime/errors.ts): the page decides by this, never by the message */
+  kind: ErrorKind;
   message: string;
   /** the pack file at fault (PackError.file), when there is one */
   file?: string;

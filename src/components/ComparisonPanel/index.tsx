@@ -23,7 +23,7 @@ import {
   useStore,
   type GridCellState,
 } from '../../store';
-import type { DenoiserSummary } from '../../worker/protocol';
+import type { DenoiserSummary } from '../../domain/pack-summary';
 import { fmtSeconds } from '../Result';
 import { AbTest } from './AbTest';
 

@@ -2,7 +2,7 @@
 
 import type { StateCreator } from 'zustand';
 import { offersSteps } from '../../engine/steps';
-import type { DenoiserSummary } from '../../worker/protocol';
+import type { DenoiserSummary } from '../../domain/pack-summary';
 import { GUIDANCE_RANGE, MAX_VARIATIONS } from '../initialState';
 import type { Store } from '../index';
 

@@ -1,0 +1,67 @@
+// The pack as the page knows it: the domain types the worker sends in its 'ready' reply and
+// the store, the comparison grid and the components read. The manifest (runtime/pack-types.ts)
+// is the pack's file format; these summaries are what the page needs of it, in its own names.
+
+import type { MelConfig } from '../engine/mel';
+import type { Manifest, MetricsTable } from '../runtime/pack-types';
+
+/** One denoiser of the pack: which step counts it takes and how it is guided. */
+export interface DenoiserSummary {
+  id: string;
+  role: 'teacher' | 'student';
+  method: string | null;
+  steps: number[];
+  guidance: { type: 'classifier-free'; defaultScale: number } | { type: 'folded' };
+}
+
+/** The pack as the page needs to know it. */
+export interface ManifestSummary {
+  id: string;
+  name: string;
+  description: string;
+  license: string;
+  sampleRate: number;
+  numSamples: number;
+  clipSeconds: number;
+  maxTokens: number;
+  denoisers: DenoiserSummary[];
+  /** the mel front end's settings (manifest `audio`), for the page's spectrogram pictures */
+  mel: MelConfig;
+  /** the factory's evaluation table; null when the pack has none */
+  metrics: MetricsTable | null;
+}
+
+/** The summary of a validated manifest. */
+export function summarizeManifest(m: Manifest): ManifestSummary {
+  return {
+    id: m.id,
+    name: m.name,
+    description: m.description,
+    license: m.license,
+    sampleRate: m.audio.sample_rate,
+    numSamples: m.audio.num_samples,
+    clipSeconds: m.audio.clip_seconds,
+    maxTokens: m.text.max_tokens,
+    denoisers: m.denoisers.map((d) => ({
+      id: d.id,
+      role: d.role,
+      method: d.method ?? null,
+      steps: [...d.steps],
+      guidance:
+        d.guidance.type === 'classifier-free'
+          ? { type: 'classifier-free' as const, defaultScale: d.guidance.default_scale }
+          : { type: 'folded' as const },
+    })),
+    mel: {
+      sample_rate: m.audio.sample_rate,
+      n_fft: m.audio.n_fft,
+      hop_length: m.audio.hop_length,
+      win_length: m.audio.win_length,
+      n_mels: m.audio.n_mels,
+      f_min: m.audio.f_min,
+      f_max: m.audio.f_max,
+      log_floor: m.audio.log_floor,
+    },
+    metrics: m.metrics ?? null,
+  };
+}

@@ -1,0 +1,93 @@
+// The worker's job runner: one generation or one denoiser evaluation on the loaded pack,
+// answered with progress, done, cancelled or an error reply (protocol.ts).
+
+import { encodeWav } from '../engine/wav';
+import { errorKind, SoundstepError } from '../runtime/errors';
+import type { DenoiseOnceRequest, GenerateMessage } from './protocol';
+import { errorReply, type WorkerContext } from './worker-context';
+
+/** A request that needs a pack while none is loaded. */
+const noPack = (): SoundstepError => new SoundstepError('pack', 'No model pack is loaded.');
+
+/** The WAV bytes as a standalone ArrayBuffer that can be transferred. */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** 'cancelled', with the steps at which the cancel arrived and the generation stopped. */
+function postCancelled(ctx: WorkerContext, id: number): void {
+  ctx.post({ status: 'cancelled', id, cancelAtStep: ctx.cancelStep.get(id), stoppedAtStep: ctx.denoiseStep.get(id) });
+}
+
+/** Runs generation `msg.id` to 'done', 'cancelled' (its controller aborted) or 'error'. */
+export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, controller: AbortController): Promise<void> {
+  const { id, request } = msg;
+  try {
+    if (controller.signal.aborted) {
+      ctx.post({ status: 'cancelled', id });
+      return;
+    }
+    if (!ctx.loaded) {
+      ctx.post(errorReply(noPack(), 'generate', { id, recoverable: false }));
+      return;
+    }
+    const t0 = performance.now();
+    ctx.activeSignal = controller.signal;
+    const result = await ctx.loaded.pipeline.generate(request, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.stage === 'denoise' && p.step !== undefined) ctx.denoiseStep.set(id, p.step);
+        ctx.post({ status: 'progress', id, stage: p.stage, step: p.step, totalSteps: p.totalSteps });
+      },
+    });
+    if (controller.signal.aborted) {
+      postCancelled(ctx, id);
+      return;
+    }
+    const wav = ownBuffer(encodeWav(result.waveform, result.sampleRate));
+    ctx.post(
+      {
+        status: 'done',
+        id,
+        wav,
+        sampleRate: result.sampleRate,
+        numSamples: result.waveform.length,
+        timings: result.timings,
+        totalMs: performance.now() - t0,
+        networkEvaluations: result.networkEvaluations,
+        truncated: result.truncated,
+        tokenCount: result.tokenCount,
+        request: { ...request },
+      },
+      [wav],
+    );
+  } catch (e) {
+    // once aborted, whatever the run threw ends in 'cancelled'
+    if (errorKind(e) === 'cancelled' || controller.signal.aborted) postCancelled(ctx, id);
+    else ctx.post(errorReply(e, 'generate', { id, recoverable: true }));
+  } finally {
+    ctx.activeSignal = null;
+    ctx.controllers.delete(id);
+    ctx.denoiseStep.delete(id);
+    ctx.cancelStep.delete(id);
+  }
+}
+
+/** One denoiser evaluation (text encoder first unless `hidden` is given). */
+export async function runDenoiseOnce(ctx: WorkerContext, req: DenoiseOnceRequest): Promise<void> {
+  const { id } = req;
+  const loaded = ctx.loaded;
+  try {
+    if (!loaded) throw noPack();
+    const t0 = performance.now();
+    const hidden = req.hidden ?? (await loaded.pipeline.encodeText(req.inputIds, req.attentionMask, req.batch));
+    const output = await loaded.pipeline.denoiseOnce(req.denoiserId, req.sample, req.timestep, hidden, req.attentionMask, req.batch);
+    const ms = performance.now() - t0;
+    ctx.post({ status: 'denoise-once-result', id, backend: loaded.backend, output, hidden, ms }, [output.buffer as ArrayBuffer]);
+  } catch (e) {
+    ctx.post(errorReply(e, 'denoise-once', { id, recoverable: ctx.loaded !== null }));
+  }
+}

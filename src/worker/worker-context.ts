@@ -1,0 +1,43 @@
+// The worker's state, shared by its router (generate.worker.ts), the pack loader
+// (pack-loader.ts) and the job runner (job-runner.ts); and the one way an error becomes a reply.
+
+import type { Backend } from '../runtime/api';
+import { errorFile, errorKind, errorProblem } from '../runtime/errors';
+import type { Pipeline } from '../runtime/pipeline';
+import type { DeviceChoice } from './device';
+import type { ErrorReply, ReadyReply, WorkerReply } from './protocol';
+
+/** The pack in use. */
+export interface Loaded {
+  pipeline: Pipeline;
+  backend: Backend;
+  packUrl: string;
+  /** re-sent when a later load fails and this pack stays in use */
+  device: DeviceChoice;
+  ready: ReadyReply;
+}
+
+export interface WorkerContext {
+  post(reply: WorkerReply, transfer?: Transferable[]): void;
+  loaded: Loaded | null;
+  /** AbortControllers of generations that are queued or running, by request id */
+  readonly controllers: Map<number, AbortController>;
+  /** the running generation's signal: checked after each yield, right before a network evaluation */
+  activeSignal: AbortSignal | null;
+  /** last denoising step finished, and that step when 'cancel' arrived, by request id */
+  readonly denoiseStep: Map<number, number>;
+  readonly cancelStep: Map<number, number>;
+}
+
+export function createContext(post: WorkerContext['post']): WorkerContext {
+  return { post, loaded: null, controllers: new Map(), activeSignal: null, denoiseStep: new Map(), cancelStep: new Map() };
+}
+
+/** The reply for error `e`: its kind, the problem in words and, apart, the pack file at fault. */
+export function errorReply(
+  e: unknown,
+  during: ErrorReply['during'],
+  rest: { id?: number; recoverable: boolean },
+): ErrorReply {
+  return { status: 'error', ...rest, during, kind: errorKind(e), message: errorProblem(e), file: errorFile(e) };
+}
