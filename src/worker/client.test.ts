@@ -11,15 +11,19 @@ import type { DoneReply, GenerateMessage, WorkerReply, WorkerRequest } from './p
 function fakeWorker() {
   const sent: WorkerRequest[] = [];
   let onMessage: ((e: MessageEvent<WorkerReply>) => void) | null = null;
+  let onError: ((e: ErrorEvent) => void) | null = null;
   const worker: WorkerLike = {
     postMessage: (m: WorkerRequest) => void sent.push(m),
     addEventListener: ((type: string, l: (e: never) => void) => {
       if (type === 'message') onMessage = l as (e: MessageEvent<WorkerReply>) => void;
+      if (type === 'error') onError = l as (e: ErrorEvent) => void;
     }) as WorkerLike['addEventListener'],
     terminate: () => undefined,
   };
   const reply = (r: WorkerReply) => onMessage?.({ data: r } as MessageEvent<WorkerReply>);
-  return { worker, sent, reply };
+  /** the worker script itself fails */
+  const fail = (message: string) => onError?.({ message } as ErrorEvent);
+  return { worker, sent, reply, fail };
 }
 
 const manifest: ManifestSummary = {
@@ -118,6 +122,26 @@ describe('client', () => {
     await expect(bad).rejects.toThrow('no pack');
     await expect(bad).rejects.toMatchObject({ kind: 'pack' });
     expect(useStore.getState().error).toBeNull(); // test-only requests do not touch the page's alert
+  });
+
+  it('keeps the kind of every error: from a reply, a terminated worker (cancelled), a failed worker script (device)', async () => {
+    const { client, sent, reply, fail } = ready();
+    const id = client.generate()!;
+    reply({ status: 'error', id, during: 'generate', kind: 'input', message: 'steps 3 does not divide 1000', recoverable: true });
+    expect(useStore.getState().error).toEqual({
+      kind: 'input', message: 'steps 3 does not divide 1000', file: undefined, during: 'generate', recoverable: true,
+    });
+    expect(useStore.getState().run).toBeNull();
+
+    const input = { denoiserId: 'teacher', sample: new Float32Array(1), timestep: 999, inputIds: new BigInt64Array(1), attentionMask: new BigInt64Array(1), batch: 1 };
+    const pending = client.denoiseOnce(input);
+    expect(sent.at(-1)).toMatchObject({ type: 'denoise-once' });
+    client.dispose();
+    await expect(pending).rejects.toMatchObject({ kind: 'cancelled', message: 'worker terminated' });
+
+    fail('Uncaught SyntaxError');
+    expect(useStore.getState().error).toMatchObject({ kind: 'device', during: 'load', recoverable: false });
+    expect(useStore.getState().error?.message).toBe('The generation worker failed: Uncaught SyntaxError');
   });
 });
 
