@@ -5,6 +5,7 @@ Run: cd factory && .venv/bin/python -m pytest tests/test_data.py -q
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -195,6 +196,6 @@ def test_loudness_sets_the_peak_and_sequences_fill_both_halves(tmp_path: Path) -
 
 
 def test_missing_tool_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data.shutil, "which", lambda name: None if name == "fluidsynth" else "/usr/bin/" + name)
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "fluidsynth" else "/usr/bin/" + name)
     with pytest.raises(data.ToolError, match="fluidsynth not found: apt-get install fluidsynth fluid-soundfont-gm"):
         data.check_tools()
