@@ -19,7 +19,7 @@ def table_row(table: dict | None, denoiser: str, steps: int) -> dict | None:
 def teacher_checks(floor: dict, table: dict | None) -> list[dict]:
     """Teacher at 200 steps: adherence >= 0.8 x the judge's adherence on the real clips of the same
     prompts, and FAD_judge <= 2 x the reconstruction floor (real -> VAE -> vocoder)."""
-    row = next((r for r in (table or {}).get("rows", []) if r["denoiser"] == "teacher" and r["steps"] == 200), None)
+    row = table_row(table, "teacher", 200)
     if row is None:
         return [{"check": "teacher at 200 steps evaluated", "passed": False, "detail": "no runs in eval/table.json"}]
     real_adh, floor_fad = floor["real"]["adherence"], floor["vae+vocoder"]["fad_judge"]
