@@ -2,7 +2,7 @@
 // factory's Python sampler that the TypeScript tests compare against.
 
 import { PackError } from './errors';
-import { GOLDEN_FORMAT } from './manifest';
+import { GOLDEN_FORMAT } from './pack-types';
 
 export interface GoldenTrajectory {
   denoiser: string;
