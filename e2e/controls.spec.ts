@@ -3,6 +3,7 @@
 
 import { test, expect } from './fixtures';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
+import { fmtSeconds } from '../src/components/Result/format';
 
 test('step slider by keyboard shows the NFE cost before; Ctrl+Enter generates and the measured NFE matches', async ({ app, page }) => {
   await app.goto({ backend: 'wasm' });
@@ -53,7 +54,7 @@ test('step slider by keyboard shows the NFE cost before; Ctrl+Enter generates an
   expect(r.request).toMatchObject({ prompt: 'a dog barks', denoiserId: 'teacher', steps: 25, guidanceScale: 4 });
   expect(r.networkEvaluations).toBe(50); // what the estimate said
   const cost = app.results.first().getByTestId('result-cost');
-  await expect(cost).toHaveText(`Took ${(r.totalMs / 1000).toFixed(2)} s · 50 network evaluations`);
+  await expect(cost).toHaveText(`Took ${fmtSeconds(r.totalMs)} · 50 network evaluations`);
   await expect(app.results.first().getByTestId('result-meta')).toContainText('teacher · 25 steps');
   await expect(app.results.first().getByTestId('result-meta')).toContainText('guidance 4');
 

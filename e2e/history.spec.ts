@@ -4,6 +4,7 @@
 import { test, expect } from './fixtures';
 import { canvasPixels, distinctColours } from './canvas';
 import { parseWav, rms } from './wav';
+import { fmtSeconds } from '../src/components/Result/format';
 
 /** Records in the page's IndexedDB (the database the app writes, read directly). */
 async function storedKeys(page: import('@playwright/test').Page): Promise<string[]> {
@@ -47,7 +48,7 @@ test('results survive a reload (real IndexedDB), play and draw; delete one and c
   );
   const newest = app.results.first();
   await expect(newest.getByTestId('result-meta')).toContainText('kept from an earlier visit');
-  await expect(newest.getByTestId('result-cost')).toHaveText(`Took ${(before[0]!.totalMs / 1000).toFixed(2)} s · 50 network evaluations`);
+  await expect(newest.getByTestId('result-cost')).toHaveText(`Took ${fmtSeconds(before[0]!.totalMs)} · 50 network evaluations`);
 
   // the same WAV bytes, and the player plays them
   const bytesAfter = await app.audioBytes();

@@ -5,7 +5,7 @@
 //   latent.scale must be > 0 (got -1)
 // A subschema's `x-messages` (ignored by validators) words the refusal of one keyword.
 
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../docs/soundstep-pack-1.schema.json';
 
 type Schema = { readonly [key: string]: unknown };

@@ -24,7 +24,7 @@ import {
   type GridCellState,
 } from '../../store';
 import type { DenoiserSummary } from '../../domain/pack-summary';
-import { fmtSeconds } from '../Result';
+import { fmtSeconds } from '../Result/format';
 import { AbTest } from './AbTest';
 
 /** The one player of the panel: a cell or an A/B side plays through it, one at a time. */

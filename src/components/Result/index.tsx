@@ -3,8 +3,7 @@ import { STAGES } from '../../runtime/api';
 import { selectLastCancel, selectLastOutcome, selectResults, selectRun, useStore, type GenerationResult } from '../../store';
 import { HISTORY_LIMIT } from '../../history';
 import { SoundPictures } from '../SoundPictures';
-
-export const fmtSeconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+import { fmtSeconds } from './format';
 
 /** "teacher · 25 steps · seed 7 · guidance 3", the line that says how a sound was made. */
 export function describeRequest(r: GenerationResult['request'], guided: boolean): string {
