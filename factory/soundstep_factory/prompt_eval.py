@@ -148,7 +148,10 @@ def main(argv: list[str] | None = None) -> None:
     runner = PackRunner(pack)
     prompts, real = prompt_set(cfg, args.set, args.prompts)
     reference = None if real is None else ears.crepe_pitch(real["wave"].numpy())
-    result = {"set": args.set, "pack": str(pack), "prompts": len(prompts), "rows": {}}
+    out = eval_dir(cfg) / f"prompts-{args.set}-{pack.name}.json"
+    # rows of earlier invocations (other denoisers or seed counts) are kept
+    result = json.loads(out.read_text()) if out.exists() else {"set": args.set, "pack": str(pack), "rows": {}}
+    result["prompts"] = len(prompts)
     if real is not None:  # the real clips' own figures, beside every row
         result["rows"]["real clips"] = summarize(prompts, [hear_run(prompts, real["wave"].numpy())])
     for row in args.rows:
@@ -158,9 +161,8 @@ def main(argv: list[str] | None = None) -> None:
             cache = eval_dir(cfg) / "prompts" / args.set / f"{denoiser}-{steps}" / f"seed{seed}.npy"
             wave = generate(runner, denoiser, int(steps), prompts, seed, cache)
             runs.append(hear_run(prompts, wave, reference))
-        result["rows"][row] = summarize(prompts, runs)
+        result["rows"][row] = {"seeds": args.seeds, **summarize(prompts, runs)}
         print(f"[prompts] {args.set} {row}: {json.dumps(result['rows'][row])}", flush=True)
-    out = eval_dir(cfg) / f"prompts-{args.set}-{pack.name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
 

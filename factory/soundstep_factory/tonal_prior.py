@@ -26,13 +26,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers.audio_utils import hertz_to_mel, mel_to_hertz
 
 SHARPNESS = 8.0
 
 
 def slaney_points(n_mels: int, f_min: float, f_max: float) -> np.ndarray:
     """(n_mels + 2,) the triangle corners in Hz (centres are [1:-1]), as the front end's filterbank."""
+    # Imported here: the teacher stage imports models (hence this module) without transformers.
+    from transformers.audio_utils import hertz_to_mel, mel_to_hertz
     lo, hi = hertz_to_mel(f_min, mel_scale="slaney"), hertz_to_mel(f_max, mel_scale="slaney")
     return mel_to_hertz(np.linspace(lo, hi, n_mels + 2), mel_scale="slaney")
 
