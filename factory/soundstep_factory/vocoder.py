@@ -148,6 +148,18 @@ class IstftVocoder(nn.Module):
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
         return self.synthesize(*self.heads(log_mel))
 
+    @torch.no_grad()
+    def trust_tonal_prior(self) -> "IstftVocoder":
+        """Heads that say: the tonal prior's magnitudes and frequencies, no correction, no noise.
+        The untrained baseline of the tonal prior (vocoder_eval's "tonal-prior" row)."""
+        if self.tonal is None:
+            raise ValueError("this vocoder has no tonal prior: build it with VocoderConfig.tonal_prior")
+        bins = self.n_fft // 2 + 1
+        self.post.weight.zero_()
+        self.post.bias.zero_()
+        self.post.bias[3 * bins:].fill_(30.0)  # tonal share 1, so no deviation and no random phase
+        return self
+
     def synthesize(self, log_magnitude: torch.Tensor, advance: torch.Tensor,
                    noise: torch.Tensor | None = None) -> torch.Tensor:
         """(B, bins, T) log-magnitudes, phase advances and noise shares -> waveform (B, T * hop)."""

@@ -7,6 +7,7 @@ Candidates, each a function log-mel (N, frames, mels) -> waveform (N, samples):
   pack:<dir>      a pack's vocoder.onnx, run by onnxruntime as the app runs it
   griffin-lim     no training: the mel's pseudo-inverse, clamped at 0, then 64 Griffin-Lim
                   iterations (torchaudio) at the front end's STFT size
+  tonal-prior:<r> no training: recipe r's vocoder trusting its tonal prior alone
   <recipe>        a recipe's trained vocoder checkpoint (float32, before export)
 
 Figures per candidate, against each test clip's real waveform (ears.py for the definitions):
@@ -62,18 +63,28 @@ def griffin_lim_vocoder(cfg: PackConfig, iterations: int = 64) -> Vocode:
     return vocode
 
 
-def checkpoint_vocoder(recipe: str) -> Vocode:
-    from .checkpoint import load_trained
-    from .models import build_vocoder
-    from .train import vocoder_stage
-    cfg = load_config(recipe)
-    model = load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg))
-
+def torch_vocoder(model: torch.nn.Module) -> Vocode:
+    """A PyTorch vocoder (float32, before export) as a Vocode."""
     def vocode(mel: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return model(torch.from_numpy(mel).float()).numpy()
 
     return vocode
+
+
+def tonal_prior_vocoder(recipe: str) -> Vocode:
+    """The recipe's vocoder untrained, trusting its tonal prior alone (tonal_prior.py)."""
+    from .models import build_vocoder
+    return torch_vocoder(build_vocoder(load_config(recipe)).trust_tonal_prior().eval())
+
+
+def checkpoint_vocoder(recipe: str) -> Vocode:
+    """The recipe's trained vocoder checkpoint."""
+    from .checkpoint import load_trained
+    from .models import build_vocoder
+    from .train import vocoder_stage
+    cfg = load_config(recipe)
+    return torch_vocoder(load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg)))
 
 
 def through_mel(cfg: PackConfig, vocode: Vocode) -> Vocode:
@@ -116,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default="small", help="the recipe whose test clips (and judge) are used")
     ap.add_argument("--pack", type=Path, action="append", help="a pack folder (repeatable); default: the recipe's")
     ap.add_argument("--recipes", nargs="*", default=[], help="recipes whose trained vocoder checkpoints compete")
-    ap.add_argument("--prompts", type=int, default=200)
+    ap.add_argument("--tonal-prior", nargs="*", default=[], help="recipes whose untrained tonal prior competes")
+    ap.add_argument("--prompts", type=int, default=100)
     ap.add_argument("--no-judge", action="store_true")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
@@ -126,6 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     candidates: dict[str, Vocode] = {"griffin-lim": griffin_lim_vocoder(cfg)}
     for pack in args.pack or [default_out(cfg)]:
         candidates[f"pack:{pack.name}"] = pack_vocoder(pack)
+    for recipe in args.tonal_prior:
+        candidates[f"tonal-prior:{Path(recipe).stem}"] = tonal_prior_vocoder(recipe)
     for recipe in args.recipes:
         candidates[recipe] = checkpoint_vocoder(recipe)
     real_row = ears.listen(real["wave"].numpy(), [ears.speech_group(s) for s in real["sources"]], reference)

@@ -20,14 +20,8 @@ def prior(n_fft: int = 1024) -> TonalPrior:
 def trusting_vocoder(n_fft: int = 1024) -> IstftVocoder:
     """An untrained vocoder whose heads say: the tonal prior's magnitudes and frequencies, no noise."""
     torch.manual_seed(0)
-    v = IstftVocoder(mel_filters(AUDIO, n_fft), AUDIO.hop_length, channels=8, blocks=1, tonal=prior(n_fft)).eval()
-    bins = n_fft // 2 + 1
-    with torch.no_grad():
-        v.post.weight.zero_()
-        v.post.bias.zero_()
-        v.post.bias[2 * bins:3 * bins].fill_(-30.0)  # noise share 0
-        v.post.bias[3 * bins:].fill_(30.0)  # tonal share 1
-    return v
+    v = IstftVocoder(mel_filters(AUDIO, n_fft), AUDIO.hop_length, channels=8, blocks=1, tonal=prior(n_fft))
+    return v.trust_tonal_prior().eval()
 
 
 def log_mel(wave: np.ndarray) -> torch.Tensor:
