@@ -160,12 +160,13 @@ def speech_group(sources: list[str]) -> str:
 
 
 def listen(wave: np.ndarray | torch.Tensor, groups: list[str] | None = None,
-           reference: Pitch | None = None) -> dict:
+           reference: Pitch | None = None, pitch: Pitch | None = None) -> dict:
     """Every figure of the independent ears for N clips (N, samples). groups: each clip's
     speech_group (then speech presence is reported per group); reference: the real clips' Pitch,
-    when the clips have one (then V/UV F1, RPA and periodicity error)."""
+    when the clips have one (then V/UV F1, RPA and periodicity error); pitch: these clips' own
+    Pitch when the caller has it already (the real clips: their reference)."""
     wave = np.asarray(wave, dtype=np.float32)
-    pitch = crepe_pitch(wave)
+    pitch = crepe_pitch(wave) if pitch is None else pitch
     speech = speech_present(speech_probabilities(wave))
     level = rms_dbfs(wave)
     out = {"num_clips": len(wave), "voiced_share": float(pitch.voiced.mean()),

@@ -67,9 +67,10 @@ def pairs_ordered(prompts: list[dict], wave: np.ndarray, pitch: ears.Pitch) -> l
     return ordered
 
 
-def hear_run(prompts: list[dict], wave: np.ndarray, reference: ears.Pitch | None = None) -> dict:
+def hear_run(prompts: list[dict], wave: np.ndarray, reference: ears.Pitch | None = None,
+             pitch: ears.Pitch | None = None) -> dict:
     """The raw per-clip readings of one run (one seed) that the row's figures pool."""
-    pitch = ears.crepe_pitch(wave)
+    pitch = ears.crepe_pitch(wave) if pitch is None else pitch  # the real clips pass their reference
     speech_prob = ears.speech_probabilities(wave)
     speech = ears.speech_present(speech_prob)
     second = [ears.speech_second_half(prob >= ears.VAD_THRESHOLD) for prob, p in zip(speech_prob, prompts)
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     result = json.loads(out.read_text()) if out.exists() else {"set": args.set, "pack": str(pack), "rows": {}}
     result["prompts"] = len(prompts)
     if real is not None:  # the real clips' own figures, beside every row
-        result["rows"]["real clips"] = summarize(prompts, [hear_run(prompts, real["wave"].numpy())])
+        result["rows"]["real clips"] = summarize(prompts, [hear_run(prompts, real["wave"].numpy(), pitch=reference)])
     for row in args.rows:
         denoiser, steps = row.split(":")
         runs = []

@@ -56,7 +56,7 @@ class TonalPrior(nn.Module):
         self.register_buffer("heights", t(heights), persistent=False)  # (M,)
         self.register_buffer("lower", t(centres[:-1]), persistent=False)  # (R,) R = M - 1 regions
         self.register_buffer("width", t(np.diff(centres)), persistent=False)  # (R,)
-        self.bin_hz = sample_rate / n_fft
+        self.sample_rate, self.bin_hz = sample_rate, sample_rate / n_fft
         self.register_buffer("bins_hz", torch.arange(n_fft // 2 + 1, dtype=torch.float32) * self.bin_hz,
                              persistent=False)  # (bins,)
         self.amplitude_scale = 2.0 / mel_n_fft  # region energy -> tone amplitude A

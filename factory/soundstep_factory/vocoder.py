@@ -131,7 +131,7 @@ class IstftVocoder(nn.Module):
             tone_magnitude, tone_hz = self.tonal(log_mel)  # (B, bins, T) each
             share = torch.sigmoid(heads[3])
             prior = (1 - share) * prior + share * tone_magnitude
-            cycles = tone_hz * (self.hop / self.tonal.bins_hz.new_tensor(self.n_fft * self.tonal.bin_hz))
+            cycles = tone_hz * (self.hop / self.tonal.sample_rate)  # turns per frame
             centre = 2 * math.pi * (cycles - torch.floor(cycles))  # the tone's advance, reduced first
             # Where the gate trusts the tone, its phase is the tone's: neither a learned deviation nor
             # the random phase may move it. Free, the two heads unlearned the prior's pitch in the

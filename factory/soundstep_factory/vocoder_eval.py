@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
         candidates[f"tonal-prior:{Path(recipe).stem}"] = tonal_prior_vocoder(recipe)
     for recipe in args.recipes:
         candidates[recipe] = checkpoint_vocoder(recipe)
-    real_row = ears.listen(real["wave"].numpy(), [ears.speech_group(s) for s in real["sources"]], reference)
+    real_row = ears.listen(real["wave"].numpy(), [ears.speech_group(s) for s in real["sources"]], reference,
+                           pitch=reference)
     rows = {"real clips": real_row}
     for name, vocode in candidates.items():
         rows[name] = score(cfg, vocode, real, reference, judge)
