@@ -36,6 +36,7 @@ data_render.py (one clip from its plan).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
@@ -50,9 +51,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .config import AudioConfig, DataStageConfig, PackConfig
-from .data_catalogue import (CATALOGUE, CATEGORY_WEIGHTS, SOURCES, TEMPLATES, TEST_PAIRS, TEST_TEMPLATES, Source,
-                             caption, is_test_pair)
+from .config import FACTORY_DIR, AudioConfig, DataStageConfig, PackConfig
+from .data_catalogue import CATALOGUE, CATEGORY_WEIGHTS, SOURCES, TEMPLATES, TEST_PAIRS, TEST_TEMPLATES, Source, is_test_pair
+from .data_phrasing import caption, draw_wording
 from .data_recipes import Attrs
 from .data_render import LEVELS, render_clip, render_part
 from .data_tools import ToolError, check_tools
@@ -128,6 +129,15 @@ def _loud_probs(options: tuple[str | None, ...]) -> list[float]:
     return [x / sum(w) for x in w]
 
 
+FREE_FORM_PROMPTS = FACTORY_DIR / "prompts" / "free_form.json"
+
+
+@functools.lru_cache(maxsize=1)
+def held_out_prompts() -> frozenset[str]:
+    """The hand-written free-form prompts (prompt_eval): no training caption may equal one."""
+    return frozenset(row["prompt"] for row in json.loads(FREE_FORM_PROMPTS.read_text())["prompts"])
+
+
 def _plan_one(cfg: DataConfig, split: str, i: int) -> dict:
     """The plan of clip i of a split; depends only on (cfg, split, i)."""
     ss = np.random.SeedSequence([cfg.seed, SPLIT_CODES[split], i])
@@ -167,13 +177,31 @@ def _plan_one(cfg: DataConfig, split: str, i: int) -> dict:
         "template": template,
         "sources": [s.key for s, _ in parts],
         "attrs": [attrs for _, attrs in parts],
-        "caption": caption(template, parts),
+        "caption": caption(template, parts, [draw_wording(rng, s) for s, _ in parts]),
     }
+    # Keep the free-form set unseen: short phrasings like "piano" also arise as captions.
+    while split == "train" and plan["caption"] in held_out_prompts():
+        plan["caption"] = caption(template, parts, [draw_wording(rng, s) for s, _ in parts])
     digest = hashlib.sha1(
         json.dumps([plan, cfg.clip_seconds, cfg.sample_rate, RENDER_VERSION], sort_keys=True).encode()
     ).hexdigest()[:8]
     clip_id = f"{split}{i:05d}-{digest}"
-    return {"id": clip_id, "file": f"clips/{clip_id}.wav", **plan}
+    # After the digest: rewording a clip does not change its sound, so it keeps its id and render.
+    reword_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, SPLIT_CODES[split], i, 1]))
+    rewordings = [_reword(reword_rng, template, parts, templates) for _ in range(cfg.rewordings)]
+    return {"id": clip_id, "file": f"clips/{clip_id}.wav", **plan, "rewordings": rewordings}
+
+
+def _reword(rng: np.random.Generator, template: str, parts: list, templates: list[str]) -> str:
+    """The clip's caption in other words: a template of the same mix (a clip mixed at equal
+    levels is never "B in the background", and a background clip stays one), other wordings;
+    never a free-form prompt."""
+    mix = TEMPLATES[template].mix
+    same = [k for k in templates if TEMPLATES[k].mix == mix and (k == "background") == (template == "background")]
+    while True:
+        text = caption(str(rng.choice(same)), parts, [draw_wording(rng, s) for s, _ in parts])
+        if text not in held_out_prompts():
+            return text
 
 
 def plan_clips(cfg: DataConfig) -> list[dict]:
@@ -215,7 +243,7 @@ def _render_job(job: tuple[dict, DataConfig, str]) -> str:
     return plan["id"]
 
 
-INDEX_KEYS = ("id", "file", "caption", "sources", "split", "seed", "mix", "template", "attrs")
+INDEX_KEYS = ("id", "file", "caption", "rewordings", "sources", "split", "seed", "mix", "template", "attrs")
 
 
 def render_dataset(cfg: DataConfig, out_dir: Path, workers: int = 2) -> list[dict]:

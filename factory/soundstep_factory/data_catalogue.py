@@ -182,9 +182,16 @@ class Template:
     text: str  # {A}/{B}: clauses ("a man speaks"), {a}/{b}: noun phrases ("a man speaking")
 
 
+# {A}/{B}: clauses, {a}/{b}: noun phrases, {P}/{Q}: progressive clauses ("a man is speaking"),
+# {N}: the subject alone ("a high beep"); data_phrasing words each of them.
 TEMPLATES: dict[str, Template] = {
     "clause": Template("single", "{A}"),
     "phrase": Template("single", "{a}"),
+    "progressive": Template("single", "{P}"),
+    "sound_of": Template("single", "the sound of {a}"),
+    "name": Template("single", "{N}"),
+    "hear": Template("single", "you can hear {a}"),
+    "recording": Template("single", "a recording of {a}"),
     "while": Template("while", "{A} while {B}"),
     "background": Template("while", "{A} with {b} in the background"),  # rendered with B quieter
     "same_time": Template("while", "{a} and {b} at the same time"),
@@ -193,15 +200,18 @@ TEMPLATES: dict[str, Template] = {
     "then": Template("then", "{A}, then {B}"),
     "after": Template("then", "{B} after {A}"),  # names the second sound first: order is in the words
     "and_then": Template("then", "{A} and then {B}"),
+    "and": Template("while", "{a} and {b}"),
+    "progressive_while": Template("while", "{P} while {Q}"),
+    "first_then": Template("then", "first {A}, then {B}"),
 }
-# Phrasings only the test split uses: does the model understand "as" and "and then" without
-# having been trained on them?
-TEST_TEMPLATES = frozenset({"as", "and_then"})
+# Phrasings only the test split uses: does the model understand "as", "and then", "you can hear"
+# and "a recording of" without having been trained on them?
+TEST_TEMPLATES = frozenset({"as", "and_then", "hear", "recording"})
 
 _VOWEL_EXCEPTIONS = ("uk", "uni", "one", "eu")  # vowel letter, consonant sound: "a ukulele"
 
 
-def _fix_articles(text: str) -> str:
+def fix_articles(text: str) -> str:
     """'a' before a vowel sound becomes 'an', and 'an' before a consonant sound becomes 'a'."""
 
     def pick(m: re.Match[str]) -> str:
@@ -210,40 +220,6 @@ def _fix_articles(text: str) -> str:
         return ("an " if vowel else "a ") + word
 
     return re.sub(r"\b(a|an) (\w+)", pick, text)
-
-
-def describe(source: Source, attrs: Attrs, form: str) -> str:
-    """A clause ("a quiet piano plays a fast melody") or phrase ("a quiet piano playing ...")."""
-    fill = {slot: words.get(attrs.get(attr), "") for slot, (attr, words) in SLOT_WORDS.items()}
-    subject = source.subject.format(**fill)
-    loud = attrs.get("loudness")
-    if loud and not source.person:  # an adjective right after the determiner: "a loud siren"
-        for d in DETERMINERS:
-            if subject.startswith(d):
-                subject = d + LOUD_ADJ[str(loud)] + " " + subject[len(d) :]
-                break
-        else:
-            subject = LOUD_ADJ[str(loud)] + " " + subject
-    verb = source.verb if form == "clause" else source.gerund
-    tail = " ".join(source.tail.format(**fill).split())
-    if loud and source.person:  # "speaks loudly and quickly", "speaks loudly in a deep voice",
-        adv = LOUD_ADV[str(loud)]  # but "whistles a fast tune loudly"
-        if tail.startswith(("a ", "an ")):
-            tail = f"{tail} {adv}"
-        elif tail.split(" ")[0] in SLOT_WORDS["tempo_adv"][1].values():
-            tail = f"{adv} and {tail}"
-        else:
-            tail = f"{adv} {tail}"
-    return _fix_articles(" ".join(f"{subject} {verb} {tail}".split()))
-
-
-def caption(template: str, parts: list[tuple[Source, Attrs]]) -> str:
-    """Fill a template with the parts, in time order for "then" templates."""
-    a = parts[0]
-    b = parts[1] if len(parts) > 1 else parts[0]
-    return TEMPLATES[template].text.format(
-        A=describe(*a, "clause"), a=describe(*a, "phrase"), B=describe(*b, "clause"), b=describe(*b, "phrase")
-    )
 
 
 # ----------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ import torch
 from . import checkpoint, sampling
 from .checkpoint import load_trained
 from .config import AudioConfig, PackConfig, default_out, load_config
+from .data_catalogue import SOURCES
+from .data_phrasing import vocabulary
 from .distill import student_steps
 from .graphs import (PARITY_TOLERANCE, DenoiserGraph, VaeDecoderGraph, VocoderGraph, export_graph,
                      log_mel_relative_error)
@@ -188,6 +190,7 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
         "vocoder": {"file": "vocoder.onnx"},
         "golden": "golden.json",
         "metrics": None,
+        "vocabulary": vocabulary(SOURCES),
         "files": {},
     }
     manifest["files"] = files_entry(out)

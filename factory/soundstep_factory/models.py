@@ -144,10 +144,15 @@ def unet_class(cfg: PackConfig) -> type[UNet2DConditionModel]:
 def build_unet(cfg: PackConfig, hidden_size: int) -> UNet2DConditionModel:
     u = cfg.unet
     n = len(u.block_out_channels)
-    # No attention at the finest level: 1024 positions there make self-attention the
-    # whole cost of a step on CPU, while the coarser levels carry the text.
-    down = ("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1)
-    up = ("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",)
+    # "coarse": no attention at the finest level, where 1024 positions make self-attention most
+    # of a step's cost on CPU; "tango": Tango's layout, attention everywhere but the coarsest.
+    if u.attention_levels == "coarse":
+        down = ("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1)
+    elif u.attention_levels == "tango":
+        down = ("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",)
+    else:
+        raise ValueError(f"unet.attention_levels {u.attention_levels!r}: use 'coarse' or 'tango'")
+    up = tuple("CrossAttnUpBlock2D" if b.startswith("CrossAttn") else "UpBlock2D" for b in reversed(down))
     cls = unet_class(cfg)
     extra = CoordinateUNet.COORDINATES if u.coordinates else 0
     pooled = {"class_embed_type": "projection", "projection_class_embeddings_input_dim": hidden_size} \

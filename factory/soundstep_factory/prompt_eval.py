@@ -29,9 +29,10 @@ import numpy as np
 import torch
 
 from . import ears
-from .config import FACTORY_DIR, PackConfig, default_out, load_config
+from .config import PackConfig, default_out, load_config
+from .data import FREE_FORM_PROMPTS
 
-FREE_FORM = FACTORY_DIR / "prompts" / "free_form.json"
+FREE_FORM = FREE_FORM_PROMPTS
 MIN_VOICED = 0.1
 
 

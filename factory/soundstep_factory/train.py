@@ -46,11 +46,18 @@ def features(cfg: PackConfig) -> Path:
     captions = [c["caption"] for c in clips]
     embed = TextEmbedder(cfg, cfg.work_dir / "text")
     hidden, mask = embed(captions + [UNCONDITIONAL_PROMPT])  # last row: the unconditional prompt
+    k = len(clips[0].get("rewordings", []))
+    reworded = [text for c in clips for text in c.get("rewordings", [])]
+    assert len(reworded) == k * len(clips), "every clip has the same number of rewordings"
+    r_hidden, r_mask = embed(reworded) if k else (hidden[:0], mask[:0])
     torch.save({
         "wave": wave, "mel": mel, "captions": captions, "split": [c["split"] for c in clips],
         "sources": [c["sources"] for c in clips], "ids": [c["id"] for c in clips],
         "hidden": torch.from_numpy(hidden[:-1]), "mask": torch.from_numpy(mask[:-1]),
         "uncond_hidden": torch.from_numpy(hidden[-1]), "uncond_mask": torch.from_numpy(mask[-1]),
+        # (N, K, L, H), (N, K, L): the clips' other captions, data_phrasing's rewordings
+        "reworded_hidden": torch.from_numpy(r_hidden).reshape(len(clips), k, *hidden.shape[1:]),
+        "reworded_mask": torch.from_numpy(r_mask).reshape(len(clips), k, mask.shape[1]),
     }, out)
     return out
 
@@ -229,6 +236,20 @@ def train_vocoder(cfg: PackConfig) -> None:
 
 
 # ---------------------------------------------------------------- teacher
+def any_caption(feats: dict, rows: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Text states (B, L, H) and mask (B, L) of one caption per row, drawn uniformly from the
+    clip's caption and its rewordings (features.pt without rewordings: the caption)."""
+    h, m = feats["hidden"][rows].clone(), feats["mask"][rows].clone()
+    reworded = feats.get("reworded_hidden")
+    k = 0 if reworded is None else reworded.shape[1]
+    if k:
+        pick = torch.randint(0, k + 1, (len(rows),), generator=g)  # 0: the caption itself
+        other = pick > 0
+        h[other] = reworded[rows[other], pick[other] - 1]
+        m[other] = feats["reworded_mask"][rows[other], pick[other] - 1]
+    return h, m
+
+
 def train_teacher(cfg: PackConfig, device: str = "cpu") -> None:
     """v-prediction teacher with condition dropout to the "" prompt (DISTILLATION.md 1, 2, 5).
     The batch is drawn on the CPU and moved to `device` (a lent GPU: scripts/distill_on_gpu.sh)."""
@@ -238,10 +259,12 @@ def train_teacher(cfg: PackConfig, device: str = "cpu") -> None:
     uncond_hidden, uncond_mask = feats["uncond_hidden"], feats["uncond_mask"]
     abar = sampling.alphas_cumprod().float()
     unet = build_unet(cfg, hidden.shape[-1])
+    if cfg.unet.channels_last:
+        unet = unet.to(memory_format=torch.channels_last)
 
     def loss_fn(model, g):
         rows = _batch(len(x0), cfg.unet.batch_size, g)
-        x, h, m = x0[rows], hidden[rows].clone(), mask[rows].clone()
+        x, (h, m) = x0[rows], any_caption(feats, rows, g)
         drop = torch.rand(len(rows), generator=g) < cfg.unet.cond_drop_prob
         h[drop], m[drop] = uncond_hidden, uncond_mask
         t = torch.randint(0, sampling.NUM_TRAIN_TIMESTEPS, (len(rows),), generator=g)

@@ -155,3 +155,14 @@ def test_both_flags_give_ramps_and_pooled_caption() -> None:
                          x["encoder_hidden_states"], encoder_attention_mask=x["encoder_attention_mask"],
                          class_labels=masked_mean(x["encoder_hidden_states"], x["encoder_attention_mask"])).sample
     torch.testing.assert_close(got, expected)
+
+
+def test_attention_levels_put_cross_attention_where_the_recipe_says() -> None:
+    def attends(unet: UNet2DConditionModel) -> list[bool]:  # per down level, finest first
+        return [hasattr(block, "attentions") for block in unet.down_blocks]
+
+    assert attends(micro_unet()) == [False, True, True]  # "coarse": the default
+    assert attends(micro_unet(attention_levels="tango")) == [True, True, False]  # Tango's layout
+    assert [hasattr(b, "attentions") for b in micro_unet(attention_levels="tango").up_blocks] == [False, True, True]
+    with pytest.raises(ValueError, match="attention_levels 'everywhere'"):
+        micro_unet(attention_levels="everywhere")

@@ -3,7 +3,7 @@
 // is the pack's file format; these summaries are what the page needs of it, in its own names.
 
 import type { MelConfig } from '../engine/mel';
-import type { Manifest, MetricsTable } from '../runtime/pack-types';
+import type { Manifest, MetricsTable, VocabularyEntry } from '../runtime/pack-types';
 
 /** One denoiser of the pack: which step counts it takes and how it is guided. */
 export interface DenoiserSummary {
@@ -29,6 +29,8 @@ export interface ManifestSummary {
   mel: MelConfig;
   /** the factory's evaluation table; null when the pack has none */
   metrics: MetricsTable | null;
+  /** the sounds the pack was trained on, for example prompts; [] when the pack does not list them */
+  vocabulary: VocabularyEntry[];
 }
 
 /** The summary of a validated manifest. */
@@ -63,5 +65,6 @@ export function summarizeManifest(m: Manifest): ManifestSummary {
       log_floor: m.audio.log_floor,
     },
     metrics: m.metrics ?? null,
+    vocabulary: (m.vocabulary ?? []).map((v) => ({ ...v, examples: [...v.examples] })),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PackError } from './errors';
 import { findDenoiser, validateManifest, type Manifest } from './manifest';
+import { summarizeManifest } from '../domain/pack-summary';
 
 const SHA = 'a'.repeat(64);
 
@@ -166,6 +167,20 @@ describe('validateManifest', () => {
       .toMatch(/metrics\.rows\[0\]\.log_mel\.adherence must be an object \(missing\)/);
     expect(refused(withLogMel(null)).message).toMatch(/metrics\.rows\[0\]\.log_mel must be an object \(got null\)/);
     expect(refused(withLogMel([1, 2, 3])).message).toMatch(/metrics\.rows\[0\]\.log_mel must be an object/);
+  });
+
+  it('accepts a vocabulary of sounds, which the page summary carries, and names a bad entry', () => {
+    const vocabulary = [
+      { key: 'piano', name: 'piano', category: 'music', examples: ['a piano plays a melody', 'a piano playing a melody'] },
+      { key: 'hiss', name: 'white noise', category: 'synthetic', examples: ['white noise hisses'] },
+    ];
+    const out = validateManifest({ ...valid(), vocabulary });
+    expect(summarizeManifest(out).vocabulary.map((v) => v.examples[0])).toEqual(['a piano plays a melody', 'white noise hisses']);
+    expect(summarizeManifest(validateManifest(valid())).vocabulary).toEqual([]); // absent: not listed
+    expect(refused((m) => (m['vocabulary'] = [{ key: 'piano', name: 'piano', category: 'music', examples: [] }])).message)
+      .toMatch(/vocabulary\[0\]\.examples/);
+    expect(refused((m) => (m['vocabulary'] = 'piano')).message)
+      .toMatch(/vocabulary must be a list of \{ key, name, category, examples \} entries/);
   });
 
   it('refuses a metrics table that names a missing denoiser, an unsupported step count, or bad figures', () => {

@@ -142,6 +142,17 @@ export interface FileEntry {
   sha256: string;
 }
 
+/** One sound the pack knows, with prompts in the wording it was trained on. */
+export interface VocabularyEntry {
+  /** the factory's source key (piano) */
+  key: string;
+  /** the sound's name as captions say it (piano) */
+  name: string;
+  /** music, percussion, effects, speech, synthetic, ... */
+  category: string;
+  examples: string[];
+}
+
 export interface Manifest {
   format: typeof PACK_FORMAT;
   id: string;
@@ -159,6 +170,8 @@ export interface Manifest {
   golden: string | null;
   /** the factory's evaluation table (docs/pack-format.md "metrics"); absent or null: not measured */
   metrics?: MetricsTable | null;
+  /** the sounds the pack was trained on (docs/pack-format.md "vocabulary"); absent: not listed */
+  vocabulary?: VocabularyEntry[];
   /** every file of the pack except manifest.json, by pack-relative path */
   files: Record<string, FileEntry>;
 }

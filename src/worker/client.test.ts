@@ -34,6 +34,7 @@ const manifest: ManifestSummary = {
   ],
   mel: { sample_rate: 16000, n_fft: 1024, hop_length: 160, win_length: 1024, n_mels: 64, f_min: 0, f_max: 8000, log_floor: 1e-5 },
   metrics: null,
+  vocabulary: [],
 };
 
 /** The worker's 'done' for generate request `m`: a 4-sample WAV. */
