@@ -9,17 +9,19 @@ from pathlib import Path
 
 from .files import sha256
 from .manifest import write_manifest
+from .report_ears import row_ears
 
 
 # the figures of a manifest metrics row, on the audio and (as "log_mel") on the VAE's log-mel
 METRIC_FIGURES = ("fad_judge", "fd_mel", "adherence")
 
 
-def metrics_rows(table: dict | None) -> list[dict]:
+def metrics_rows(table: dict | None, ears: dict | None = None) -> list[dict]:
     """The manifest's `metrics.rows` (docs/pack-format.md): JSON has no NaN, so a missing interval is null.
     `log_mel` carries the same figures measured before the vocoder (the table's `*_vae_mel`): the audio
     ones include the vocoder's error, which can hide the denoisers' differences. A table scored
-    without them gives rows without `log_mel`."""
+    without them gives rows without `log_mel`. `ears` (report_ears.load_ears) adds each row's
+    independent-ears figures, where prompt_eval measured that row."""
     def cell(c: dict) -> dict:
         half = c.get("ci95")
         return {"mean": c["mean"], "ci95": None if half is None or math.isnan(half) else half}
@@ -29,6 +31,9 @@ def metrics_rows(table: dict | None) -> list[dict]:
                **{k: cell(r[k]) for k in METRIC_FIGURES}, "seconds": cell(r["seconds_per_clip"])}
         if all(f"{k}_vae_mel" in r for k in METRIC_FIGURES):
             out["log_mel"] = {k: cell(r[f"{k}_vae_mel"]) for k in METRIC_FIGURES}
+        heard = row_ears(ears or {}, r["denoiser"], r["steps"])
+        if heard:
+            out["ears"] = heard
         return out
     return [row(r) for r in (table or {}).get("rows", [])]
 

@@ -2,8 +2,9 @@
 
 Usage: python -m soundstep_factory.report --config small
 
-Reads <work>/judge/report.json, <work>/eval/floor.json, <work>/eval/table.json and the training
-histories in the stage checkpoints; writes
+Reads <work>/judge/report.json, <work>/eval/floor.json, <work>/eval/table.json, the training
+histories in the stage checkpoints and, when they have run, the independent ears
+(report_ears.py: prompt_eval, vocoder_eval); writes
   docs/results.md and docs/results/*.png   the report (tables, curves, spectrograms, Figure 2)
   <pack>/metrics.json                      every number of the report, for the app
   <pack>/manifest.json                     "metrics": the table rows (docs/pack-format.md), files re-hashed
@@ -24,6 +25,7 @@ from .eval_data import EvalConfig, eval_dir
 from .files import load_json
 from .pack_metrics import metrics_rows, write_pack_metrics
 from .report_checks import distill_rounds, distillation_checks, paired_difference, teacher_checks, winners
+from .report_ears import ears_markdown, load_ears
 from .report_markdown import (against_reference_markdown, composition_markdown, distillation_markdown, fmt,
                               ranking_cell, seen_markdown, table_markdown)
 from .report_plots import plot_distill_curves, plot_fad_vs_steps, plot_spectrograms, plot_training_curves
@@ -149,6 +151,8 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
     seen = load_json(eval_dir(cfg) / "seen.json")
     lines += seen_markdown(seen)
     lines += distillation_markdown(cfg, table)
+    ears = load_ears(eval_dir(cfg), pack.name)
+    lines += ears_markdown(ears)
     lines += ["", "## Plots", ""]
     captions = {"training": "Training curves (loss per 50 steps)", "distill": "Distillation: validation error per round",
                 "spectrograms": "Log-mel spectrograms: real test clips and generations (seed 0) for the same prompts",
@@ -161,7 +165,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
     metrics = {"format": "soundstep-metrics/1", "revision": rev, "note": JUDGE_NOTE, "runs": ecfg.runs,
                "num_prompts": floor["num_prompts"], "judge": js, "floor": floor, "checks": checks,
                "distillation": {"rounds": distill_rounds(cfg), "checks": distillation_checks(table, cfg.distill.methods)},
-               "table": metrics_rows(table), "seen": seen}
+               "table": metrics_rows(table, ears), "seen": seen, "ears": ears}
     write_pack_metrics(pack, metrics, ecfg.runs)
     return {"report": str(docs / "results.md"), "checks": checks, "plots": {k: str(v) for k, v in plots.items() if v}}
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DenoiserSummary } from '../domain/pack-summary';
 import type { MetricsTable } from '../runtime/manifest';
 import {
-  addToTally, assignAB, cellKey, denoiserForCell, emptyTally, fillPlan, formatMetric, gridColumns, hasLogMel, metricsFor, randomPair,
+  addToTally, assignAB, cellKey, denoiserForCell, earsFor, emptyTally, fillPlan, formatMetric, formatShare, gridColumns, hasLogMel, metricsFor, randomPair,
 } from './grid';
 
 const teacher: DenoiserSummary = {
@@ -49,6 +49,18 @@ describe('grid', () => {
     expect(metricsFor(m, 'teacher', 25)).toBeNull();
     expect(metricsFor(null, 'bsa-25', 25)).toBeNull();
     expect(formatMetric(undefined)).toBe('—');
+  });
+
+  it('picks the free-form ears figures for a cell when measured, else the test ones, and formats shares', () => {
+    const figures = (quiet: number | null) => ({ clips: 240, speech_when_named: 0.962, speech_when_not: 0.016, quiet,
+      pairs_ordered: 0.85, speech_second_half: null });
+    const row = { denoiser: 'bsa-25', steps: 25, nfe: 25, fad_judge: { mean: 1, ci95: null }, fd_mel: { mean: 1, ci95: null },
+      adherence: { mean: 0.5, ci95: null } };
+    expect(earsFor({ ...row, ears: { test: figures(0), free_form: figures(0.054) } })).toEqual({ set: 'free-form', figures: figures(0.054) });
+    expect(earsFor({ ...row, ears: { test: figures(0) } })?.set).toBe('test');
+    expect(earsFor(row)).toBeNull();
+    expect(earsFor(null)).toBeNull();
+    expect([formatShare(0.962), formatShare(0.016), formatShare(0), formatShare(null)]).toEqual(['96%', '2%', '0%', '—']);
   });
 
   it('shows the log-mel group when any row of the table has log-mel figures', () => {

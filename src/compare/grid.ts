@@ -4,7 +4,7 @@
 
 import { nfeCost } from '../engine/cost';
 import { offersSteps } from '../engine/steps';
-import type { MetricValue, MetricsRow, MetricsTable } from '../runtime/manifest';
+import type { EarsFigures, MetricValue, MetricsRow, MetricsTable } from '../runtime/manifest';
 import type { DenoiserSummary } from '../domain/pack-summary';
 
 /** The grid's rows, most steps first (the issue's order). */
@@ -101,6 +101,18 @@ export function formatMetric(v: MetricValue | null | undefined, digits = 2, perc
   const d = percent ? Math.max(0, digits - 2) : digits;
   const mean = `${(v.mean * k).toFixed(d)}${unit}`;
   return v.ci95 === null ? mean : `${mean} ± ${(v.ci95 * k).toFixed(d)}${unit}`;
+}
+
+/** A share in 0..1 as a whole percentage; "—" when not measured. */
+export function formatShare(v: number | null | undefined): string {
+  return v === null || v === undefined ? '—' : `${Math.round(v * 100)}%`;
+}
+
+/** The prompt set whose ears figures a cell shows: the free-form prompts (what people type) when measured. */
+export function earsFor(row: MetricsRow | null): { set: 'free-form' | 'test'; figures: EarsFigures } | null {
+  if (row?.ears?.free_form) return { set: 'free-form', figures: row.ears.free_form };
+  if (row?.ears?.test) return { set: 'test', figures: row.ears.test };
+  return null;
 }
 
 // ---------------------------------------------------------------------------------------

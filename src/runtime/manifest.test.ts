@@ -169,6 +169,17 @@ describe('validateManifest', () => {
     expect(refused(withLogMel([1, 2, 3])).message).toMatch(/metrics\.rows\[0\]\.log_mel must be an object/);
   });
 
+  it('accepts a metrics row with the independent ears per prompt set and refuses a share out of range', () => {
+    const ears = { clips: 240, speech_when_named: 0.96, speech_when_not: 0.02, quiet: 0.05, pairs_ordered: null, speech_second_half: 0.6 };
+    const row = (e: unknown) => ({ denoiser: 'teacher', steps: 200, nfe: 400, fad_judge: { mean: 1, ci95: 0.1 },
+      fd_mel: { mean: 1, ci95: 0.1 }, adherence: { mean: 0.5, ci95: 0.1 }, ears: e });
+    const out = validateManifest({ ...valid(), metrics: { judge: 'j', runs: 5, rows: [row({ free_form: ears })] } });
+    expect(out.metrics?.rows[0]?.ears?.free_form?.speech_when_named).toBe(0.96);
+    expect(out.metrics?.rows[0]?.ears?.test).toBeUndefined();
+    expect(refused((m) => (m['metrics'] = { judge: 'j', runs: 5, rows: [row({ test: { ...ears, quiet: 1.5 } })] })).message)
+      .toMatch(/metrics\.rows\[0\]\.ears\.test\.quiet must be in 0\.\.1 or null/);
+  });
+
   it('accepts a vocabulary of sounds, which the page summary carries, and names a bad entry', () => {
     const vocabulary = [
       { key: 'piano', name: 'piano', category: 'music', examples: ['a piano plays a melody', 'a piano playing a melody'] },

@@ -207,6 +207,27 @@ export interface MetricsRow extends MetricFigures {
   log_mel?: MetricFigures;
   /** seconds per generation on the factory's machine, if measured */
   seconds?: MetricValue;
+  /** what pretrained models nobody here trained hear, per prompt set; absent: not measured */
+  ears?: { test?: EarsFigures; free_form?: EarsFigures };
+}
+
+/**
+ * The independent ears on one prompt set (torchcrepe for pitch, silero-vad for speech), as
+ * shares of clips in 0..1; null where the set has no such prompts.
+ */
+export interface EarsFigures {
+  /** prompts times seeds */
+  clips: number;
+  /** clips with speech, of prompts that name someone speaking (target >= 0.9) */
+  speech_when_named: number | null;
+  /** clips with speech, of prompts that name no speech (target <= 0.05) */
+  speech_when_not: number | null;
+  /** clips of in-vocabulary prompts below -35 dBFS RMS (target 0) */
+  quiet: number | null;
+  /** high/low prompt pairs ordered by pitch (target >= 0.9) */
+  pairs_ordered: number | null;
+  /** "X followed by <speech>" clips with the speech mostly in the second half (target >= 0.7) */
+  speech_second_half: number | null;
 }
 
 export interface MetricsTable {

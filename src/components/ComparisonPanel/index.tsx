@@ -2,8 +2,10 @@ import { useMemo, useRef, useState } from 'react';
 import {
   GRID_STEPS,
   denoiserForCell,
+  earsFor,
   fillPlan,
   formatMetric,
+  formatShare,
   gridColumns,
   hasLogMel,
   metricsFor,
@@ -11,7 +13,7 @@ import {
   type GridColumn,
 } from '../../compare/grid';
 import { nfeCost } from '../../engine/cost';
-import type { MetricFigures, MetricsTable } from '../../runtime/manifest';
+import type { MetricFigures, MetricsRow, MetricsTable } from '../../runtime/manifest';
 import {
   selectGenerateBlocker,
   selectGrid,
@@ -80,13 +82,43 @@ function MetricGroup({ name, title, testId, figures }: { name: string; title: st
   );
 }
 
-/** A cell's row of the factory's table: the log-mel group when the pack measured any, then the audio group. */
+const EARS_TITLE =
+  'Heard by pretrained models nobody here trained (silero-vad for speech, torchcrepe for pitch), on the free-form prompts people type when measured, else on the test prompts. speech: clips with speech when the prompt names speech / when it does not; quiet: clips of known sounds below -35 dBFS; pitch: high/low prompt pairs in order.';
+
+/** Speech found, quiet clips and pitch order by the independent ears, when the row has them. */
+function EarsGroup({ row }: { row: MetricsRow | null }) {
+  const ears = earsFor(row);
+  if (!ears) return null;
+  const { figures } = ears;
+  return (
+    <div className="metric-group" data-testid="cell-metrics-ears" title={EARS_TITLE}>
+      <span className="metric-group-name">ears ({ears.set})</span>
+      <dl>
+        <div>
+          <dt>speech</dt>
+          <dd>{`${formatShare(figures.speech_when_named)} / ${formatShare(figures.speech_when_not)}`}</dd>
+        </div>
+        <div>
+          <dt>quiet</dt>
+          <dd>{formatShare(figures.quiet)}</dd>
+        </div>
+        <div>
+          <dt>pitch</dt>
+          <dd>{formatShare(figures.pairs_ordered)}</dd>
+        </div>
+      </dl>
+    </div>
+  );
+}
+
+/** A cell's row of the factory's table: the log-mel group when the pack measured any, the audio group, then the ears. */
 function Metrics({ metrics, denoiserId, steps }: { metrics: MetricsTable | null; denoiserId: string; steps: number }) {
   const row = metricsFor(metrics, denoiserId, steps);
   return (
     <div className="cell-metrics" data-testid="cell-metrics">
       {hasLogMel(metrics) && <MetricGroup name="log-mel" title={LOG_MEL_TITLE} testId="cell-metrics-log-mel" figures={row?.log_mel} />}
       <MetricGroup name="audio" title={AUDIO_TITLE} testId="cell-metrics-audio" figures={row ?? undefined} />
+      <EarsGroup row={row} />
     </div>
   );
 }

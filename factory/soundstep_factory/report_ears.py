@@ -1,0 +1,99 @@
+"""The independent ears in the report: what prompt_eval (generated rows, on the template test
+split and on the free-form prompts) and vocoder_eval (the vocoder floor) measured with
+torchcrepe and silero-vad, as docs/results.md tables, metrics.json's "ears" and a compact
+`ears` figure set on each manifest metrics row (the app's grid shows it).
+
+Reads, when present (each is optional: a section is left out when its stage has not run):
+  <work>/eval/prompts-test-<pack>.json, <work>/eval/prompts-free-form-<pack>.json   prompt_eval
+  <work>/eval/vocoders.json                                                        vocoder_eval
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .files import load_json
+
+PROMPT_SETS = {"test": "template test split", "free_form": "free-form prompts"}
+TARGETS = ("targets (issue 17): speech found in >= 90% of clips whose prompt names speech and <= 5% of the others; "
+           "high/low pairs ordered >= 90%; speech mostly in the second half of 'X followed by <speech>' >= 70%; "
+           "no clip of an in-vocabulary prompt below -35 dBFS")
+
+
+def load_ears(eval_dir: Path, pack_name: str) -> dict:
+    """{"test": ..., "free_form": ..., "vocoders": ...}, each the stage's JSON or absent."""
+    found = {"test": load_json(eval_dir / f"prompts-test-{pack_name}.json"),
+             "free_form": load_json(eval_dir / f"prompts-free-form-{pack_name}.json"),
+             "vocoders": load_json(eval_dir / "vocoders.json")}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def compact(row: dict) -> dict:
+    """A prompt_eval row as the manifest's `ears` figures: fractions (null: no such prompts)."""
+    known = row["known_clips"]
+    return {"clips": row["clips"],
+            "speech_when_named": row.get("speech_present[speaking]"),
+            "speech_when_not": row.get("speech_present[no speech]"),
+            "quiet": row["known_below_35"] / known if known else None,
+            "pairs_ordered": row.get("pairs_ordered"),
+            "speech_second_half": row.get("speech_second_half")}
+
+
+def row_ears(ears: dict, denoiser: str, steps: int) -> dict | None:
+    """The manifest row's `ears`: {"test": figures, "free_form": figures}, the sets measured."""
+    key = f"{denoiser}:{steps}"
+    out = {name: compact(ears[name]["rows"][key]) for name in PROMPT_SETS if key in ears.get(name, {}).get("rows", {})}
+    return out or None
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def prompts_markdown(name: str, result: dict) -> list[str]:
+    lines = [f"**{PROMPT_SETS[name].capitalize()}** ({result['prompts']} prompts, {result['pack']}):", "",
+             "| row | clips | known below -35 dBFS | quietest known (dBFS) | speech: speaking | speech: whispering "
+             "| speech: none | high/low ordered | speech second half | V/UV F1 | RPA |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row, r in result["rows"].items():
+        quietest = r.get("rms_dbfs_min_known")
+        lines.append(
+            f"| {row} | {r['clips']} | {r['known_below_35']} | {'—' if quietest is None else f'{quietest:.1f}'} | "
+            f"{_pct(r.get('speech_present[speaking]'))} | {_pct(r.get('speech_present[whispering]'))} | "
+            f"{_pct(r.get('speech_present[no speech]'))} | {_pct(r.get('pairs_ordered'))} | "
+            f"{_pct(r.get('speech_second_half'))} | {_num(r.get('vuv_f1'))} | {_num(r.get('raw_pitch_accuracy'))} |")
+    return lines + [""]
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def vocoders_markdown(result: dict) -> list[str]:
+    lines = [f"**Vocoders on {result['num_clips']} real test clips** (V/UV F1 and raw pitch accuracy within 50 "
+             "cents against the real clip; tones: sines 100 Hz-4 kHz and a chord, peak within 1% and sidebands "
+             "20 dB down):", "",
+             "| vocoder | V/UV F1 | RPA | periodicity error | mel L1 | MR-STFT | tones passed |",
+             "|---|---|---|---|---|---|---|"]
+    for name, r in result["rows"].items():
+        passed, tried = r.get("tones_passed"), len(r.get("tones", []))
+        lines.append(f"| {name} | {_num(r.get('vuv_f1'))} | {_num(r.get('raw_pitch_accuracy'))} | "
+                     f"{_num(r.get('periodicity_error'))} | {_num(r.get('mel_l1'))} | {_num(r.get('mrstft'))} | "
+                     f"{'—' if passed is None else f'{passed}/{tried}'} |")
+    return lines + [""]
+
+
+def ears_markdown(ears: dict) -> list[str]:
+    """docs/results.md's section; empty when no ears stage has run."""
+    if not ears:
+        return []
+    lines = ["", "## Independent ears", "",
+             "Pretrained models nobody here trained: torchcrepe (pitch, periodicity) and silero-vad (speech). "
+             "Rows are `denoiser:steps`; 'real clips' are the rendered test clips themselves. Commands: "
+             "`python -m soundstep_factory.prompt_eval --set test` and `--set free-form`, "
+             "`python -m soundstep_factory.vocoder_eval`.", "", f"_{TARGETS}._", ""]
+    if "vocoders" in ears:
+        lines += vocoders_markdown(ears["vocoders"])
+    for name in PROMPT_SETS:
+        if name in ears:
+            lines += prompts_markdown(name, ears[name])
+    return lines
