@@ -117,7 +117,7 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
     started = time.time()
     text_info = json.loads((work / "text" / "text_info.json").read_text())
     feats = torch.load(work / "features.pt", weights_only=False)
-    vocabulary = export_text_encoder(cfg, out, feats["captions"])
+    pruned = export_text_encoder(cfg, out, feats["captions"])
     hidden_size = text_info["hidden_size"]
     scale = torch.load(work / "latents.pt", weights_only=False)["scale"]
     unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
@@ -127,7 +127,7 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
     g = torch.Generator().manual_seed(0)
     mask = torch.ones(B, L, dtype=torch.int64)
     mask[1, 5:] = 0
-    parity = {"text_encoder.onnx": {**text_info["parity"], **vocabulary}}
+    parity = {"text_encoder.onnx": {**text_info["parity"], **pruned}}
     denoiser_inputs = {
         "sample": torch.randn(B, C, T, Fb, generator=g), "timestep": torch.tensor([999, 500]),
         "encoder_hidden_states": torch.randn(B, L, hidden_size, generator=g), "encoder_attention_mask": mask}
