@@ -12,7 +12,7 @@ async function storedKeys(page: import('@playwright/test').Page): Promise<string
     () =>
       new Promise<string[]>((resolve, reject) => {
         const open = indexedDB.open('soundstep');
-        open.onerror = () => reject(open.error);
+        open.onerror = () => reject(open.error ?? new Error('IndexedDB open failed'));
         open.onsuccess = () => {
           const db = open.result;
           const req = db.transaction('results', 'readonly').objectStore('results').getAllKeys();
@@ -20,7 +20,7 @@ async function storedKeys(page: import('@playwright/test').Page): Promise<string
             resolve((req.result as string[]).sort());
             db.close();
           };
-          req.onerror = () => reject(req.error);
+          req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
         };
       }),
   );

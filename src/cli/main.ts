@@ -88,7 +88,8 @@ function pickDenoiser(manifest: Manifest, id: string | undefined): DenoiserSpec 
 async function loadOrt(backend: Backend, threads: number): Promise<{ ort: OrtModule; sessionOptions: object }> {
   if (backend === 'cpu') {
     const mod = (await import('onnxruntime-node')) as unknown as OrtModule & { default?: OrtModule };
-    const ort = mod.InferenceSession ? mod : mod.default!;
+    const ort = mod.InferenceSession ? mod : mod.default;
+    if (!ort?.InferenceSession) throw new Error('onnxruntime-node exports no InferenceSession');
     return { ort, sessionOptions: { executionProviders: ['cpu'], intraOpNumThreads: threads } };
   }
   const web = await import('onnxruntime-web');
@@ -116,7 +117,7 @@ async function load(flags: Flags): Promise<Pipeline> {
 
 function request(flags: Flags, manifest: Manifest, steps?: number): GenerateRequest {
   const d = pickDenoiser(manifest, flags.denoiser);
-  const defaultSteps = d.role === 'student' ? d.steps[0]! : 25;
+  const defaultSteps = d.role === 'student' ? d.steps[0] : 25;
   const defaultScale = d.guidance.type === 'classifier-free' ? d.guidance.default_scale : 1;
   return {
     prompt: flags.prompt ?? 'a dog barks',
@@ -132,6 +133,7 @@ function ms(x: number): string {
 }
 
 function median(xs: number[]): number {
+  if (xs.length === 0) throw new RangeError('median of no values');
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;

@@ -70,7 +70,7 @@ describe('history', () => {
     const raw = await new Promise<IDBDatabase>((resolve, reject) => {
       const req = factory.open('soundstep', 1);
       req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
+      req.onerror = () => reject(req.error ?? new Error('IndexedDB open failed'));
     });
     await new Promise<void>((resolve) => {
       const tx = raw.transaction(HISTORY_STORE, 'readwrite');

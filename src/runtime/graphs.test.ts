@@ -11,7 +11,7 @@ import {
   packGraphs,
   selectPrecision,
 } from './graphs';
-import { validateManifest, type Manifest } from './manifest';
+import { validateManifest } from './manifest';
 
 const SHA = 'b'.repeat(64);
 type Json = Record<string, any>;
@@ -118,7 +118,7 @@ describe('manifest: external_data and variants', () => {
 });
 
 describe('graph files and precision', () => {
-  const m = validateManifest(repacked()) as Manifest;
+  const m = validateManifest(repacked());
   const graphs = packGraphs(m);
 
   it('loads one copy of the weights: the chosen variant files and everything that is not a graph', () => {

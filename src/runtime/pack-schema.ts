@@ -31,8 +31,9 @@ function validator(): ValidateFunction {
 /** "missing", or "got <the value as JSON, shortened>". */
 export function describe(value: unknown): string {
   if (value === undefined) return 'missing';
-  const text = JSON.stringify(value);
-  return `got ${text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
+  if (typeof value === 'function' || typeof value === 'symbol') return `got ${String(value)}`; // no JSON text
+  const text = JSON.stringify(value) as string | undefined; // undefined where a toJSON() says so
+  return `got ${text === undefined ? 'a value with no JSON text' : text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }
 
 /**
@@ -69,8 +70,9 @@ function expected(schema: Schema): string {
   const s = resolve(schema);
   if ('const' in s) return JSON.stringify(s['const']);
   if (Array.isArray(s['enum'])) return s['enum'].map((v) => JSON.stringify(v)).join(' or ');
+  const min = s['minimum'] ?? s['exclusiveMinimum'];
   const words: Record<string, string> = {
-    integer: `an integer >= ${String(s['minimum'] ?? s['exclusiveMinimum'] ?? '-Infinity')}`,
+    integer: `an integer >= ${typeof min === 'number' ? min : '-Infinity'}`,
     number: 'a number',
     string: s['minLength'] ? 'a non-empty string' : 'a string',
     array: s['minItems'] ? 'a non-empty list' : 'a list',
@@ -86,8 +88,10 @@ function expected(schema: Schema): string {
 /** The range a number must lie in: '> 0', '>= 0', 'in 0..1', '> 0 and < 1'. */
 function range(s: Schema): string {
   const bound = (inclusive: string, exclusive: string, op: string): string | null => {
-    if (s[inclusive] !== undefined) return `${op}= ${String(s[inclusive])}`;
-    return s[exclusive] !== undefined ? `${op} ${String(s[exclusive])}` : null;
+    const inc = s[inclusive];
+    const exc = s[exclusive];
+    if (typeof inc === 'number') return `${op}= ${inc}`;
+    return typeof exc === 'number' ? `${op} ${exc}` : null;
   };
   const lo = bound('minimum', 'exclusiveMinimum', '>');
   const hi = bound('maximum', 'exclusiveMaximum', '<');

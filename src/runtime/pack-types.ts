@@ -117,8 +117,8 @@ export interface TeacherDenoiser extends GraphStorage {
   file: string;
   role: 'teacher';
   method: null;
-  /** step counts it is shown with; any N dividing num_train_timesteps works */
-  steps: number[];
+  /** step counts it is shown with (at least one); any N dividing num_train_timesteps works */
+  steps: [number, ...number[]];
   guidance: ClassifierFreeGuidance;
   distilled_from: null;
 }
@@ -129,7 +129,7 @@ export interface StudentDenoiser extends GraphStorage {
   role: 'student';
   method: DistillationMethod;
   /** exactly one entry: the N it was distilled for */
-  steps: number[];
+  steps: [number];
   guidance: FoldedGuidance;
   distilled_from: string;
 }

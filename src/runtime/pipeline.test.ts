@@ -176,7 +176,7 @@ describe('generate', () => {
 
   it('runs every student of the pack at its own N with one evaluation per step', async () => {
     for (const d of pipeline.manifest.denoisers.filter((e) => e.role === 'student')) {
-      const n = d.steps[0]!;
+      const n = d.steps[0];
       const r = await pipeline.generate(request({ denoiserId: d.id, steps: n }));
       expect(r.networkEvaluations, d.id).toBe(n);
       expect(r.waveform.length).toBe(pipeline.manifest.audio.num_samples);

@@ -10,7 +10,7 @@ import { maxAbsDiff, ortNode, requirePack } from '../testing/pack';
 import { ensureRepackedPack } from '../testing/repacked';
 import { PackError } from './errors';
 import { fsFetchFile } from './fs-fetch';
-import type { OrtModule, OrtSession } from './ort';
+import type { OrtModule } from './ort';
 import { Pipeline } from './pipeline';
 
 const REQUEST = { prompt: 'a dog barks', denoiserId: 'teacher', steps: 10, guidanceScale: 3, seed: 5 };
@@ -124,7 +124,7 @@ describe('a repacked pack (external data, float16 variants)', () => {
           const s = await ort.InferenceSession.create(model, options);
           if (typeof model !== 'string' || !model.endsWith('teacher.fp16.onnx')) return s;
           const inputMetadata = (s.inputMetadata ?? []).map((v) => (v.name === 'sample' ? { ...v, type: 'float16' } : v));
-          return new Proxy(s, { get: (t, k) => (k === 'inputMetadata' ? inputMetadata : Reflect.get(t, k, t)) }) as OrtSession;
+          return new Proxy(s, { get: (t, k): unknown => (k === 'inputMetadata' ? inputMetadata : Reflect.get(t, k, t)) });
         },
       },
     };

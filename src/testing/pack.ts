@@ -36,7 +36,9 @@ export function loadGolden(): Golden {
 /** onnxruntime-node as an OrtModule (its CommonJS exports sit on `default` under some loaders). */
 export async function ortNode(): Promise<OrtModule> {
   const mod = (await import('onnxruntime-node')) as unknown as OrtModule & { default?: OrtModule };
-  return mod.InferenceSession ? mod : mod.default!;
+  const ort = mod.InferenceSession ? mod : mod.default;
+  if (!ort?.InferenceSession) throw new Error('onnxruntime-node exports no InferenceSession');
+  return ort;
 }
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

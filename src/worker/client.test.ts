@@ -17,7 +17,7 @@ function fakeWorker() {
     addEventListener: ((type: string, l: (e: never) => void) => {
       if (type === 'message') onMessage = l as (e: MessageEvent<WorkerReply>) => void;
       if (type === 'error') onError = l as (e: ErrorEvent) => void;
-    }) as WorkerLike['addEventListener'],
+    }),
     terminate: () => undefined,
   };
   const reply = (r: WorkerReply) => onMessage?.({ data: r } as MessageEvent<WorkerReply>);

@@ -73,7 +73,7 @@ export async function selectDevice(preference: BackendPreference, env: DeviceEnv
   if (!env.gpu) {
     return { backend: 'wasm', reason: `WebGPU: not available in this browser, using ${wasm}`, threads };
   }
-  let adapter: GpuAdapterLike | null = null;
+  let adapter: GpuAdapterLike | null;
   try {
     adapter = await env.gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (e) {

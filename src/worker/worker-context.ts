@@ -18,7 +18,7 @@ export interface Loaded {
 }
 
 export interface WorkerContext {
-  post(reply: WorkerReply, transfer?: Transferable[]): void;
+  post: (reply: WorkerReply, transfer?: Transferable[]) => void;
   loaded: Loaded | null;
   /** AbortControllers of generations that are queued or running, by request id */
   readonly controllers: Map<number, AbortController>;

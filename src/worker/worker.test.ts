@@ -73,7 +73,7 @@ describe('pack loader', () => {
     expect(ready).toMatchObject({ packUrl: '/models/p/', backend: 'wasm' });
     expect(ready?.load?.warmUpMs).toBeGreaterThan(0);
     expect(ctx.loaded?.ready).toBe(ready);
-    expect(replies.filter((r) => r.status === 'phase').map((r) => (r as ReplyOf<'phase'>).phase)).toEqual([
+    expect(replies.filter((r) => r.status === 'phase').map((r) => r.phase)).toEqual([
       'manifest', 'files', 'sessions', 'warm-up',
     ]);
   });

@@ -22,7 +22,7 @@ export async function copyText(text: string): Promise<CopyRoute> {
   area.style.opacity = '0';
   document.body.appendChild(area);
   area.select();
-  let ok = false;
+  let ok: boolean;
   try {
     ok = document.execCommand('copy');
   } finally {

@@ -124,10 +124,11 @@ function PackCache({ refreshKey }: { refreshKey: string }) {
   const storage = browserCacheStorage();
   const [usage, setUsage] = useState<CacheUsage | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const refresh = useCallback(async () => {
-    if (!storage) return;
-    setUsage(await cacheUsage(storage).catch(() => null));
-  }, [storage]);
+  // the usage is set in a callback, after the read (never synchronously inside the effect below)
+  const refresh = useCallback(
+    (): Promise<void> => (storage ? cacheUsage(storage).catch(() => null).then(setUsage) : Promise.resolve()),
+    [storage],
+  );
   useEffect(() => {
     void refresh();
   }, [refresh, refreshKey]);

@@ -48,6 +48,7 @@ export function colormap(t: number): [number, number, number] {
  */
 export function melImage(mel: LogMel, range = 8): Uint8ClampedArray<ArrayBuffer> {
   const { data, frames, mels } = mel;
+  if (data.length !== frames * mels) throw new RangeError(`a log-mel of ${data.length} values is not [${frames}, ${mels}]`);
   let top = -Infinity;
   for (const v of data) if (v > top) top = v;
   const px = new Uint8ClampedArray(frames * mels * 4);

@@ -49,19 +49,20 @@ function drawSpectrogram(canvas: HTMLCanvasElement, x: Float32Array, mel: MelCon
 export function SoundPictures({ wav, mel, label }: { wav: Blob; mel: MelConfig; label: string }) {
   const waveRef = useRef<HTMLCanvasElement>(null);
   const specRef = useRef<HTMLCanvasElement>(null);
-  const [state, setState] = useState<'drawing' | 'drawn' | 'failed'>('drawing');
+  // how the pictures of which (wav, mel) ended: another pair is 'drawing' until its effect ends
+  const [ended, setEnded] = useState<{ wav: Blob; mel: MelConfig; state: 'drawn' | 'failed' } | null>(null);
+  const state = ended?.wav === wav && ended.mel === mel ? ended.state : 'drawing';
 
   useEffect(() => {
     let live = true;
-    setState('drawing');
     samplesOf(wav)
       .then((x) => {
         if (!live) return;
         if (waveRef.current) drawWaveform(waveRef.current, x);
         if (specRef.current) drawSpectrogram(specRef.current, x, mel);
-        setState('drawn');
+        setEnded({ wav, mel, state: 'drawn' });
       })
-      .catch(() => live && setState('failed'));
+      .catch(() => live && setEnded({ wav, mel, state: 'failed' }));
     return () => {
       live = false;
     };

@@ -8,15 +8,15 @@ import type { Store } from '../index';
 
 export interface CompareActions {
   /** a new fill: every planned cell is queued, the previous cells are gone */
-  gridStarted(cells: readonly string[], gridFor: NonNullable<CompareState['gridFor']>): void;
-  gridCellDone(cell: string, result: GenerationResult): void;
+  gridStarted: (cells: readonly string[], gridFor: NonNullable<CompareState['gridFor']>) => void;
+  gridCellDone: (cell: string, result: GenerationResult) => void;
   /** another pack is in use: its cells (and an open A/B round) no longer apply */
-  gridCleared(): void;
+  gridCleared: () => void;
   /** a new round with [A, B] already in random order */
-  abStarted(order: [string, string]): void;
+  abStarted: (order: [string, string]) => void;
   /** the listener's answer: counted once, then the round is revealed */
-  abChosen(choice: AbChoice): void;
-  abClosed(): void;
+  abChosen: (choice: AbChoice) => void;
+  abClosed: () => void;
 }
 
 export type CompareSlice = CompareActions;

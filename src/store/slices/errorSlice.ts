@@ -5,8 +5,8 @@ import type { AppError } from '../types';
 import type { Store } from '../index';
 
 export interface ErrorActions {
-  setError(error: AppError): void;
-  clearError(): void;
+  setError: (error: AppError) => void;
+  clearError: () => void;
 }
 
 export type ErrorSlice = ErrorActions;

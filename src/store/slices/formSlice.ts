@@ -7,19 +7,19 @@ import { GUIDANCE_RANGE, MAX_VARIATIONS } from '../initialState';
 import type { Store } from '../index';
 
 export interface FormActions {
-  setPrompt(prompt: string): void;
+  setPrompt: (prompt: string) => void;
   /** for a student, moves to the student of the same method (else any) distilled for `steps` */
-  setSteps(steps: number): void;
-  setSeed(seed: number): void;
-  setSeedFixed(fixed: boolean): void;
-  setGuidanceScale(scale: number): void;
-  setVariations(count: number): void;
+  setSteps: (steps: number) => void;
+  setSeed: (seed: number) => void;
+  setSeedFixed: (fixed: boolean) => void;
+  setGuidanceScale: (scale: number) => void;
+  setVariations: (count: number) => void;
   /** choose a denoiser; the step count moves to one it supports */
-  setDenoiser(id: string): void;
+  setDenoiser: (id: string) => void;
   /** the teacher/student switch: keeps the step count when the other side has it, else the nearest */
-  setRole(role: 'teacher' | 'student'): void;
+  setRole: (role: 'teacher' | 'student') => void;
   /** a student method (bsa, eps, ...) at the current step count when it has one */
-  setMethod(method: string): void;
+  setMethod: (method: string) => void;
 }
 
 export type FormSlice = FormActions;

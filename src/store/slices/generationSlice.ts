@@ -14,28 +14,28 @@ import type { Store } from '../index';
 
 export interface GenerationActions {
   /** a job starts with its first item as run `id` */
-  jobStarted(job: JobState, id: number): void;
+  jobStarted: (job: JobState, id: number) => void;
   /** the job moves on to its next item, run `id` */
-  jobAdvanced(id: number): void;
+  jobAdvanced: (id: number) => void;
   /** the job ran all its items */
-  jobFinished(): void;
+  jobFinished: () => void;
   /** a lone run (no job), e.g. from tests or tools */
-  generationStarted(id: number, request: GenerateRequest): void;
-  generationProgressed(reply: ProgressReply): void;
-  cancelRequested(id: number): void;
+  generationStarted: (id: number, request: GenerateRequest) => void;
+  generationProgressed: (reply: ProgressReply) => void;
+  cancelRequested: (id: number) => void;
   /** run `id` finished; the caller stores its result (resultAdded or gridCellDone) */
-  generationDone(id: number): void;
+  generationDone: (id: number) => void;
   /** `worker`: the steps the worker measured (CancelledReply), preferred over what the page saw */
-  generationCancelled(id: number, worker?: { cancelAtStep?: number; stoppedAtStep?: number }): void;
-  generationFailed(id: number | undefined): void;
+  generationCancelled: (id: number, worker?: { cancelAtStep?: number; stoppedAtStep?: number }) => void;
+  generationFailed: (id: number | undefined) => void;
   /** newest first; the list keeps HISTORY_LIMIT results */
-  resultAdded(result: GenerationResult): void;
+  resultAdded: (result: GenerationResult) => void;
   /** results from the browser's history, merged with those of this visit */
-  resultsRestored(results: GenerationResult[]): void;
-  resultRemoved(key: string): void;
-  resultsCleared(): void;
-  historyOpened(): void;
-  historyUnavailable(message: string): void;
+  resultsRestored: (results: GenerationResult[]) => void;
+  resultRemoved: (key: string) => void;
+  resultsCleared: () => void;
+  historyOpened: () => void;
+  historyUnavailable: (message: string) => void;
 }
 
 export type GenerationSlice = GenerationActions;

@@ -7,12 +7,12 @@ import type { BackendPreference, DeviceReply, FileReply, PhaseReply, ReadyReply 
 import type { Store } from '../index';
 
 export interface PackActions {
-  loadStarted(packUrl: string, backend: BackendPreference): void;
-  deviceChosen(reply: DeviceReply): void;
-  fileProgress(reply: FileReply): void;
-  loadPhaseChanged(reply: PhaseReply): void;
-  packReady(reply: ReadyReply): void;
-  packFailed(): void;
+  loadStarted: (packUrl: string, backend: BackendPreference) => void;
+  deviceChosen: (reply: DeviceReply) => void;
+  fileProgress: (reply: FileReply) => void;
+  loadPhaseChanged: (reply: PhaseReply) => void;
+  packReady: (reply: ReadyReply) => void;
+  packFailed: () => void;
 }
 
 export type PackSlice = PackActions;
