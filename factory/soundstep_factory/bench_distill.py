@@ -17,12 +17,20 @@ import time
 
 import torch
 
+from . import sampling
 from .checkpoint import load_trained
 from .config import load_config
-from .distill import (Conditioning, distill_data, make_batch, step_generator, student_steps, student_x_hat,
-                      two_step_target, weighted_loss)
+from .distill import (
+    Conditioning,
+    distill_data,
+    make_batch,
+    step_generator,
+    student_steps,
+    student_x_hat,
+    two_step_target,
+    weighted_loss,
+)
 from .models import build_unet
-from . import sampling
 
 
 def seconds_per_call(fn, repeats: int) -> float:

@@ -28,7 +28,8 @@ TEXT_TOKENS, TEXT_HIDDEN = 32, 384
 def cpu_flags() -> list[str]:
     """The CPU's bfloat16-relevant features (from /proc/cpuinfo)."""
     try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+        with open("/proc/cpuinfo") as f:
+            flags = next(line for line in f if line.startswith("flags")).split()
     except (OSError, StopIteration):
         return []
     return sorted(f for f in flags if f in {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})

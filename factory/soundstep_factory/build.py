@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 from . import train
-from .config import load_config
+from .config import default_out, load_config
 from .data import DataConfig, render_dataset
-from .config import default_out
 from .export import export_pack
 from .text import export_text_encoder
 

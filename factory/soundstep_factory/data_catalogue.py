@@ -7,9 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-
-from .data_recipes import Attrs, Gm, Kit, Recipe, Synth, Voice
-
+from .data_recipes import Gm, Kit, Recipe, Synth, Voice
 
 # Caption slots: a slot is filled from an attribute, or vanishes when the attribute is unset.
 SLOT_WORDS: dict[str, tuple[str, dict[object, str]]] = {
@@ -58,8 +56,7 @@ class Source:
         """The source's name as it appears in every caption ("piano", "string section")."""
         s = re.sub(r"\{\w+\}", "", self.subject)
         for d in DETERMINERS:
-            if s.startswith(d):
-                s = s[len(d) :]
+            s = s.removeprefix(d)
         return " ".join(s.split())
 
     def counts_for(self, seconds: float) -> list[int]:

@@ -101,13 +101,13 @@ class Wording:
 CATALOGUE_WORDING = Wording()
 
 
-def names_for(source: "Source") -> tuple[Name, ...]:
+def names_for(source: Source) -> tuple[Name, ...]:
     """Every synonym of a source; instruments a person plays or strums also get "someone"."""
     played = source.category == "music" and source.verb in ("plays", "strums") and not source.person
     return NAMES.get(source.key, ()) + ((Name("someone", plays_it=True),) if played else ())
 
 
-def draw_wording(rng: np.random.Generator, source: "Source") -> Wording:
+def draw_wording(rng: np.random.Generator, source: Source) -> Wording:
     names = names_for(source)
     alias = bool(names) and rng.random() < ALIAS_PROBABILITY
     name = names[int(rng.integers(len(names)))] if alias else None
@@ -156,7 +156,7 @@ class Parts:
         return " ".join(f"{name} {self.head_noun}".split())
 
 
-def parts_of(source: "Source", attrs: "Attrs", wording: Wording = CATALOGUE_WORDING) -> Parts:
+def parts_of(source: Source, attrs: Attrs, wording: Wording = CATALOGUE_WORDING) -> Parts:
     said = {} if wording.plain else attrs
     fill = {slot: words.get(said.get(attr), "") for slot, (attr, words) in SLOT_WORDS.items()}
     if wording.short_register:
@@ -184,7 +184,7 @@ def parts_of(source: "Source", attrs: "Attrs", wording: Wording = CATALOGUE_WORD
     return Parts(subject, verb, gerund, tail, needs_verb, wording.bare, wording.head_noun)
 
 
-def caption(template: str, parts: list[tuple["Source", "Attrs"]], wordings: list[Wording] | None = None) -> str:
+def caption(template: str, parts: list[tuple[Source, Attrs]], wordings: list[Wording] | None = None) -> str:
     """Fill a template with the parts (in time order for "then" templates), each in its wording."""
     wordings = wordings or [CATALOGUE_WORDING] * len(parts)
     first = parts_of(*parts[0], wordings[0])
@@ -195,7 +195,7 @@ def caption(template: str, parts: list[tuple["Source", "Attrs"]], wordings: list
     )
 
 
-def vocabulary(sources: "tuple[Source, ...]") -> list[dict]:
+def vocabulary(sources: tuple[Source, ...]) -> list[dict]:
     """The pack's sound vocabulary for its manifest: each source's name, category and two
     example prompts in the catalogue's own wording (every recipe's captions use it)."""
     return [{"key": s.key, "name": s.noun, "category": s.category,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -52,8 +52,8 @@ class Synth:
     name: str
 
 
-Recipe = Union[Gm, Kit, Voice, Synth]
-Attrs = dict[str, Union[str, int]]
+Recipe = Gm | Kit | Voice | Synth
+Attrs = dict[str, str | int]
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Ctx:
     seconds: float  # length of this part
     sr: int
     attrs: Attrs
-    source: "Source"
+    source: Source
     tmp: Path
 
     def tempo(self, slow: tuple[float, float], normal: tuple[float, float], fast: tuple[float, float]) -> float:

@@ -3,7 +3,7 @@ wind, alarms, sweeps, telephone tones, a clock, morse code, a buzzer), by name i
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import signal

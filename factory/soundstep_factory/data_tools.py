@@ -15,9 +15,6 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-
-
-
 SOUNDFONT = Path(os.environ.get("SOUNDSTEP_SOUNDFONT", "/usr/share/sounds/sf2/FluidR3_GM.sf2"))
 TOOL_HINTS = {
     "fluidsynth": "apt-get install fluidsynth fluid-soundfont-gm",

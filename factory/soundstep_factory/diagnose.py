@@ -12,27 +12,32 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
 from .config import default_out, load_config
-from .evaluate import (EvalConfig, eval_dir, judge_path, load_judge, mean_ci95, score_mels, test_prompts,
-                       vae_log_mel)
+from .evaluate import EvalConfig, eval_dir, judge_path, load_judge, mean_ci95, score_mels, test_prompts, vae_log_mel
 from .generate import PackRunner, noise_for
 
 Plan = Callable[[int], tuple[str, float | None]]  # step index (0 = noisiest) -> (denoiser, guidance)
 
 
-def plans(student: str, steps: int, teacher_guidance: float) -> dict[str, Plan]:
+def switch(first: tuple[str, float | None], then: tuple[str, float | None], k: int) -> Plan:
+    """`first` for the first k steps, `then` after them."""
+    return lambda i: first if i < k else then
+
+
+def plans(student: str, steps: int, teacher_guidance: float | None) -> dict[str, Plan]:
     """Each model alone, and each one taking the first 10% or half of the steps before the other."""
-    teacher = ("teacher", teacher_guidance)
-    plans: dict[str, Plan] = {"student": lambda i: (student, None), "teacher": lambda i: teacher}
+    teacher: tuple[str, float | None] = ("teacher", teacher_guidance)
+    alone: tuple[str, float | None] = (student, None)
+    plans: dict[str, Plan] = {"student": lambda i: alone, "teacher": lambda i: teacher}
     for k in sorted({max(1, steps // 10), steps // 2}):
-        plans[f"teacher-first-{k}"] = lambda i, k=k: teacher if i < k else (student, None)
-        plans[f"student-first-{k}"] = lambda i, k=k: (student, None) if i < k else teacher
+        plans[f"teacher-first-{k}"] = switch(teacher, alone, k)
+        plans[f"student-first-{k}"] = switch(alone, teacher, k)
     return plans
 
 

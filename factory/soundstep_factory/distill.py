@@ -17,16 +17,15 @@ import copy
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
 import torch
 
 from . import checkpoint, sampling
+from .checkpoint import load_diffusion_set, load_trained
 from .config import PackConfig, cpu_threads, load_config
 from .models import build_unet
-from .checkpoint import load_diffusion_set, load_trained
 
 torch.set_num_threads(cpu_threads())
 
@@ -288,7 +287,8 @@ def distill(cfg: PackConfig, method: str, device: str = "cpu") -> list[dict]:
     """All rounds for one weighting; returns each round's summary."""
     data = distill_data(cfg)
     teacher = load_trained(cfg, "teacher", build_unet(cfg, data["hidden"].shape[-1]))
-    summaries, guidance = [], cfg.guidance_scale
+    summaries: list[dict] = []
+    guidance: float | None = cfg.guidance_scale
     for n in student_steps(cfg):
         teacher, summary = distill_round(cfg, method, teacher, guidance, n, data,
                                          cfg.work_dir / "distill" / method / f"n{n}", device)

@@ -173,7 +173,7 @@ def listen(wave: np.ndarray | torch.Tensor, groups: list[str] | None = None,
            "rms_dbfs_median": float(np.median(level)), "rms_dbfs_min": float(level.min()),
            "below_35_dbfs": int((level < -35).sum()), "speech_present": float(speech.mean())}
     for group in SPEECH_GROUPS if groups is not None else ():
-        rows = np.asarray([g == group for g in groups], dtype=bool)
+        rows = np.asarray([g == group for g in groups or ()], dtype=np.bool_)
         out[f"speech_present[{group}]"] = float(speech[rows].mean()) if rows.any() else math.nan
     if reference is not None:
         out.update(pitch_against_reference(pitch, reference))

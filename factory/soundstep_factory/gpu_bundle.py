@@ -30,7 +30,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import onnx
 import torch
 from onnx import numpy_helper
@@ -90,8 +89,8 @@ def unpack(cfg: PackConfig, bundle_dir: Path, pack_dir: Path) -> dict:
         (text_dir / name).unlink(missing_ok=True)
         (text_dir / name).symlink_to((pack_dir / name).resolve())
     (text_dir / "text_info.json").write_text(json.dumps(bundle["text_info"]))
-    hidden, mask = TextEmbedder(cfg, text_dir)(bundle["captions"] + [UNCONDITIONAL_PROMPT])
-    hidden, mask = torch.from_numpy(hidden), torch.from_numpy(mask)
+    hidden_np, mask_np = TextEmbedder(cfg, text_dir)(bundle["captions"] + [UNCONDITIONAL_PROMPT])
+    hidden, mask = torch.from_numpy(hidden_np), torch.from_numpy(mask_np)
     if not torch.equal(mask[:CHECK_ROWS], bundle["mask_check"]):
         raise SystemExit("the tokenizer here gives other tokens than where the bundle was packed")
     text_error = float((hidden[:CHECK_ROWS] - bundle["hidden_check"]).abs().max())
@@ -127,6 +126,8 @@ def collect(cfg: PackConfig, out: Path, methods: list[str], with_teacher: bool =
     report = {}
     if with_teacher:
         trained = checkpoint.load(cfg.work_dir / "teacher" / "checkpoint.pt")
+        if trained is None:
+            raise SystemExit(f"collect --with-teacher: no teacher checkpoint in {cfg.work_dir / 'teacher'}")
         if "from" in trained["extra"]:
             raise SystemExit("collect --with-teacher: this teacher was unpacked from the pack's graph, not trained here")
         torch.save({"weights": teacher, "step": trained["step"], "history": trained["history"],

@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -133,7 +133,8 @@ def _compose_batch(mel: torch.Tensor, y: torch.Tensor, singles: torch.Tensor, co
                    log_floor: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """`count` compositions of two single-source clips of different sources, with the union of their labels."""
     frames = mel.shape[1]
-    xs, ys = [], []
+    xs: list[torch.Tensor] = []
+    ys: list[torch.Tensor] = []
     while len(xs) < count:
         i, j = singles[torch.randint(0, len(singles), (2,), generator=g)].tolist()
         if torch.equal(y[i], y[j]):
@@ -176,7 +177,7 @@ def train_judge(cfg: PackConfig, jcfg: JudgeConfig, mel: torch.Tensor, sources: 
     while step < jcfg.steps:
         for group in optimizer.param_groups:
             group["lr"] = warmup_cosine_lr(step, jcfg.steps, jcfg.lr, warmup=50)
-        n_compose = int(round(jcfg.batch_size * jcfg.compose_prob)) if len(singles) > 1 else 0
+        n_compose = round(jcfg.batch_size * jcfg.compose_prob) if len(singles) > 1 else 0
         rows = torch.randint(0, len(mel), (jcfg.batch_size - n_compose,), generator=g)
         x, target = mel[rows], y[rows]
         if n_compose:
@@ -208,7 +209,7 @@ def load_judge(path: Path) -> tuple[Judge, list[str]]:
         raise FileNotFoundError(f"no judge checkpoint at {path}: run --stage judge first")
     extra = state["extra"]
     jfields = {f.name for f in dataclasses.fields(JudgeConfig)}
-    jd = {k: (tuple(v) if isinstance(v, list) else v) for k, v in extra["judge_config"].items() if k in jfields}
+    jd: dict = {k: (tuple(v) if isinstance(v, list) else v) for k, v in extra["judge_config"].items() if k in jfields}
     jd.setdefault("pooling", "mean")  # judges saved before pooling was configurable
     log_floor = state["config"].get("audio", {}).get("log_floor", 1e-5)
     model = Judge(len(extra["vocab"]), JudgeConfig(**jd), log_floor)

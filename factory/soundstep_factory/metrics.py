@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.linalg
@@ -60,7 +60,7 @@ def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: n
         imag = np.abs(covmean.imag).max()
         scale = max(1.0, np.abs(covmean.real).max())
         if imag > 1e-3 * scale:
-            warnings.warn(f"frechet_distance: sqrtm has an imaginary part of {imag:.3g} (dropped)")
+            warnings.warn(f"frechet_distance: sqrtm has an imaginary part of {imag:.3g} (dropped)", stacklevel=2)
         covmean = covmean.real
     d2 = diff @ diff + np.trace(c1) + np.trace(c2) - 2.0 * np.trace(covmean)
     return float(max(d2, 0.0))

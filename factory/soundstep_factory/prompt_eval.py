@@ -26,7 +26,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from . import ears
 from .config import PackConfig, default_out, load_config

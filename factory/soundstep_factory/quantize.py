@@ -62,7 +62,8 @@ def quantize_weights(src: Path, dst: Path, storage: str = "int8", min_elements: 
     _constants_to_initializers(graph, min_elements)
     initializers = {init.name: init for init in graph.initializer}
     restored: dict[str, str] = {}  # float initializer name -> the float32 tensor rebuilt from storage
-    new_nodes, stats = [], {"tensors": 0, "float_bytes": 0, "stored_bytes": 0, "storage": storage}
+    new_nodes: list = []
+    stats: dict = {"tensors": 0, "float_bytes": 0, "stored_bytes": 0, "storage": storage}
     for node in graph.node:
         for slot, name in enumerate(node.input):
             if name not in initializers and name not in restored:

@@ -268,7 +268,7 @@ def repack(src: Path, dst: Path, external_data: bool = True, fp16: bool = True) 
                 raise RuntimeError(f"{g.file}: the float16 graph changed its input/output types")
             file = variant_name(g.file)
             written = save_graph(half, dst / file, external_data)
-            variant = {"dtype": "float16", "file": file}
+            variant: dict[str, str | list[str]] = {"dtype": "float16", "file": file}
             if len(written) > 1:
                 variant["external_data"] = [p.relative_to(dst).as_posix() for p in written[1:]]
             g.entry[f"{g.prefix}variants"] = [variant]

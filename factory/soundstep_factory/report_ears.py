@@ -51,8 +51,8 @@ def _pct(value: float | None) -> str:
 
 def prompts_markdown(name: str, result: dict) -> list[str]:
     lines = [f"**{PROMPT_SETS[name].capitalize()}** ({result['prompts']} prompts, {result['pack']}):", "",
-             "| row | clips | known below -35 dBFS | quietest known (dBFS) | speech: speaking | speech: whispering "
-             "| speech: none | high/low ordered | speech second half | V/UV F1 | RPA |",
+             ("| row | clips | known below -35 dBFS | quietest known (dBFS) | speech: speaking | speech: whispering "
+              "| speech: none | high/low ordered | speech second half | V/UV F1 | RPA |"),
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row, r in result["rows"].items():
         quietest = r.get("rms_dbfs_min_known")
@@ -69,9 +69,9 @@ def _num(value: float | None) -> str:
 
 
 def vocoders_markdown(result: dict) -> list[str]:
-    lines = [f"**Vocoders on {result['num_clips']} real test clips** (V/UV F1 and raw pitch accuracy within 50 "
-             "cents against the real clip; tones: sines 100 Hz-4 kHz and a chord, peak within 1% and sidebands "
-             "20 dB down):", "",
+    lines = [(f"**Vocoders on {result['num_clips']} real test clips** (V/UV F1 and raw pitch accuracy within 50 "
+              "cents against the real clip; tones: sines 100 Hz-4 kHz and a chord, peak within 1% and sidebands "
+              "20 dB down):"), "",
              "| vocoder | V/UV F1 | RPA | periodicity error | mel L1 | MR-STFT | tones passed |",
              "|---|---|---|---|---|---|---|"]
     for name, r in result["rows"].items():
@@ -87,10 +87,10 @@ def ears_markdown(ears: dict) -> list[str]:
     if not ears:
         return []
     lines = ["", "## Independent ears", "",
-             "Pretrained models nobody here trained: torchcrepe (pitch, periodicity) and silero-vad (speech). "
-             "Rows are `denoiser:steps`; 'real clips' are the rendered test clips themselves. Commands: "
-             "`python -m soundstep_factory.prompt_eval --set test` and `--set free-form`, "
-             "`python -m soundstep_factory.vocoder_eval`.", "", f"_{TARGETS}._", ""]
+             ("Pretrained models nobody here trained: torchcrepe (pitch, periodicity) and silero-vad (speech). "
+              "Rows are `denoiser:steps`; 'real clips' are the rendered test clips themselves. Commands: "
+              "`python -m soundstep_factory.prompt_eval --set test` and `--set free-form`, "
+              "`python -m soundstep_factory.vocoder_eval`."), "", f"_{TARGETS}._", ""]
     if "vocoders" in ears:
         lines += vocoders_markdown(ears["vocoders"])
     for name in PROMPT_SETS:

@@ -9,13 +9,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from . import checkpoint  # noqa: E402
-from .config import PackConfig  # noqa: E402
-from .eval_data import EvalConfig, test_prompts, waves_to_mel  # noqa: E402
-from .eval_runs import generated_path  # noqa: E402
+from . import checkpoint
+from .config import PackConfig
+from .eval_data import EvalConfig, test_prompts, waves_to_mel
+from .eval_runs import generated_path
 
 
 def _history(cfg: PackConfig, stage_dir: str) -> list[dict]:

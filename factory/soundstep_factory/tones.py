@@ -14,8 +14,8 @@ vibrato, so every frequency and every F0 in range is seen.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import math
 import time
 from pathlib import Path
@@ -255,7 +254,7 @@ def train_teacher(cfg: PackConfig, device: str = "cpu") -> None:
     The batch is drawn on the CPU and moved to `device` (a lent GPU: scripts/distill_on_gpu.sh)."""
     feats = load_diffusion_set(cfg)
     x0 = feats["x0"]  # (N, C, T, F)
-    hidden, mask = feats["hidden"], feats["mask"]  # (N, L, H), (N, L)
+    hidden = feats["hidden"]  # (N, L, H): sizes the U-Net; batches come from any_caption
     uncond_hidden, uncond_mask = feats["uncond_hidden"], feats["uncond_mask"]
     abar = sampling.alphas_cumprod().float()
     unet = build_unet(cfg, hidden.shape[-1])

@@ -98,6 +98,7 @@ class IstftVocoder(nn.Module):
         self.post = nn.Conv1d(channels, (4 if tonal is not None else 3) * bins, 1)
         # Start from the prior's magnitudes and frequencies; with the tonal prior, from little noise
         # (a random phase breaks the tones it locks) and an even mix of the two magnitude priors.
+        assert self.post.bias is not None  # nn.Conv1d's bias is on by default
         with torch.no_grad():
             self.post.weight[:2 * bins].zero_()
             self.post.bias[:2 * bins].zero_()
@@ -149,12 +150,13 @@ class IstftVocoder(nn.Module):
         return self.synthesize(*self.heads(log_mel))
 
     @torch.no_grad()
-    def trust_tonal_prior(self) -> "IstftVocoder":
+    def trust_tonal_prior(self) -> IstftVocoder:
         """Heads that say: the tonal prior's magnitudes and frequencies, no correction, no noise.
         The untrained baseline of the tonal prior (vocoder_eval's "tonal-prior" row)."""
         if self.tonal is None:
             raise ValueError("this vocoder has no tonal prior: build it with VocoderConfig.tonal_prior")
         bins = self.n_fft // 2 + 1
+        assert self.post.bias is not None  # nn.Conv1d's bias is on by default
         self.post.weight.zero_()
         self.post.bias.zero_()
         self.post.bias[3 * bins:].fill_(30.0)  # tonal share 1, so no deviation and no random phase

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -45,6 +45,7 @@ def griffin_lim_vocoder(cfg: PackConfig, iterations: int = 64) -> Vocode:
     """The phase-reconstruction baseline: no weights, the mel's magnitudes spread back to linear
     bins by the filterbank's pseudo-inverse, then Griffin-Lim (torchaudio)."""
     import torchaudio
+
     from .mel import mel_filters
 
     a = cfg.audio

@@ -9,8 +9,17 @@ import numpy as np
 
 from soundstep_factory import data
 from soundstep_factory.data import CATALOGUE, DataConfig
-from soundstep_factory.data_phrasing import (CATALOGUE_WORDING, NAMES, Name, Wording, caption, draw_wording, names_for,
-                                             parts_of, vocabulary)
+from soundstep_factory.data_phrasing import (
+    CATALOGUE_WORDING,
+    NAMES,
+    Name,
+    Wording,
+    caption,
+    draw_wording,
+    names_for,
+    parts_of,
+    vocabulary,
+)
 
 PLANS = data.plan_clips(DataConfig(seed=0, num_train=2400, num_test=200))
 TRAIN = [p for p in PLANS if p["split"] == "train"]
@@ -88,8 +97,9 @@ def test_vocabulary_lists_every_source_with_examples_in_its_wording() -> None:
 
 
 def test_the_teacher_draws_each_of_a_clips_captions() -> None:
-    from soundstep_factory.train import any_caption
     import torch
+
+    from soundstep_factory.train import any_caption
     n, k, length, width = 3, 2, 4, 5
     feats = {"hidden": torch.zeros(n, length, width), "mask": torch.ones(n, length),
              "reworded_hidden": torch.arange(1, k + 1.0).view(1, k, 1, 1).expand(n, k, length, width).clone(),

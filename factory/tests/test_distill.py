@@ -1,5 +1,4 @@
 """Progressive distillation (docs/sampling.md E9-E19), checked on values."""
-import json
 
 import pytest
 import torch

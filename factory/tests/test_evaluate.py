@@ -232,7 +232,7 @@ def test_judge_resumes_from_its_checkpoint(tmp_path: Path, monkeypatch: pytest.M
 def test_evaluate_generated_runs_structure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The generated-clip path end to end with a stand-in generator (noise waveforms)."""
     cfg = _cfg(tmp_path, monkeypatch)
-    mel, sources = _synthetic(12)
+    _, sources = _synthetic(12)
     vocab = ev.build_vocab(sources)
     judge = ev.Judge(len(vocab), TINY_JUDGE).eval()
     n, samples = 6, 64 * cfg.audio.hop_length

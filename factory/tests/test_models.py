@@ -15,8 +15,7 @@ from soundstep_factory import checkpoint
 from soundstep_factory.checkpoint import load_trained
 from soundstep_factory.config import load_config
 from soundstep_factory.export import DenoiserGraph, export_graph
-from soundstep_factory.models import (CoordinateUNet, PooledTextCoordinateUNet, PooledTextUNet, build_unet,
-                                      masked_mean)
+from soundstep_factory.models import CoordinateUNet, PooledTextCoordinateUNet, PooledTextUNet, build_unet, masked_mean
 
 HIDDEN = 12
 

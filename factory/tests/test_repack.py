@@ -2,7 +2,6 @@
 within tolerance, and a manifest that lists every file with its size and SHA-256."""
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -10,7 +9,14 @@ import pytest
 from onnx import TensorProto
 
 from soundstep_factory.config import REPO_DIR
-from soundstep_factory.repack import EXTERNAL_SIZE_THRESHOLD, FLOAT16_TOLERANCE, REPACK_LOG, fix_float_casts, repack, session
+from soundstep_factory.repack import (
+    EXTERNAL_SIZE_THRESHOLD,
+    FLOAT16_TOLERANCE,
+    REPACK_LOG,
+    fix_float_casts,
+    repack,
+    session,
+)
 
 SHIPPED = REPO_DIR / "public" / "models" / "soundstep-small"
 
@@ -51,7 +57,7 @@ def test_float32_graphs_are_identical_and_float16_within_tolerance(repacked):
 
 
 def test_manifest_names_external_data_and_variants(repacked):
-    m, dst = repacked["manifest"], repacked["dst"]
+    m = repacked["manifest"]
     for field, entry, prefix in _graph_entries(m):
         graph = entry["encoder"] if field == "text" else entry["file"]
         assert entry[f"{prefix}external_data"] == [graph + ".data"], field

@@ -67,7 +67,7 @@ def test_sample_with_the_exact_v_ends_at_x():
         grid = sampling.trailing_grid(steps)
         a0, s0 = sampling.alpha_sigma(abar, torch.tensor(grid[0]))
         seen = []
-        z = sampling.sample(oracle, sampling.q_sample(x, eps, a0, s0), grid, abar, on_step=lambda k, zk: seen.append(k))
+        z = sampling.sample(oracle, sampling.q_sample(x, eps, a0, s0), grid, abar, on_step=lambda k, zk, seen=seen: seen.append(k))
         assert torch.allclose(z, x, atol=1e-10, rtol=0)
         assert seen == list(range(steps))
 
