@@ -26,7 +26,8 @@ from .config import AudioConfig, PackConfig, default_out, load_config
 from .data_catalogue import SOURCES
 from .data_phrasing import vocabulary
 from .distill import student_steps
-from .graphs import (PARITY_TOLERANCE, DenoiserGraph, VaeDecoderGraph, VocoderGraph, export_graph,
+from .graphs import (DENOISER_AXES, PARITY_TOLERANCE, VAE_DECODER_AXES, VAE_ENCODER_AXES, VOCODER_AXES,
+                     DenoiserGraph, VaeDecoderGraph, VaeEncoderGraph, VocoderGraph, run_graph, export_graph,
                      log_mel_relative_error)
 from .manifest import FORMAT, files_entry, write_manifest
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
@@ -35,7 +36,8 @@ from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts, load_token
 from .train import vae_stage, vocoder_stage
 
 __all__ = [  # the graph wrappers are re-exported: other modules and the tests import them from here
-    "DenoiserGraph", "VaeDecoderGraph", "VocoderGraph", "copy_vocoder", "export_graph", "export_pack",
+    "DenoiserGraph", "VaeDecoderGraph", "VaeEncoderGraph", "VocoderGraph", "copy_vocoder", "export_graph",
+    "export_pack",
     "golden_trajectory", "main",
 ]
 
@@ -137,22 +139,22 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
                    "distilled_from": None}, unet)]
     if students:
         denoisers += distilled_students(cfg, hidden_size, every_round)
-    for entry, model in denoisers:
-        parity[entry["file"]] = export_graph(
-            DenoiserGraph(model), denoiser_inputs, "v_prediction", out / entry["file"],
-            {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
-             "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}}, cfg.unet.storage)
+    for entry, model in denoisers:  # the teacher keeps more precision: from_pack.py trains on from it
+        storage = cfg.unet.teacher_storage if entry["role"] == "teacher" else cfg.unet.storage
+        parity[entry["file"]] = export_graph(DenoiserGraph(model), denoiser_inputs, "v_prediction",
+                                             out / entry["file"], DENOISER_AXES, storage)
+    parity["vae_encoder.onnx"] = export_vae_encoder(cfg, out, feats["mel"], scale)
     parity["vae_decoder.onnx"] = export_graph(
         VaeDecoderGraph(load_trained(cfg, vae_stage(cfg), build_vae(cfg))),
         {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
-        out / "vae_decoder.onnx", {"latent": {0: "B"}, "log_mel": {0: "B"}}, cfg.vae.storage)
+        out / "vae_decoder.onnx", VAE_DECODER_AXES, cfg.vae.storage)
     if vocoder_from is not None:
         parity["vocoder.onnx"] = copy_vocoder(vocoder_from, out, cfg.audio)
     else:
         parity["vocoder.onnx"] = export_graph(
             VocoderGraph(load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg))),
             {"log_mel": feats["mel"][:1].transpose(1, 2).contiguous()}, "waveform",
-            out / "vocoder.onnx", {"log_mel": {0: "B"}, "waveform": {0: "B"}}, cfg.vocoder.storage,
+            out / "vocoder.onnx", VOCODER_AXES, cfg.vocoder.storage,
             stored_error=log_mel_relative_error(cfg.audio))
 
     embed = TextEmbedder(cfg, work / "text", out / "text_encoder.onnx")
@@ -186,6 +188,7 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
                      "beta_start": sampling.BETA_START, "beta_end": sampling.BETA_END,
                      "spacing": "trailing", "prediction": "v"},
         "denoisers": [entry for entry, _ in denoisers],
+        "vae_encoder": {"file": "vae_encoder.onnx"},
         "vae_decoder": {"file": "vae_decoder.onnx"},
         "vocoder": {"file": "vocoder.onnx"},
         "golden": "golden.json",
@@ -199,6 +202,18 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
     if total > cfg.pack_budget_mb * 1e6 and not every_round:
         raise RuntimeError(f"the pack is {total / 1e6:.1f} MB, over its {cfg.pack_budget_mb} MB budget ({out})")
     return {"pack": str(out), "bytes": total, "parity": parity}
+
+
+def export_vae_encoder(cfg: PackConfig, out: Path, mel: torch.Tensor, scale: float) -> dict:
+    """vae_encoder.onnx from the checkpoint the training latents came from (stage vae: the
+    vae-decoder stage leaves the encoder as it was), its parity checked on two real clips, and the
+    stored graph's distance to latents.pt times the scale, what the teacher was trained on."""
+    log_mel = mel[:2].unsqueeze(1)  # (2, 1, frames, mels)
+    report = export_graph(VaeEncoderGraph(load_trained(cfg, "vae", build_vae(cfg)), scale), {"log_mel": log_mel},
+                          "latent", out / "vae_encoder.onnx", VAE_ENCODER_AXES, cfg.vae.storage)
+    trained_on = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"][:2] * scale
+    got = run_graph(out / "vae_encoder.onnx", {"log_mel": log_mel})
+    return {**report, "training_latents_max_abs_error": float(np.abs(got - trained_on.numpy()).max())}
 
 
 def copy_vocoder(pack: Path, out: Path, audio: AudioConfig) -> dict:
@@ -243,9 +258,9 @@ def distilled_students(cfg: PackConfig, hidden_size: int, every_round: bool = Fa
 
 def _histories(work: Path) -> dict:
     out = {}
-    for stage in ("vae", "vocoder", "teacher"):
+    for stage in ("vae", "vae-decoder", "vocoder", "vocoder-gan", "teacher"):  # from_pack.py reads the steps
         state = checkpoint.load(work / stage / "checkpoint.pt")
-        if state is None:  # the vocoder came from another pack (--vocoder-from)
+        if state is None:  # a stage the recipe skips, or the vocoder came from another pack (--vocoder-from)
             continue
         out[stage] = {"steps": state["step"], "final_loss": state["history"][-1]["loss"] if state["history"] else None}
     return out

@@ -34,6 +34,20 @@ class DenoiserGraph(torch.nn.Module):
                          encoder_attention_mask=encoder_attention_mask).sample
 
 
+class VaeEncoderGraph(torch.nn.Module):
+    """log_mel (B, 1, frames, mels), the decoder's output layout -> latent (B, C, T, F): the
+    posterior mean times the latent scale, exactly what the denoisers were trained on (train.latents).
+    The mean, not a sample: the latents stage and an audio-to-audio start both want the clip's
+    own point, and a pack continued in another session must encode its data to the same latents."""
+
+    def __init__(self, vae, scale: float):
+        super().__init__()
+        self.vae, self.scale = vae, float(scale)
+
+    def forward(self, log_mel):
+        return self.vae.encode(log_mel).latent_dist.mean * self.scale
+
+
 class VaeDecoderGraph(torch.nn.Module):
     """latent (B, C, T, F), already divided by the scale -> log_mel (B, 1, frames, mels)."""
 
@@ -56,7 +70,28 @@ class VocoderGraph(torch.nn.Module):
         return self.vocoder(log_mel.transpose(1, 2))
 
 
-def _run_graph(path: Path, inputs: dict[str, torch.Tensor]) -> np.ndarray:
+# The dynamic axes of each graph (only the batch, and the text length of the denoiser): export.py
+# writes the pack with them, and from_pack.py exports the recipe's own modules the same way.
+DENOISER_AXES = {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_states": {0: "B", 1: "L"},
+                 "encoder_attention_mask": {0: "B", 1: "L"}, "v_prediction": {0: "B"}}
+VAE_ENCODER_AXES = {"log_mel": {0: "B"}, "latent": {0: "B"}}
+VAE_DECODER_AXES = {"latent": {0: "B"}, "log_mel": {0: "B"}}
+VOCODER_AXES = {"log_mel": {0: "B"}, "waveform": {0: "B"}}
+
+
+def torch_export(module: torch.nn.Module, inputs: dict[str, torch.Tensor], output: str, path: Path,
+                 dynamic: dict[str, dict[int, str]]) -> None:
+    """torch.onnx.export as every pack graph is made (opset 17, float32, constant folding on).
+    One function, so that from_pack.py's probe export names its nodes as the pack's graphs do."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    module.eval()
+    with torch.no_grad():
+        torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=list(inputs),
+                          output_names=[output], dynamic_axes=dynamic, opset_version=17)
+
+
+def run_graph(path: Path, inputs: dict[str, torch.Tensor]) -> np.ndarray:
+    """The graph's first output, computed by ONNX Runtime on the CPU."""
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
 
@@ -85,13 +120,10 @@ def export_graph(module: torch.nn.Module, inputs: dict[str, torch.Tensor], outpu
     """Export at opset 17, check ONNX Runtime against PyTorch, then store the weights as `storage`
     (float32 inputs, outputs and compute; quantize.py) and check again with stored_error(got,
     reference) (default: the output's relative RMS error). Returns both errors."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    module.eval()
+    torch_export(module, inputs, output, path, dynamic)
     with torch.no_grad():
-        torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=list(inputs),
-                          output_names=[output], dynamic_axes=dynamic, opset_version=17)
         reference = module(*inputs.values()).numpy()
-    error = float(np.abs(_run_graph(path, inputs) - reference).max())
+    error = float(np.abs(run_graph(path, inputs) - reference).max())
     if not error <= PARITY_TOLERANCE:
         raise RuntimeError(f"{path.name}: ONNX Runtime differs from PyTorch by {error:.2e} (> {PARITY_TOLERANCE})")
     report = {"float32_max_abs_error": error, "storage": storage}
@@ -101,7 +133,7 @@ def export_graph(module: torch.nn.Module, inputs: dict[str, torch.Tensor], outpu
     path.replace(float_path)
     quantize_weights(float_path, path, storage, STORED_MIN_ELEMENTS)
     float_path.unlink()
-    got = _run_graph(path, inputs)
+    got = run_graph(path, inputs)
     relative = stored_error(got, reference)
     if not relative <= STORED_RELATIVE_TOLERANCE:
         raise RuntimeError(f"{path.name}: {storage} weights move the output by {relative:.1%} RMS "

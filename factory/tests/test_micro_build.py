@@ -56,8 +56,8 @@ def test_every_graph_matches_pytorch(micro):
     log = json.loads((micro["pack"] / "build_log.json").read_text())
     errors = log["parity_max_abs_error"]
     cfg = micro["cfg"]
-    stored = {"denoisers/teacher.onnx": cfg.unet.storage, "vae_decoder.onnx": cfg.vae.storage,
-              "vocoder.onnx": cfg.vocoder.storage}
+    stored = {"denoisers/teacher.onnx": cfg.unet.teacher_storage, "vae_encoder.onnx": cfg.vae.storage,
+              "vae_decoder.onnx": cfg.vae.storage, "vocoder.onnx": cfg.vocoder.storage}
     for name, storage in stored.items():
         assert errors[name]["float32_max_abs_error"] <= 1e-3, name
         assert errors[name]["storage"] == storage

@@ -64,10 +64,18 @@ export function countVariants(graphs: readonly PackGraph[], dtype: WeightDtype):
   return graphs.filter((g) => g.variants.some((v) => v.dtype === dtype)).length;
 }
 
+/** The files of graphs the app has no session for: the VAE encoder (for the factory, not used yet). */
+function idleGraphFiles(m: Manifest): string[] {
+  if (!m.vae_encoder) return [];
+  const { float32, variants } = sources(m.vae_encoder.file, m.vae_encoder);
+  return [float32, ...variants].flatMap((s) => [s.file, ...s.externalData]);
+}
+
 /**
  * The files to fetch for the chosen graph files: every file of the manifest except the graph
- * files (and their external data) of the variants not chosen, in `files` order. A Tango-size
- * pack with float16 variants thus downloads one copy of its weights, not two.
+ * files (and their external data) of the variants not chosen and of graphs the app does not run,
+ * in `files` order. A Tango-size pack with float16 variants thus downloads one copy of its
+ * weights, not two.
  */
 export function filesToLoad(m: Manifest, chosen: readonly GraphSource[]): string[] {
   const used = new Set(chosen.flatMap((s) => [s.file, ...s.externalData]));
@@ -75,6 +83,7 @@ export function filesToLoad(m: Manifest, chosen: readonly GraphSource[]): string
     packGraphs(m)
       .flatMap((g) => [g.float32, ...g.variants])
       .flatMap((s) => [s.file, ...s.externalData])
+      .concat(idleGraphFiles(m))
       .filter((f) => !used.has(f)),
   );
   return Object.keys(m.files).filter((f) => !unused.has(f));

@@ -114,6 +114,24 @@ describe('validateManifest', () => {
     expect(refused((m) => (m['denoisers'][1].role = 'assistant')).message).toMatch(/role must be "teacher" or "student"/);
   });
 
+  it('accepts an optional vae_encoder graph, its files listed in files like those of any other graph', () => {
+    const withEncoder = (m: Record<string, any>): void => {
+      m['vae_encoder'] = { file: 'vae_encoder.onnx' };
+      m['files']['vae_encoder.onnx'] = { bytes: 10, sha256: SHA };
+    };
+    const m = valid();
+    withEncoder(m);
+    expect(validateManifest(m).vae_encoder).toEqual({ file: 'vae_encoder.onnx' });
+    expect(validateManifest(valid()).vae_encoder).toBeUndefined(); // packs exported before it
+    expect(refused((x) => (withEncoder(x), delete x['files']['vae_encoder.onnx'])).message).toMatch(
+      /vae_encoder\.file names "vae_encoder\.onnx", which is not listed in files/,
+    );
+    expect(refused((x) => (withEncoder(x), (x['vae_encoder'].external_data = ['vae_encoder.onnx']))).message).toMatch(
+      /vae_encoder\.external_data\[0\] is the graph file itself/,
+    );
+    expect(refused((x) => (x['vae_encoder'] = { file: '' })).message).toMatch(/vae_encoder\.file must be/);
+  });
+
   it('refuses a file named somewhere but not listed in files', () => {
     const e = refused((m) => delete m['files']['vocoder.onnx']);
     expect(e.message).toMatch(/vocoder\.file names "vocoder\.onnx", which is not listed in files/);

@@ -59,6 +59,7 @@ function graphStorage(m: Manifest): Array<{ file: string; storage: GraphStorage;
   return [
     { file: m.text.encoder, storage: text, field: 'text.encoder_' },
     ...m.denoisers.map((d, i) => ({ file: d.file, storage: d, field: `denoisers[${i}] ("${d.id}").` })),
+    ...(m.vae_encoder ? [{ file: m.vae_encoder.file, storage: m.vae_encoder, field: 'vae_encoder.' }] : []),
     { file: m.vae_decoder.file, storage: m.vae_decoder, field: 'vae_decoder.' },
     { file: m.vocoder.file, storage: m.vocoder, field: 'vocoder.' },
   ];
@@ -145,10 +146,12 @@ export function referencedFiles(m: Manifest): Array<{ file: string; field: strin
     { file: m.text.tokenizer, field: 'text.tokenizer' },
     { file: m.text.tokenizer_config, field: 'text.tokenizer_config' },
     ...m.denoisers.map((d, i) => ({ file: d.file, field: `denoisers[${i}].file` })),
+    ...(m.vae_encoder ? [{ file: m.vae_encoder.file, field: 'vae_encoder.file' }] : []),
     { file: m.vae_decoder.file, field: 'vae_decoder.file' },
     { file: m.vocoder.file, field: 'vocoder.file' },
     ...storageFiles(text, 'text.encoder_'),
     ...m.denoisers.flatMap((d, i) => storageFiles(d, `denoisers[${i}].`)),
+    ...(m.vae_encoder ? storageFiles(m.vae_encoder, 'vae_encoder.') : []),
     ...storageFiles(m.vae_decoder, 'vae_decoder.'),
     ...storageFiles(m.vocoder, 'vocoder.'),
   ];

@@ -107,7 +107,7 @@ export interface GraphStorage {
   variants?: GraphVariant[];
 }
 
-/** A graph entry of the manifest (vae_decoder, vocoder). */
+/** A graph entry of the manifest (vae_encoder, vae_decoder, vocoder). */
 export interface GraphFile extends GraphStorage {
   file: string;
 }
@@ -165,6 +165,12 @@ export interface Manifest {
   latent: LatentSpec;
   schedule: ScheduleSpec;
   denoisers: DenoiserSpec[];
+  /**
+   * log_mel [B,1,frames,mels] -> latent [B,C,T,F], the posterior mean times latent.scale (what the
+   * denoisers see). Optional: packs exported before it lack it. The factory continues training from
+   * a pack with it (from_pack.py); the app does not load it yet (audio-to-audio will).
+   */
+  vae_encoder?: GraphFile;
   vae_decoder: GraphFile;
   vocoder: GraphFile;
   golden: string | null;
