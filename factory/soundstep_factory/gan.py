@@ -118,9 +118,10 @@ def train_vocoder_gan(cfg: PackConfig) -> None:
     state = checkpoint.load(path)
     if state is not None:
         generator.load_state_dict(state["model"])
-        g_opt.load_state_dict(state["optimizer"])
-        disc.load_state_dict(state["extra"]["discriminators"])
-        d_opt.load_state_dict(state["extra"]["d_optimizer"])
+        if "discriminators" in state["extra"]:  # an imported one (from_pack.py) has fresh ones
+            g_opt.load_state_dict(state["optimizer"])
+            disc.load_state_dict(state["extra"]["discriminators"])
+            d_opt.load_state_dict(state["extra"]["d_optimizer"])
         step, history = state["step"], state["history"]
         print(f"[vocoder-gan] resumed at step {step}", flush=True)
     g = torch.Generator().manual_seed(7 + step)

@@ -73,20 +73,26 @@ def warmup_cosine_lr(step: int, total: int, base: float, warmup: int = 100) -> f
 def run_loop(cfg: PackConfig, stage: str, model: torch.nn.Module, total_steps: int, lr: float,
              loss_fn, ema_decay: float | None = None, seed: int = 0, device: str = "cpu") -> torch.nn.Module:
     """Train `model` with loss_fn(model, generator) -> (loss, logs); resume from the stage checkpoint.
-    The generator is a CPU one on every device, so a GPU run draws the batches a CPU run would."""
+    The generator is a CPU one on every device, so a GPU run draws the batches a CPU run would.
+    A checkpoint imported from a pack (from_pack.py) has no optimizer state: a fresh one starts."""
     path = cfg.work_dir / stage / "checkpoint.pt"
     model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     ema = copy.deepcopy(model).requires_grad_(False) if ema_decay else None
     state = checkpoint.load(path)
-    step, history = 0, []
+    step, history, extra = 0, [], {}
     if state is not None:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        if state["optimizer"] is not None:
+            optimizer.load_state_dict(state["optimizer"])
         if ema is not None:
-            ema.load_state_dict(state["ema"])
+            ema.load_state_dict(state["ema"] if state["ema"] is not None else state["model"])
         step, history = state["step"], state["history"]
-        print(f"[{stage}] resumed at step {step}")
+        # Where the weights came from stays on record; not as "imported", which says they are the pack's.
+        origin = state["extra"].get("imported") or state["extra"].get("continued_from")
+        extra = {"continued_from": origin} if origin else {}
+        fresh = "" if state["optimizer"] is not None else " (imported weights, fresh optimizer)"
+        print(f"[{stage}] resumed at step {step}{fresh}")
     generator = torch.Generator().manual_seed(seed + step)  # resumed runs draw fresh batches
     started, window = time.time(), []
     while step < total_steps:
@@ -110,7 +116,7 @@ def run_loop(cfg: PackConfig, stage: str, model: torch.nn.Module, total_steps: i
             started, window = time.time(), []
         if step % cfg.checkpoint_every == 0 or step == total_steps:
             checkpoint.save(path, cfg=cfg, stage=stage, step=step, model=model, optimizer=optimizer,
-                            ema=ema, history=history)
+                            ema=ema, history=history, extra=extra)
     return ema if ema is not None else model
 
 
@@ -169,17 +175,19 @@ def vae_stage(cfg: PackConfig) -> str:
 
 
 def latents(cfg: PackConfig) -> Path:
-    """Posterior means of every clip and the scale that gives them unit variance (Tango: 0.9228)."""
+    """Posterior means of every clip and the scale that gives them unit variance (Tango: 0.9228).
+    With a VAE imported from a pack (from_pack.py), the pack's scale: the teacher's latent space."""
     out = cfg.work_dir / "latents.pt"
     if out.exists():
         return out
     vae = load_trained(cfg, "vae", build_vae(cfg))
+    imported = checkpoint.load(cfg.work_dir / "vae" / "checkpoint.pt")["extra"].get("imported")
     feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
     with torch.no_grad():
         lat = torch.cat([vae.encode(feats["mel"][i:i + 32].unsqueeze(1)).latent_dist.mean
                          for i in range(0, len(feats["mel"]), 32)])  # (N, C, T, F)
     train = torch.tensor([s == "train" for s in feats["split"]])
-    scale = float(1.0 / lat[train].std())
+    scale = imported["latent_scale"] if imported else float(1.0 / lat[train].std())
     torch.save({"latents": lat, "scale": scale}, out)
     print(f"[latents] {tuple(lat.shape)} scale {scale:.4f}")
     return out
