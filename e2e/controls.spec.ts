@@ -4,13 +4,32 @@
 import { test, expect } from './fixtures';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
 import { fmtSeconds } from '../src/components/Result/format';
+import { defaultChoice } from '../src/domain/default-denoiser';
+import type { DenoiserSummary } from '../src/domain/pack-summary';
+import type { MetricsTable } from '../src/runtime/pack-types';
 
-test('step slider by keyboard shows the NFE cost before; Ctrl+Enter generates and the measured NFE matches', async ({ app, page }) => {
+test('starts on the best 25-step student; the teacher is one click away; step slider by keyboard shows the NFE cost before; Ctrl+Enter generates and the measured NFE matches', async ({ app, page }) => {
   await app.goto({ backend: 'wasm' });
   await app.waitForReady();
   const manifest = await app.manifest();
   const perSound = page.getByTestId('nfe-per-sound');
   const stepsValue = page.getByTestId('steps-value');
+
+  // the default: the pack's best 25-step student (the manifest's metrics table: lowest audio FAD_judge)
+  const summary = await page.evaluate(
+    () => (window as unknown as { __soundstep: { getState(): { manifest: { metrics: MetricsTable | null; denoisers: DenoiserSummary[] } } } }).__soundstep.getState().manifest,
+  );
+  const expected = defaultChoice(summary.denoisers, summary.metrics);
+  expect(expected?.denoiserId).toBe('snr+1-25'); // the shipped table's best 25-step student (README)
+  await expect(page.getByRole('radio', { name: 'Student' })).toBeChecked();
+  await expect(page.getByTestId('student-id')).toHaveText('snr+1-25 (snr+1, distilled for 25 steps)');
+  await expect(stepsValue).toHaveText('25');
+  await expect(perSound).toHaveText('25'); // guidance folded: 1 per step
+  expect(await page.evaluate(() => (window as unknown as { __soundstep: { getState(): { denoiserId: string } } }).__soundstep.getState().denoiserId)).toBe('snr+1-25');
+  // one click to the teacher, at the same 25 steps, its cost shown
+  await app.chooseTeacher();
+  await expect(stepsValue).toHaveText('25');
+  await expect(perSound).toHaveText('50');
 
   // the slider: fewest steps at Home, most at End, one stop per arrow key
   await app.steps.focus();
@@ -124,6 +143,10 @@ test('teacher/student switch (UI fixture pack): student steps, method choice, fo
   const teacherRadio = page.getByRole('radio', { name: 'Teacher' });
   const studentRadio = page.getByRole('radio', { name: 'Student' });
   const perSound = page.getByTestId('nfe-per-sound');
+  // the fixture's metrics rank bsa-25 first of the 25-step students: the page starts there
+  await expect(studentRadio).toBeChecked();
+  await expect(page.getByTestId('student-id')).toHaveText('bsa-25 (bsa, distilled for 25 steps)');
+  await teacherRadio.check();
   await app.setSteps(100);
   await expect(teacherRadio).toBeChecked();
 

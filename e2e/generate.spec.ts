@@ -10,6 +10,7 @@ test('types a prompt, generates 25 steps on WASM, plays and downloads a valid WA
   await expect(app.device).toContainText('WASM (');
   await app.waitForReady();
   const manifest = await app.manifest();
+  await app.chooseTeacher();
 
   await app.startGeneration('a dog barks while rain falls on a roof', 25, 7);
   await expect(app.progressbar).toBeVisible();
@@ -49,6 +50,7 @@ test('types a prompt, generates 25 steps on WASM, plays and downloads a valid WA
 test('progress shows the denoise stage with step counts, and Cancel stops the run', async ({ app }) => {
   await app.goto({ backend: 'wasm' });
   await app.waitForReady();
+  await app.chooseTeacher();
   const prompt = 'a helicopter passes overhead';
   await app.startGeneration(prompt, 200);
 

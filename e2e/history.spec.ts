@@ -30,6 +30,7 @@ test('results survive a reload (real IndexedDB), play and draw; delete one and c
   await app.goto({ backend: 'wasm' });
   await app.waitForReady();
   const manifest = await app.manifest();
+  await app.chooseTeacher();
   await app.prompt.fill('thunder rumbles');
   await app.setSteps(25);
   await app.seed.fill('5');

@@ -51,10 +51,11 @@ test('keyboard: Tab from the prompt follows the form to Generate; every control 
     await page.keyboard.press('Tab');
     order.push(await focused());
   }
+  // the page starts on the fixture's best 25-step student (bsa-25): the checked radio, its method, no guidance slider
   expect(order).toEqual([
-    'input-radio:Teacher',
+    'input-radio:Student',
+    'select:Method',
     'input-range:Steps',
-    'input-range:Guidance scale',
     'input-text:Seed',
     'button:Copy',
     'switch:Fixed seed',

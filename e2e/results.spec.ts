@@ -10,6 +10,7 @@ test('variations: one Generate makes results for seed, seed+1 with pictures draw
   await app.goto({ backend: 'wasm' });
   await app.waitForReady();
   const manifest = await app.manifest();
+  await app.chooseTeacher();
   await app.prompt.fill('a dog barks');
   await app.setSteps(25);
   await app.seed.fill('100');
@@ -61,6 +62,7 @@ test('variations: one Generate makes results for seed, seed+1 with pictures draw
 test('Cancel stops a batch within one denoising step; the other variations never start and the page stays usable', async ({ app, page }) => {
   await app.goto({ backend: 'wasm' });
   await app.waitForReady();
+  await app.chooseTeacher();
   const prompt = 'a helicopter passes overhead';
   await app.prompt.fill(prompt);
   await app.setSteps(200);

@@ -100,6 +100,13 @@ export class SoundstepPage {
     return this.page.evaluate(() => (window as WindowWithHook).__soundstep?.getState().results ?? []);
   }
 
+  /** One click from the default (the pack's best 25-step student) to the guided teacher. */
+  async chooseTeacher(): Promise<void> {
+    const teacher = this.page.getByRole('radio', { name: 'Teacher' });
+    await teacher.check();
+    await expect(teacher).toBeChecked();
+  }
+
   /** Move the step slider to `steps` with the keyboard (Home, then ArrowRight), as a keyboard user would. */
   async setSteps(steps: number): Promise<void> {
     await this.steps.focus();

@@ -37,14 +37,37 @@ def metrics_rows(table: dict | None, ears: dict | None = None) -> list[dict]:
     return [row(r) for r in (table or {}).get("rows", [])]
 
 
+# the step count of the students a page starts on (the app's src/domain/default-denoiser.ts)
+DEFAULT_STUDENT_STEPS = 25
+
+
+def default_denoiser(denoisers: list[dict], rows: list[dict]) -> str | None:
+    """The manifest's `default_denoiser`, by the app's own rule: the 25-step student with the lowest
+    audio fad_judge in `rows`, else the first 25-step student, else the teacher (the page starts it at
+    its fewest steps); None for a pack without denoisers."""
+    students = [d for d in denoisers if d["role"] == "student" and DEFAULT_STUDENT_STEPS in d["steps"]]
+    fad = {r["denoiser"]: r["fad_judge"]["mean"] for r in rows if r["steps"] == DEFAULT_STUDENT_STEPS}
+    measured = [d for d in students if d["id"] in fad]
+    if measured:
+        return str(min(measured, key=lambda d: fad[d["id"]])["id"])  # min keeps the first of equals
+    if students:
+        return str(students[0]["id"])
+    teacher = next((d for d in denoisers if d["role"] == "teacher"), denoisers[0] if denoisers else None)
+    return None if teacher is None else str(teacher["id"])
+
+
 def write_pack_metrics(pack: Path, metrics: dict, runs: int) -> None:
-    """metrics.json beside the manifest, and the manifest's inline table, with the files re-hashed."""
+    """metrics.json beside the manifest, and the manifest's inline table and `default_denoiser` (the best
+    25-step student by that table), with the files re-hashed."""
     (pack / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     manifest_path = pack / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     rows = [r for r in metrics["table"] if r["denoiser"] in {d["id"] for d in manifest["denoisers"]}]
     manifest["metrics"] = {"judge": "soundstep judge CNN over log-mel (factory/soundstep_factory/evaluate.py)",
                            "runs": runs, "rows": rows} if rows else None
+    best = default_denoiser(manifest["denoisers"], rows)
+    if best is not None:
+        manifest["default_denoiser"] = best
     manifest["files"]["metrics.json"] = {"bytes": (pack / "metrics.json").stat().st_size,
                                          "sha256": sha256(pack / "metrics.json")}
     manifest["files"] = dict(sorted(manifest["files"].items()))

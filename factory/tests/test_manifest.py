@@ -63,3 +63,32 @@ def test_report_writes_the_metrics_table_through_the_writer(shipped, tmp_path):
     assert "metrics.json" in written["files"] and schema_errors(written) == []
     with pytest.raises(ValueError, match=r"\n  metrics\.runs: "):
         write_pack_metrics(tmp_path, {"table": rows}, runs=0)
+
+
+def test_report_names_the_best_25_step_student_as_the_default_denoiser(shipped, tmp_path):
+    from soundstep_factory.pack_metrics import default_denoiser, write_pack_metrics
+
+    rows = shipped["metrics"]["rows"]
+    (tmp_path / MANIFEST).write_text(json.dumps({**shipped, "metrics": None}))
+    write_pack_metrics(tmp_path, {"table": rows}, runs=5)
+    written = json.loads((tmp_path / MANIFEST).read_text())
+    # the shipped table: snr+1-25 has the lowest audio FAD_judge of the 25-step students (55.4); the
+    # teacher (53.5 at 200 steps) and bsa-100 are not 25-step students
+    assert written["default_denoiser"] == "snr+1-25" and schema_errors(written) == []
+
+    denoisers = shipped["denoisers"]
+
+    def row(d: str, n: int, fad: float) -> dict:
+        return {"denoiser": d, "steps": n, "fad_judge": {"mean": fad, "ci95": None}}
+
+    assert default_denoiser(denoisers, [row("eps-25", 25, 9.0), row("bsa-25", 25, 9.5), row("teacher", 25, 1.0)]) == "eps-25"
+    assert default_denoiser(denoisers, [row("bsa-50", 50, 1.0)]) == "bsa-25"  # no 25-step row: the first 25-step student
+    assert default_denoiser(denoisers, []) == "bsa-25"
+    assert default_denoiser([d for d in denoisers if d["steps"] != [25]], []) == "teacher"
+    assert default_denoiser([], []) is None
+
+
+def test_a_default_denoiser_must_be_a_nonempty_id(shipped, tmp_path):
+    shipped["default_denoiser"] = ""
+    with pytest.raises(ValueError, match=r"\n  default_denoiser: "):
+        write_manifest(tmp_path, shipped)

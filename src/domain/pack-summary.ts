@@ -31,6 +31,8 @@ export interface ManifestSummary {
   metrics: MetricsTable | null;
   /** the sounds the pack was trained on, for example prompts; [] when the pack does not list them */
   vocabulary: VocabularyEntry[];
+  /** the denoiser the manifest says the page starts on (`default_denoiser`); null: the page picks */
+  defaultDenoiser: string | null;
 }
 
 /** The summary of a validated manifest. */
@@ -66,5 +68,6 @@ export function summarizeManifest(m: Manifest): ManifestSummary {
     },
     metrics: m.metrics ?? null,
     vocabulary: (m.vocabulary ?? []).map((v) => ({ ...v, examples: [...v.examples] })),
+    defaultDenoiser: m.default_denoiser ?? null,
   };
 }

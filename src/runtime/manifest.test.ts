@@ -212,6 +212,16 @@ describe('validateManifest', () => {
       .toMatch(/vocabulary must be a list of \{ key, name, category, examples \} entries/);
   });
 
+  it('accepts default_denoiser naming a denoiser, which the summary carries, and explains one that names none', () => {
+    expect(summarizeManifest(validateManifest({ ...valid(), default_denoiser: 'bsa25' })).defaultDenoiser).toBe('bsa25');
+    expect(summarizeManifest(validateManifest(valid())).defaultDenoiser).toBeNull();
+    expect(refused((m) => (m['default_denoiser'] = 'snr+1-25')).message).toBe(
+      'manifest.json: default_denoiser names "snr+1-25", which is not a denoiser of this pack (it has: teacher, bsa25); ' +
+        'name one of them, or leave the field out and the page starts on the best 25-step student',
+    );
+    expect(refused((m) => (m['default_denoiser'] = '')).message).toMatch(/default_denoiser/);
+  });
+
   it('refuses a metrics table that names a missing denoiser, an unsupported step count, or bad figures', () => {
     const row = () => ({ denoiser: 'bsa25', steps: 25, nfe: 25, fad_judge: { mean: 1, ci95: 0.1 }, fd_mel: { mean: 1, ci95: 0.1 },
       adherence: { mean: 0.5, ci95: 0.1 } });

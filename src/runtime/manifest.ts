@@ -111,6 +111,15 @@ function checkDenoisers({ denoisers, schedule }: Manifest): void {
   }
 }
 
+/** default_denoiser, when given, names a denoiser of the pack. */
+function checkDefaultDenoiser({ default_denoiser: id, denoisers }: Manifest): void {
+  if (id === undefined || denoisers.some((d) => d.id === id)) return;
+  fail(
+    `default_denoiser names "${id}", which is not a denoiser of this pack (it has: ${denoisers.map((d) => d.id).join(', ')}); ` +
+      'name one of them, or leave the field out and the page starts on the best 25-step student',
+  );
+}
+
 /** Each row names a denoiser of the pack at a step count it accepts, one row per cell. */
 function checkMetrics({ metrics, denoisers, schedule }: Manifest): void {
   const seen = new Set<string>();
@@ -185,6 +194,7 @@ export function validateManifest(json: unknown): Manifest {
     checkExternalData(storage.external_data, file, `${field}external_data`);
     checkVariants(storage.variants, file, `${field}variants`);
   }
+  checkDefaultDenoiser(m);
   checkMetrics(m);
   for (const { file, field } of referencedFiles(m)) {
     if (!Object.hasOwn(m.files, file)) fail(`${field} names "${file}", which is not listed in files`);

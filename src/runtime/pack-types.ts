@@ -166,6 +166,11 @@ export interface Manifest {
   schedule: ScheduleSpec;
   denoisers: DenoiserSpec[];
   /**
+   * The denoisers[].id the page starts on (the pack's best 25-step student). Optional: absent,
+   * the page picks by the same rule (src/domain/default-denoiser.ts).
+   */
+  default_denoiser?: string;
+  /**
    * log_mel [B,1,frames,mels] -> latent [B,C,T,F], the posterior mean times latent.scale (what the
    * denoisers see). Optional: packs exported before it lack it. The factory continues training from
    * a pack with it (from_pack.py); the app does not load it yet (audio-to-audio will).

@@ -31,6 +31,7 @@ const manifest: ManifestSummary = {
   mel: { sample_rate: 16000, n_fft: 1024, hop_length: 160, win_length: 1024, n_mels: 64, f_min: 0, f_max: 8000, log_floor: 1e-5 },
   metrics: null,
   vocabulary: [],
+  defaultDenoiser: null,
 };
 
 /** A pack with students at 25 (bsa, eps) and 50 (bsa). */
@@ -72,10 +73,10 @@ describe('store', () => {
     expect(selectGenerateBlocker(s())).toBe('Generating…');
   });
 
-  it('picks the teacher when the pack is ready and keeps the steps in its list', () => {
+  it('without a 25-step student starts on the teacher at its fewest steps, and keeps the steps in its list', () => {
     const s = useStore.getState;
     s().packReady({ status: 'ready', packUrl: '/p/', manifest, backend: 'wasm', loadMs: 1 });
-    expect(s().denoiserId).toBe('teacher');
+    expect([s().denoiserId, s().steps]).toEqual(['teacher', 25]);
     expect(selectStepOptions(s())).toEqual([25, 50, 100, 200]);
     s().setDenoiser('bsa');
     expect(s().steps).toBe(4);
@@ -124,10 +125,31 @@ describe('store', () => {
 describe('form: teacher/student switch, steps, guidance, variations', () => {
   const load = () => useStore.getState().packReady({ status: 'ready', packUrl: '/p/', manifest: studentsPack, backend: 'wasm', loadMs: 1 });
 
+  it('starts on the best 25-step student; one click on the teacher keeps 25 steps; a later pack keeps the choice', () => {
+    const s = useStore.getState;
+    load();
+    expect([s().denoiserId, s().steps, selectRole(s())]).toEqual(['bsa-25', 25, 'student']); // no metrics: the first
+    const metricsRow = (denoiser: string, fad: number) => ({
+      denoiser, steps: 25, nfe: 25, fad_judge: { mean: fad, ci95: null }, fd_mel: { mean: 1, ci95: null }, adherence: { mean: 0.5, ci95: null },
+    });
+    const metrics = { judge: 'j', runs: 1, rows: [metricsRow('bsa-25', 3), metricsRow('eps-25', 2)] };
+    resetStore();
+    s().packReady({ status: 'ready', packUrl: '/p/', manifest: { ...studentsPack, metrics }, backend: 'wasm', loadMs: 1 });
+    expect([s().denoiserId, s().steps]).toEqual(['eps-25', 25]); // the lowest audio fad_judge
+    resetStore();
+    s().packReady({ status: 'ready', packUrl: '/p/', manifest: { ...studentsPack, metrics, defaultDenoiser: 'bsa-50' }, backend: 'wasm', loadMs: 1 });
+    expect([s().denoiserId, s().steps]).toEqual(['bsa-50', 50]); // the manifest's default_denoiser wins
+    s().setRole('teacher');
+    expect([s().denoiserId, s().steps, selectNfeEstimate(s())?.perSound]).toEqual(['teacher', 50, 100]);
+    s().packReady({ status: 'ready', packUrl: '/q/', manifest: { ...studentsPack, metrics }, backend: 'wasm', loadMs: 1 });
+    expect([s().denoiserId, s().steps]).toEqual(['teacher', 50]); // the user's choice outlives a pack reload
+  });
+
   it('the teacher offers all its step counts; the student side offers each N some student has', () => {
     const s = useStore.getState;
     load();
     expect(s().guidanceScale).toBe(4); // the teacher's default from the manifest
+    s().setRole('teacher');
     expect(selectRole(s())).toBe('teacher');
     s().setSteps(100);
     s().setRole('student');
@@ -150,6 +172,7 @@ describe('form: teacher/student switch, steps, guidance, variations', () => {
   it('NFE before generating: 2 per step with guidance, 1 for a student, times the variations', () => {
     const s = useStore.getState;
     load();
+    s().setRole('teacher');
     s().setSteps(25);
     expect(selectNfeEstimate(s())).toEqual({ perStep: 2, perSound: 50, variations: 1, total: 50 });
     s().setVariations(3);

@@ -46,7 +46,7 @@ export interface PackState {
 
 export interface FormState {
   prompt: string;
-  /** id of the chosen denoiser; null = the pack's teacher once it is known */
+  /** id of the chosen denoiser; null until a pack is ready, then the pack's default (domain/default-denoiser.ts) */
   denoiserId: string | null;
   steps: number;
   seed: number;

@@ -2,6 +2,7 @@
 
 import type { StateCreator } from 'zustand';
 import { offersSteps } from '../../engine/steps';
+import { defaultChoice } from '../../domain/default-denoiser';
 import type { BackendPreference, DeviceReply, FileReply, PhaseReply, ReadyReply } from '../../worker/protocol';
 
 import type { Store } from '../index';
@@ -38,9 +39,13 @@ export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => 
   loadPhaseChanged: (r) => set((s) => ({ loadPhase: r.phase, precision: r.precision ?? s.precision })),
   packReady: (r) =>
     set((s) => {
-      const teacher = r.manifest.denoisers.find((d) => d.role === 'teacher') ?? r.manifest.denoisers[0];
-      const denoiser = r.manifest.denoisers.find((d) => d.id === s.denoiserId) ?? teacher;
-      const steps = denoiser && !offersSteps(denoiser, s.steps) ? (denoiser.steps[0] ?? s.steps) : s.steps;
+      const all = r.manifest.denoisers;
+      const teacher = all.find((d) => d.role === 'teacher') ?? all[0];
+      // the denoiser chosen before stays when this pack has it; else the pack's default (its best 25-step student)
+      const kept = all.find((d) => d.id === s.denoiserId);
+      const start = kept ? null : defaultChoice(all, r.manifest.metrics, r.manifest.defaultDenoiser);
+      const denoiser = kept ?? all.find((d) => d.id === start?.denoiserId) ?? teacher;
+      const steps = start ? start.steps : denoiser && !offersSteps(denoiser, s.steps) ? (denoiser.steps[0] ?? s.steps) : s.steps;
       const guidanceScale = teacher?.guidance.type === 'classifier-free' ? teacher.guidance.defaultScale : s.guidanceScale;
       return {
         loadStatus: 'ready',
