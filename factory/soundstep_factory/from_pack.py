@@ -53,14 +53,18 @@ AUDIO_FIELDS = ("sample_rate", "num_samples", "n_fft", "hop_length", "win_length
                 "log_floor")
 
 
+MODULES = frozenset({"vae", "vocoder", "teacher"})
+
+
 class PackTooOld(ValueError):
     """The pack lacks what continuing needs (vae_encoder.onnx)."""
 
 
-def read_manifest(pack: Path, cfg: PackConfig) -> dict:
-    """The pack's manifest, refused unless it has a VAE encoder and the recipe's front end and latent shape."""
+def read_manifest(pack: Path, cfg: PackConfig, latent_space: bool = True) -> dict:
+    """The pack's manifest, refused unless it has the recipe's mel front end and, when the latent
+    space is imported too (VAE or teacher), a VAE encoder and the recipe's latent shape."""
     manifest = json.loads((pack / "manifest.json").read_text())
-    if "vae_encoder" not in manifest:
+    if latent_space and "vae_encoder" not in manifest:
         raise PackTooOld(f"{pack}: the pack has no vae_encoder: it predates the VAE encoder in the pack, so its "
                          "training latents cannot be made again. Re-export it from its work dir (python -m "
                          "soundstep_factory.export --config <recipe>) where that still exists.")
@@ -68,7 +72,7 @@ def read_manifest(pack: Path, cfg: PackConfig) -> dict:
     ours = {k: getattr(cfg.audio, k) for k in AUDIO_FIELDS}
     latent = [manifest["latent"][k] for k in ("channels", "frames", "bins")]
     our_latent = [cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE]
-    if audio != ours or latent != our_latent:
+    if audio != ours or (latent_space and latent != our_latent):
         raise GraphMismatch(f"{pack}: the pack's audio {audio} and latent (channels, frames, bins) {latent} are not "
                             f"the recipe {cfg.recipe}'s {ours} and {our_latent}")
     return manifest
@@ -98,8 +102,9 @@ def _load_from_graphs(module: torch.nn.Module, parts: list[dict[str, torch.Tenso
     return module.eval()
 
 
-def read_modules(cfg: PackConfig, pack: Path, manifest: dict) -> dict[str, torch.nn.Module]:
-    """The teacher U-Net, the VAE and the vocoder the recipe builds, with the pack's weights."""
+def read_modules(cfg: PackConfig, pack: Path, manifest: dict,
+                 names: frozenset[str] = MODULES) -> dict[str, torch.nn.Module]:
+    """The teacher U-Net, the VAE and the vocoder the recipe builds (those in `names`), with the pack's weights."""
     g = torch.Generator().manual_seed(0)
     C, T, Fb = (manifest["latent"][k] for k in ("channels", "frames", "bins"))
     hidden, L = manifest["text"]["hidden_size"], cfg.text.max_tokens
@@ -107,6 +112,14 @@ def read_modules(cfg: PackConfig, pack: Path, manifest: dict) -> dict[str, torch
     mask = torch.ones(2, L, dtype=torch.int64)
     mask[1, 5:] = 0
     teacher_file = next(d["file"] for d in manifest["denoisers"] if d["role"] == "teacher")
+    out: dict[str, torch.nn.Module] = {}
+    if "vocoder" in names:
+        vocoder = build_vocoder(cfg)
+        vocoder_state = read_state(pack / manifest["vocoder"]["file"], VocoderGraph(vocoder),
+                                   {"log_mel": torch.randn(1, mels, frames, generator=g)}, "waveform", VOCODER_AXES)
+        out["vocoder"] = _load_from_graphs(vocoder, [vocoder_state], manifest["vocoder"]["file"])
+    if "teacher" not in names and "vae" not in names:
+        return out
     unet = build_unet(cfg, hidden)
     unet_state = read_state(pack / teacher_file, DenoiserGraph(unet), {
         "sample": torch.randn(2, C, T, Fb, generator=g), "timestep": torch.tensor([999, 500]),
@@ -118,37 +131,35 @@ def read_modules(cfg: PackConfig, pack: Path, manifest: dict) -> dict[str, torch
                                {"log_mel": torch.randn(1, 1, frames, mels, generator=g)}, "latent", VAE_ENCODER_AXES)
     decoder_state = read_state(pack / manifest["vae_decoder"]["file"], VaeDecoderGraph(vae),
                                {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel", VAE_DECODER_AXES)
-    vocoder = build_vocoder(cfg)
-    vocoder_state = read_state(pack / manifest["vocoder"]["file"], VocoderGraph(vocoder),
-                               {"log_mel": torch.randn(1, mels, frames, generator=g)}, "waveform", VOCODER_AXES)
-    return {"teacher": _load_from_graphs(unet, [unet_state], teacher_file),
-            "vae": _load_from_graphs(vae, [encoder_state, decoder_state], "the VAE"),
-            "vocoder": _load_from_graphs(vocoder, [vocoder_state], manifest["vocoder"]["file"])}
+    return {**out, "teacher": _load_from_graphs(unet, [unet_state], teacher_file),
+            "vae": _load_from_graphs(vae, [encoder_state, decoder_state], "the VAE")}
 
 
-def import_pack(cfg: PackConfig, pack: Path, force: bool = False) -> dict:
+def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozenset[str] = MODULES) -> dict:
     """Read every graph first (so a refusal writes nothing), then write the stage checkpoints.
     Refuses to overwrite checkpoints already in the work dir unless `force`; with it, latents.pt
-    (made by the VAE being replaced) goes too."""
+    (made by the VAE being replaced) goes too. `only` imports some of the modules: {"vocoder"}
+    borrows a pack's vocoder for a recipe with another latent space (any pack, VAE encoder or not)."""
     pack = pack.resolve()
-    manifest = read_manifest(pack, cfg)
-    stages = {"vae": "vae", "vocoder": "vocoder", "teacher": "teacher"}  # checkpoint stage -> module
-    if vae_stage(cfg) != "vae":
+    manifest = read_manifest(pack, cfg, latent_space=bool(only & {"vae", "teacher"}))
+    stages = {s: m for s, m in {"vae": "vae", "vocoder": "vocoder", "teacher": "teacher"}.items() if m in only}
+    if vae_stage(cfg) != "vae" and "vae" in only:
         stages["vae-decoder"] = "vae"
-    if vocoder_stage(cfg) != "vocoder":
+    if vocoder_stage(cfg) != "vocoder" and "vocoder" in only:
         stages["vocoder-gan"] = "vocoder"
     paths = {stage: cfg.work_dir / stage / "checkpoint.pt" for stage in stages}
     present = [str(p) for p in paths.values() if p.exists()]
     if present and not force:
         raise FileExistsError(f"the work dir already has checkpoints ({', '.join(present)}): pass --force to "
                               "replace them with the pack's")
-    modules = read_modules(cfg, pack, manifest)
+    modules = read_modules(cfg, pack, manifest, only)
     steps = recorded_steps(pack, cfg)
-    (cfg.work_dir / "latents.pt").unlink(missing_ok=True)
+    if "vae" in only:
+        (cfg.work_dir / "latents.pt").unlink(missing_ok=True)
     source = {"pack": str(pack), "pack_id": manifest["id"], "manifest_sha256": sha256(pack / "manifest.json"),
               "revision": manifest["factory"].get("revision"), "recipe": manifest["factory"].get("recipe")}
     graphs = {"teacher": [next(d["file"] for d in manifest["denoisers"] if d["role"] == "teacher")],
-              "vae": [manifest["vae_encoder"]["file"], manifest["vae_decoder"]["file"]],
+              "vae": [manifest.get("vae_encoder", {}).get("file"), manifest["vae_decoder"]["file"]],
               "vocoder": [manifest["vocoder"]["file"]]}
     report = {"pack": str(pack), "manifest_sha256": source["manifest_sha256"], "stages": {}}
     for stage, name in stages.items():
@@ -173,9 +184,11 @@ def main() -> None:
     ap.add_argument("--pack", type=Path, required=True, help="the pack folder (with manifest.json)")
     ap.add_argument("--config", required=True, help="the recipe whose work dir receives the checkpoints")
     ap.add_argument("--force", action="store_true", help="replace checkpoints already in the work dir")
+    ap.add_argument("--only", nargs="+", choices=sorted(MODULES), default=sorted(MODULES),
+                    help="import these modules only (vocoder: borrow a pack's vocoder, any latent space)")
     args = ap.parse_args()
     try:
-        report = import_pack(load_config(args.config), args.pack, force=args.force)
+        report = import_pack(load_config(args.config), args.pack, force=args.force, only=frozenset(args.only))
     except (GraphMismatch, PackTooOld, FileExistsError) as error:
         raise SystemExit(f"from_pack: {error}") from None
     print(json.dumps(report, indent=2))

@@ -201,3 +201,27 @@ def test_a_pack_without_a_vae_encoder_is_refused(micro, tmp_path, monkeypatch):
         monkeypatch.setenv("SOUNDSTEP_WORK", str(micro["root"]))
         monkeypatch.setattr("sys.argv", ["from_pack", "--pack", str(micro["pack"]), "--config", "micro"])
         from_pack.main()
+
+
+def test_a_vocoder_alone_is_borrowed_from_a_pack_without_a_vae_encoder_into_another_latent_space(micro, tmp_path,
+                                                                                                monkeypatch):
+    from soundstep_factory import from_pack
+
+    old = tmp_path / "old"
+    old.mkdir()
+    manifest = json.loads((micro["pack"] / "manifest.json").read_text())
+    del manifest["vae_encoder"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    (old / "vocoder.onnx").symlink_to(micro["pack"] / "vocoder.onnx")
+    cfg = load_config("micro")
+    other_space = dataclasses.replace(cfg, vae=dataclasses.replace(cfg.vae, latent_channels=cfg.vae.latent_channels * 2))
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path / "work"))
+    report = from_pack.import_pack(other_space, old, only=frozenset({"vocoder"}))
+    assert set(report["stages"]) == {"vocoder"}
+    assert sorted(p.parent.name for p in (tmp_path / "work" / "micro").glob("*/checkpoint.pt")) == ["vocoder"]
+    _, borrowed = _state(tmp_path / "work" / "micro" / "vocoder" / "checkpoint.pt")
+    _, trained = _state(micro["root"] / "micro" / "vocoder" / "checkpoint.pt")
+    worst = max(float((borrowed[k] - trained[k]).abs().max() / trained[k].abs().max().clamp(min=1e-12)) for k in trained)
+    assert worst < 1e-3, worst  # float16 storage
+    with pytest.raises(from_pack.PackTooOld):  # the teacher still needs the encoder's latent space
+        from_pack.import_pack(cfg, old, only=frozenset({"teacher"}), force=True)
