@@ -10,6 +10,10 @@ import type { MetricFigures, MetricsTable } from '../src/runtime/manifest';
 import type { DenoiserSummary } from '../src/domain/pack-summary';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
 import { parseWav } from './wav';
+import { canvasPixels, distinctColours } from './canvas';
+import { logMel, type MelConfig } from '../src/engine/mel';
+import { parseWav as decodeWav } from '../src/engine/wav';
+import { melImage } from '../src/components/SoundPictures/draw';
 
 const player = (page: Page) => page.getByTestId('grid-player');
 const playerState = (page: Page) =>
@@ -27,6 +31,19 @@ const cellUrl = (page: Page, key: string) =>
     const s = (window as unknown as { __soundstep: { getState(): { grid: Record<string, { result: { url: string } | null }> } } }).__soundstep;
     return s.getState().grid[k]?.result?.url ?? null;
   }, key);
+
+/** The WAV bytes a filled cell plays, fetched inside the page. */
+async function cellBytes(page: Page, key: string): Promise<Uint8Array> {
+  const url = await cellUrl(page, key);
+  if (!url) throw new Error(`cell ${key} has no sound`);
+  const b64 = await page.evaluate(async (u) => {
+    const buf = new Uint8Array(await (await fetch(u)).arrayBuffer());
+    let s = '';
+    for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+    return btoa(s);
+  }, url);
+  return new Uint8Array(Buffer.from(b64, 'base64'));
+}
 
 test('shipped pack: fills every cell cheapest first with progress; cells play, download, show time and NFE; metrics from the manifest table, "—" where it has no row', async ({ app, page }) => {
   test.setTimeout(720_000); // 8 cells: 1,025 network evaluations on WASM
@@ -155,6 +172,22 @@ test('UI fixture pack: a column per method, "not distilled" cells, metrics besid
     await expect(page.getByTestId(`cell-${k}`)).toHaveAttribute('data-status', i < done ? 'done' : 'empty');
   }
   await expect(app.generateButton).toBeEnabled();
+
+  // each filled cell shows a small spectrogram of its own sound: the pixels are exactly the log-mel
+  // image (src/engine/mel.ts with the pack's settings) of the WAV the cell plays
+  const mel = await page.evaluate(
+    () => (window as unknown as { __soundstep: { getState(): { manifest: { mel: MelConfig } } } }).__soundstep.getState().manifest.mel,
+  );
+  for (const k of ['bsa-25@25', 'teacher@25']) {
+    const cell = page.getByTestId(`cell-${k}`);
+    await expect(cell.locator('.pictures')).toHaveAttribute('data-state', 'drawn');
+    const shown = await canvasPixels(cell.getByTestId('cell-spectrogram'));
+    const expected = melImage(logMel(decodeWav(await cellBytes(page, k)).samples, mel)); // as the page decodes it
+    expect([shown.width, shown.height]).toEqual([256, 64]); // frames x mels
+    expect(distinctColours(shown)).toBeGreaterThan(50);
+    expect(shown.data).toEqual(Array.from(expected));
+  }
+  await expect(page.getByTestId('cell-teacher@200').getByTestId('cell-spectrogram')).toHaveCount(0); // not filled: no picture
 
   // blind A/B by keyboard: the chosen pair plays as A and B; the reveal names what A really was
   await page.getByLabel('First cell').selectOption({ label: 'bsa · 25 steps' });

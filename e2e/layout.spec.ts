@@ -1,6 +1,6 @@
 // Quality of the page for generating and comparing: a phone-width layout (360 px) without
-// sideways scrolling (the grid scrolls inside its own region), a keyboard focus order that
-// follows the form, and a name on every control.
+// sideways scrolling (the grid scrolls inside its own region), the comparison grid as a side
+// panel on wide screens, a keyboard focus order that follows the form, and a name on every control.
 
 import { test, expect } from './fixtures';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
@@ -27,6 +27,36 @@ test('360 px wide: nothing overflows the page, the grid scrolls in its own keybo
   await page.keyboard.press('ArrowRight');
   await expect.poll(() => region.evaluate((el) => el.scrollLeft)).toBeGreaterThan(0);
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+});
+
+test('from 1100 px the comparison grid is a side panel beside the generator and its results; narrower, they stack', async ({ app, page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await routeFixturePack(page.context());
+  await app.goto({ backend: 'wasm', pack: FIXTURE_PACK_URL });
+  await app.waitForReady();
+  const form = page.getByRole('form', { name: 'Describe a sound' });
+  const panel = page.getByRole('complementary', { name: 'Comparison of steps and methods' });
+  const pack = page.getByTestId('pack-status');
+  const box = async (l: typeof form) => {
+    const b = await l.boundingBox();
+    if (!b) throw new Error('not laid out');
+    return b;
+  };
+
+  const [f, p, k] = [await box(form), await box(panel), await box(pack)];
+  expect(p.x).toBeGreaterThanOrEqual(f.x + f.width); // beside the generator, on its right
+  expect(Math.abs(p.y - f.y)).toBeLessThan(2); // tops aligned
+  expect(p.x + p.width).toBeLessThanOrEqual(1280);
+  expect(Math.abs(k.x - f.x)).toBeLessThan(1); // the pack card stays in the generator's column
+  expect(k.y).toBeGreaterThan(f.y + f.height);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+
+  // one pixel under the breakpoint: stacked in document order, generator, comparison, pack
+  await page.setViewportSize({ width: 1099, height: 900 });
+  const [f2, p2, k2] = [await box(form), await box(panel), await box(pack)];
+  expect(Math.abs(p2.x - f2.x)).toBeLessThan(1);
+  expect(p2.y).toBeGreaterThan(f2.y + f2.height);
+  expect(k2.y).toBeGreaterThan(p2.y + p2.height);
 });
 
 test('keyboard: Tab from the prompt follows the form to Generate; every control has a name', async ({ app, page }) => {

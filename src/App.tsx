@@ -7,18 +7,28 @@ import { Results } from './components/Result';
 import { ComparisonPanel } from './components/ComparisonPanel';
 import type { SoundstepClient } from './worker/client';
 
-/** The page: everything reads the store; actions go through the worker client. */
+/**
+ * The page: everything reads the store; actions go through the worker client. On wide screens
+ * (layout.css) the generator and its results make one column and the comparison grid a side
+ * panel beside them; narrow screens stack the three areas in document order.
+ */
 export function App({ client }: { client: SoundstepClient }) {
   return (
     <div className="page">
       <Header />
-      <main>
-        <ErrorAlert onRetryLoad={() => client.load()} />
-        <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} />
-        <GenerationProgress />
-        <Results onDelete={(key) => void client.deleteResult(key)} onClear={() => void client.clearResults()} />
-        <ComparisonPanel onFill={() => client.fillGrid()} onCancel={() => client.cancel()} />
-        <PackStatus onLoad={(url) => client.load(url)} />
+      <main className="layout">
+        <div className="workspace">
+          <ErrorAlert onRetryLoad={() => client.load()} />
+          <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} />
+          <GenerationProgress />
+          <Results onDelete={(key) => void client.deleteResult(key)} onClear={() => void client.clearResults()} />
+        </div>
+        <aside className="side-panel" aria-label="Comparison of steps and methods" data-testid="side-panel">
+          <ComparisonPanel onFill={() => client.fillGrid()} onCancel={() => client.cancel()} />
+        </aside>
+        <div className="pack-area">
+          <PackStatus onLoad={(url) => client.load(url)} />
+        </div>
       </main>
       <footer className="muted">
         Runs entirely on this device with onnxruntime-web; nothing you type leaves the page.

@@ -10,6 +10,7 @@ import { createClient, type SoundstepClient } from './worker/client';
 import { openHistory } from './history';
 import { BACKEND_PREFERENCES, type BackendPreference } from './worker/protocol';
 import './styles.css';
+import './layout.css';
 
 declare global {
   interface Window {

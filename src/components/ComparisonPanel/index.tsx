@@ -27,6 +27,7 @@ import {
 } from '../../store';
 import type { DenoiserSummary } from '../../domain/pack-summary';
 import { fmtSeconds } from '../Result/format';
+import { SoundPictures } from '../SoundPictures';
 import { AbTest } from './AbTest';
 
 /** The one player of the panel: a cell or an A/B side plays through it, one at a time. */
@@ -188,6 +189,7 @@ function Cell({
               ⤓ WAV
             </a>
           </div>
+          <SoundPictures wav={result.wav} mel={result.mel} label={label} compact />
         </>
       )}
       <Metrics metrics={metrics} denoiserId={denoiser.id} steps={steps} />

@@ -45,8 +45,9 @@ function drawSpectrogram(canvas: HTMLCanvasElement, x: Float32Array, mel: MelCon
 /**
  * The waveform and the log-mel spectrogram of a result, drawn from its WAV (so restored
  * results draw the same way). The spectrogram is src/engine/mel.ts with the pack's settings.
+ * `compact`: the spectrogram alone, small and without captions (a comparison grid cell).
  */
-export function SoundPictures({ wav, mel, label }: { wav: Blob; mel: MelConfig; label: string }) {
+export function SoundPictures({ wav, mel, label, compact = false }: { wav: Blob; mel: MelConfig; label: string; compact?: boolean }) {
   const waveRef = useRef<HTMLCanvasElement>(null);
   const specRef = useRef<HTMLCanvasElement>(null);
   // how the pictures of which (wav, mel) ended: another pair is 'drawing' until its effect ends
@@ -68,6 +69,13 @@ export function SoundPictures({ wav, mel, label }: { wav: Blob; mel: MelConfig; 
     };
   }, [wav, mel]);
 
+  if (compact) {
+    return (
+      <div className="pictures compact" data-state={state}>
+        <canvas ref={specRef} className="spectrogram" role="img" aria-label={`Log-mel spectrogram of ${label}`} data-testid="cell-spectrogram" />
+      </div>
+    );
+  }
   return (
     <div className="pictures" data-state={state}>
       <figure>
