@@ -35,7 +35,7 @@ describe('docs/soundstep-pack-1.schema.json', () => {
     expect(refusal((m) => (m['schedule'].beta_end = 1.5))).toBe('schedule.beta_end must be > 0 and < 1 (got 1.5)');
     expect(refusal((m) => (m['denoisers'][1].id = ''))).toBe('denoisers[1].id must be a non-empty string (got "")');
     expect(refusal((m) => (m['files']['a//b.onnx'] = { bytes: 1, sha256: 'a'.repeat(64) }))).toBe(
-      'files["a//b.onnx"] must be a relative path inside the pack',
+      'files["a//b.onnx"] must be a relative path inside the pack: it has an empty part ("//" or a trailing "/")',
     );
     expect(refusal((m) => (m['files']['manifest.json'] = { bytes: 1, sha256: 'a'.repeat(64) }))).toMatch(
       /^files\["manifest\.json"\] names manifest\.json, which files must not list/,

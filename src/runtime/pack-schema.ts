@@ -7,6 +7,7 @@
 
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import schema from '../../docs/soundstep-pack-1.schema.json';
+import { pathProblem } from './pack-paths';
 
 type Schema = { readonly [key: string]: unknown };
 
@@ -142,6 +143,10 @@ function explain(e: ErrorObject, root: unknown): string {
   const path = fieldPath(root, e.propertyName === undefined ? at : [...at, e.propertyName]);
   const got = e.propertyName === undefined ? ` (${describe(e.data)})` : '';
   const custom = (parent['x-messages'] as Record<string, string> | undefined)?.[e.keyword];
+  // a refused path says why: encoded traversal, an absolute URL, '//host', a backslash ...
+  const value: unknown = e.propertyName ?? e.data;
+  const why = e.keyword === 'pattern' && parent['pattern'] === DEFS['pathRule']?.['pattern'] && typeof value === 'string' ? pathProblem(value) : null;
+  if (custom && why) return `${path} ${custom}${got}: ${why}`;
   if (custom) return `${path} ${custom}${got}`;
   if (e.keyword === 'uniqueItems') {
     const { i, j } = e.params as { i: number; j: number };

@@ -3,6 +3,7 @@
 
 import { PackError } from './errors';
 import { MANIFEST_FILE, validateManifest, type FileEntry, type Manifest } from './manifest';
+import { resolveInsidePack } from './pack-paths';
 
 /** Reads one pack file by pack-relative path; reports progress as (loaded, total) bytes (total 0 if unknown). */
 export type FetchFile = (path: string, onProgress?: (loaded: number, total: number) => void) => Promise<Uint8Array>;
@@ -82,12 +83,21 @@ export function httpFetchFile(baseUrl: string): FetchFile {
   };
 }
 
+/** The URL of `path` below `base`; PackError naming the path when it would leave the pack folder. */
 function resolveUrl(base: string, path: string): string {
   const origin = typeof location !== 'undefined' ? location.href : undefined;
+  let folder: string;
   try {
-    return new URL(path, new URL(base, origin)).href;
+    folder = new URL(base, origin).href;
   } catch {
     return base + path;
+  }
+  try {
+    return resolveInsidePack(folder, path);
+  } catch (e) {
+    throw new PackError(path, `${e instanceof Error ? e.message : String(e)}: the pack's manifest names a file outside its folder, so it is refused`, {
+      cause: e,
+    });
   }
 }
 
