@@ -77,12 +77,14 @@ test('keyboard: Tab from the prompt follows the form to Generate; every control 
       return `${role}:${name.split(':')[0]}`;
     });
   const order: string[] = [];
-  for (let i = 0; i < 9; i++) {
+  for (let i = 0; i < 10; i++) {
     await page.keyboard.press('Tab');
     order.push(await focused());
   }
   // the page starts on the fixture's best 25-step student (bsa-25): the checked radio, its method, no guidance slider
+  // the example prompts are one Tab stop (arrow keys move inside them)
   expect(order).toEqual([
+    'button:a piano plays a melody',
     'input-radio:Student',
     'select:Method',
     'input-range:Steps',

@@ -31,6 +31,7 @@ export function createInitialState(): AppState {
     packLoad: null,
     // form
     prompt: '',
+    promptBefore: null,
     denoiserId: null,
     steps: DEFAULT_STEPS,
     seed: DEFAULT_SEED,

@@ -114,6 +114,23 @@ describe('store', () => {
     expect(s().error).toBeNull();
   });
 
+  it('an example fills the prompt; a typed prompt comes back with Undo; typing drops the Undo', () => {
+    const s = useStore.getState;
+    s().exampleChosen('a dog barks');
+    expect([s().prompt, s().promptBefore]).toEqual(['a dog barks', null]); // empty box: nothing to undo
+    s().setPrompt('my own words');
+    s().exampleChosen('a piano plays a melody');
+    s().exampleChosen('a harp plays a melody');
+    expect([s().prompt, s().promptBefore]).toEqual(['a harp plays a melody', 'my own words']);
+    s().exampleUndone();
+    expect([s().prompt, s().promptBefore]).toEqual(['my own words', null]);
+    s().exampleChosen('a dog barks');
+    s().setPrompt('a dog barks loudly');
+    expect(s().promptBefore).toBeNull();
+    s().exampleUndone(); // nothing to undo: the edit stays
+    expect(s().prompt).toBe('a dog barks loudly');
+  });
+
   it('resetStore restores the initial state and keeps the actions', () => {
     useStore.getState().setPrompt('x');
     resetStore();

@@ -46,6 +46,8 @@ export interface PackState {
 
 export interface FormState {
   prompt: string;
+  /** what the user had typed before an example prompt replaced it (Undo brings it back); null: nothing to undo */
+  promptBefore: string | null;
   /** id of the chosen denoiser; null until a pack is ready, then the pack's default (domain/default-denoiser.ts) */
   denoiserId: string | null;
   steps: number;

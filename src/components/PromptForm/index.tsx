@@ -1,6 +1,7 @@
 import { useEffect, useRef, type FormEvent } from 'react';
 import { selectGenerateBlocker, selectJob, selectPrompt, selectRun, useStore } from '../../store';
 import { GenerationControls } from '../GenerationControls';
+import { ExamplePrompts } from '../ExamplePrompts';
 
 /** Prompt and the generation controls; Generate (Ctrl/Cmd+Enter, with the reason when it is disabled) and Cancel. */
 export function PromptForm({ onGenerate, onCancel }: { onGenerate: () => void; onCancel: () => void }) {
@@ -48,6 +49,7 @@ export function PromptForm({ onGenerate, onCancel }: { onGenerate: () => void; o
       <p id="prompt-help" className="hint muted">
         Ctrl+Enter (⌘+Enter on a Mac) generates.
       </p>
+      <ExamplePrompts disabled={running} />
 
       <GenerationControls disabled={running} />
 

@@ -3,11 +3,17 @@
 import type { StateCreator } from 'zustand';
 import { offersSteps } from '../../engine/steps';
 import type { DenoiserSummary } from '../../domain/pack-summary';
+import { fillExample } from '../../domain/example-fill';
 import { GUIDANCE_RANGE, MAX_VARIATIONS } from '../initialState';
 import type { Store } from '../index';
 
 export interface FormActions {
+  /** what the user typed: an example's Undo no longer applies */
   setPrompt: (prompt: string) => void;
+  /** an example prompt was clicked: it fills the box, a typed prompt is kept for Undo (domain/example-fill.ts) */
+  exampleChosen: (example: string) => void;
+  /** back to the prompt the user typed before the examples */
+  exampleUndone: () => void;
   /** for a student, moves to the student of the same method (else any) distilled for `steps` */
   setSteps: (steps: number) => void;
   setSeed: (seed: number) => void;
@@ -53,7 +59,9 @@ export function pickDenoiser(
 }
 
 export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => ({
-  setPrompt: (prompt) => set({ prompt }),
+  setPrompt: (prompt) => set({ prompt, promptBefore: null }),
+  exampleChosen: (example) => set((s) => fillExample(s, example)),
+  exampleUndone: () => set((s) => (s.promptBefore === null ? {} : { prompt: s.promptBefore, promptBefore: null })),
   setSteps: (steps) =>
     set((s) => {
       const current = s.manifest?.denoisers.find((d) => d.id === s.denoiserId);

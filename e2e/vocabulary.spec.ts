@@ -1,0 +1,72 @@
+// Knowing what the model knows: the pack's sound vocabulary as example prompts to click.
+
+import { test, expect } from './fixtures';
+import { CHIPS_PER_CATEGORY } from '../src/components/ExamplePrompts/examples';
+
+interface Vocab {
+  key: string;
+  category: string;
+  examples: string[];
+}
+
+test('the pack’s sounds as example prompts by category: a click fills the box and never generates; a typed prompt comes back with Undo; one Tab stop, arrow keys inside', async ({ app, page }) => {
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady();
+  const vocabulary = await page.evaluate(
+    () => (window as unknown as { __soundstep: { getState(): { manifest: { vocabulary: Vocab[] } } } }).__soundstep.getState().manifest.vocabulary,
+  );
+  const categories = [...new Set(vocabulary.map((v) => v.category))];
+  expect(categories).toEqual(['music', 'effects', 'percussion', 'speech', 'synthetic']);
+  const toolbar = page.getByRole('toolbar', { name: /^Example sounds this pack was trained on/ });
+  // three chips per category (CHIPS_PER_CATEGORY), in the pack's own wording, then "N more"
+  for (const c of categories) {
+    const entries = vocabulary.filter((v) => v.category === c);
+    const group = page.getByTestId(`examples-${c}`);
+    const chips = entries.slice(0, CHIPS_PER_CATEGORY).map((v) => v.examples[0]!);
+    const more = entries.length > CHIPS_PER_CATEGORY ? [`${entries.length - CHIPS_PER_CATEGORY} more ${c} examples`] : [];
+    await expect(group.getByRole('button')).toHaveText([...chips, ...more]);
+  }
+
+  // a click fills the empty box, with nothing to undo, and generates nothing
+  await toolbar.getByRole('button', { name: 'a piano plays a melody' }).click();
+  await expect(app.prompt).toHaveValue('a piano plays a melody');
+  await expect(page.getByTestId('example-undo')).toHaveText('');
+  await expect(app.generateButton).toBeEnabled();
+  await expect(app.progressbar).toHaveCount(0);
+
+  // a typed prompt is replaced, and comes back with Undo (also after a second example)
+  await app.prompt.fill('a kettle whistles in my kitchen');
+  await page.getByTestId('examples-effects').getByRole('button').first().click();
+  await expect(app.prompt).toHaveValue(vocabulary.find((v) => v.category === 'effects')!.examples[0]!);
+  await toolbar.getByRole('button', { name: 'a harpsichord plays a melody' }).click();
+  await expect(page.getByTestId('example-undo')).toContainText('An example replaced your prompt.');
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await expect(app.prompt).toHaveValue('a kettle whistles in my kitchen');
+  await expect(page.getByTestId('example-undo')).toHaveText('');
+
+  // "more" shows the whole category, "fewer" folds it again
+  const music = page.getByTestId('examples-music');
+  const musicCount = vocabulary.filter((v) => v.category === 'music').length;
+  await music.getByRole('button', { name: /more music examples/ }).click();
+  await expect(music.getByRole('button')).toHaveCount(musicCount + 1);
+  await expect(music.getByRole('button', { name: /fewer/ })).toHaveAttribute('aria-expanded', 'true');
+  await music.getByRole('button', { name: /fewer/ }).click();
+  await expect(music.getByRole('button')).toHaveCount(CHIPS_PER_CATEGORY + 1);
+
+  // keyboard: one Tab stop from the prompt, arrow keys inside, Enter fills
+  await app.prompt.fill('');
+  await app.prompt.focus();
+  await page.keyboard.press('Tab');
+  // the group's one tab stop is the button used last ("more music examples"); Home goes to the first chip
+  await expect(music.getByRole('button', { name: /more music examples/ })).toBeFocused();
+  await page.keyboard.press('Home');
+  await expect(toolbar.getByRole('button').first()).toBeFocused();
+  await page.keyboard.press('ArrowRight');
+  await expect(toolbar.getByRole('button', { name: 'a harpsichord plays a melody' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(app.prompt).toHaveValue('a harpsichord plays a melody');
+  await page.keyboard.press('Tab'); // out of the group, to the model switch
+  await expect(page.getByRole('radio', { name: 'Student' })).toBeFocused();
+
+  expect(await app.allResults()).toEqual([]); // nothing was generated
+});
