@@ -104,6 +104,9 @@ test('a repacked pack (external data) loads from a URL, sounds like the shipped 
   const requested = await servePack(page.context(), repacked, REMOTE_PACK_URL);
   await recordPhases(page);
   await pack.load(REMOTE_PACK_URL);
+  // another site: the card names its host and waits (pack-consent.spec.ts tests the question itself)
+  await expect(pack.consentHost).toHaveText(new URL(REMOTE_PACK_URL).host);
+  await pack.acceptDownload();
   await expect(pack.phase).toBeVisible();
   await expect(pack.fileRows.first()).toBeVisible();
   await pack.waitForStatus('ready');
@@ -155,8 +158,10 @@ test('bad URLs, non-packs, CORS failures, damaged and missing files are refused 
   const context = page.context();
 
   /** Load `url`, expect an error matching `what` (and naming `file`), then the shipped pack in use again. */
-  const refused = async (url: string, what: RegExp, file?: string): Promise<void> => {
+  const refused = async (url: string, what: RegExp, file?: string, asked = false): Promise<void> => {
     await pack.load(url);
+    // a readable manifest from another site is shown (host, size) before anything else is fetched
+    if (asked) await pack.acceptDownload();
     await expect(app.alert).toBeVisible({ timeout: 120_000 });
     await expect(app.alert).toContainText(what);
     if (file) await expect(app.page.getByTestId('error-file')).toHaveText(file);
@@ -193,11 +198,11 @@ test('bad URLs, non-packs, CORS failures, damaged and missing files are refused 
 
   // a damaged external-data file: the hash mismatch names it
   await servePack(context, repacked, `${REMOTE_ORIGIN}/damaged/`, { damaged: ['vae_decoder.onnx.data'] });
-  await refused(`${REMOTE_ORIGIN}/damaged/`, /SHA-256 mismatch.*rebuild or re-upload the pack/, 'vae_decoder.onnx.data');
+  await refused(`${REMOTE_ORIGIN}/damaged/`, /SHA-256 mismatch.*rebuild or re-upload the pack/, 'vae_decoder.onnx.data', true);
 
   // a missing file
   await servePack(context, repacked, `${REMOTE_ORIGIN}/incomplete/`, { missing: ['vocoder.onnx.data'] });
-  await refused(`${REMOTE_ORIGIN}/incomplete/`, /not found: HTTP 404.*the pack is incomplete/, 'vocoder.onnx.data');
+  await refused(`${REMOTE_ORIGIN}/incomplete/`, /not found: HTTP 404.*the pack is incomplete/, 'vocoder.onnx.data', true);
 
   // after all that, the shipped pack is still the one that generates
   await app.prompt.fill('waves');

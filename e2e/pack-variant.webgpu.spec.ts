@@ -27,6 +27,7 @@ test('WebGPU weights follow shader-f16, the report says why, and one evaluation 
     const app = new SoundstepPage(page);
     const pack = new PackPanel(page);
     await app.goto({ backend: 'webgpu', pack: REMOTE_PACK_URL });
+    await pack.acceptDownload(); // a pack from another site waits for the user (pack-consent.spec.ts)
     await expect(app.deviceBackend).toHaveText('WebGPU', { timeout: 60_000 });
     await pack.waitForStatus('ready', 400_000);
     await expect(app.deviceBackend).toHaveText('WebGPU');

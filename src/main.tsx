@@ -5,6 +5,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { requestPackLoad } from './components/PackStatus/pack-consent';
 import { DEFAULT_PACK_URL, useStore } from './store';
 import { createClient, type SoundstepClient } from './worker/client';
 import { openHistory } from './history';
@@ -33,7 +34,8 @@ const worker = new Worker(new URL('./worker/generate.worker.ts', import.meta.url
   name: 'soundstep-generate',
 });
 const client = createClient(worker);
-client.load(packUrl, backend);
+// a pack from another site waits for the user's consent (its host and size are shown first)
+void requestPackLoad(packUrl, (url) => client.load(url, backend));
 // the results of earlier visits (IndexedDB); without it results last until the page is left
 openHistory()
   .then((history) => client.attachHistory(history))

@@ -17,6 +17,12 @@ export class PackPanel {
   readonly fileRows: Locator;
   readonly cacheUsage: Locator;
   readonly clearCache: Locator;
+  /** the question before a pack from another site is downloaded: host, total size, Download, Cancel */
+  readonly consent: Locator;
+  readonly consentHost: Locator;
+  readonly consentSize: Locator;
+  readonly consentDownload: Locator;
+  readonly consentCancel: Locator;
 
   constructor(readonly page: Page) {
     this.card = page.getByTestId('pack-status');
@@ -32,12 +38,24 @@ export class PackPanel {
     this.fileRows = page.getByTestId('file-row');
     this.cacheUsage = page.getByTestId('cache-usage');
     this.clearCache = this.card.getByRole('button', { name: 'Clear cache' });
+    this.consent = page.getByTestId('pack-consent');
+    this.consentHost = page.getByTestId('pack-consent-host');
+    this.consentSize = page.getByTestId('pack-consent-size');
+    this.consentDownload = this.consent.getByRole('button', { name: /^Download/ });
+    this.consentCancel = this.consent.getByRole('button', { name: 'Cancel' });
   }
 
   /** Type a URL and press Enter (the keyboard path). */
   async load(url: string): Promise<void> {
     await this.urlField.fill(url);
     await this.urlField.press('Enter');
+  }
+
+  /** Agree to download the pack from another site that the card asks about. */
+  async acceptDownload(): Promise<void> {
+    await expect(this.consent).toBeVisible();
+    await this.consentDownload.click();
+    await expect(this.consent).toHaveCount(0);
   }
 
   async waitForStatus(status: 'ready' | 'failed' | 'loading', timeout = 180_000): Promise<void> {

@@ -2,6 +2,8 @@ import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { browserCacheStorage, cacheUsage, clearPackCache, type CacheUsage } from '../../runtime/pack-cache';
 import { DEFAULT_PACK_URL, selectFiles, selectLoadStatus, selectManifest, useStore, type AppState, type FileProgress } from '../../store';
 import type { LoadPhase, LoadSummary } from '../../worker/protocol';
+import { PackConsent } from './PackConsent';
+import { requestPackLoad, useConsent, type ConsentState } from './pack-consent';
 import { formatBytes, parsePackUrl, percent } from './pack-url';
 
 // Selectors at module scope (stable identities).
@@ -10,6 +12,7 @@ const selectLoadPhase = (s: AppState) => s.loadPhase;
 const selectPackLoad = (s: AppState) => s.packLoad;
 const selectPrecision = (s: AppState) => s.precision;
 const selectLoadMs = (s: AppState) => s.loadMs;
+const selectAsking = (s: ConsentState) => s.checking !== null || s.offer !== null;
 
 const PHASE_TEXT: Record<LoadPhase, string> = {
   manifest: 'reading manifest.json',
@@ -19,7 +22,7 @@ const PHASE_TEXT: Record<LoadPhase, string> = {
 };
 
 /** The shipped pack's absolute URL, to keep `?pack=` out of the address for it. */
-function defaultPackUrl(): string {
+export function defaultPackUrl(): string {
   return new URL(`${import.meta.env.BASE_URL}${DEFAULT_PACK_URL}`, document.baseURI).href;
 }
 
@@ -169,6 +172,7 @@ export function PackStatus({ onLoad }: { onLoad?: (url: string) => void }) {
   const load = useStore(selectPackLoad);
   const precision = useStore(selectPrecision);
   const packUrl = useStore(selectPackUrl);
+  const asking = useConsent(selectAsking);
   usePackParam(status, packUrl);
   const entries = Object.entries(files);
   const done = entries.filter(([, p]) => p.done);
@@ -200,7 +204,7 @@ export function PackStatus({ onLoad }: { onLoad?: (url: string) => void }) {
           </p>
         ) : status === 'failed' ? (
           <p>No model pack is loaded. Load one from a URL below, or retry.</p>
-        ) : (
+        ) : asking && status === 'idle' ? null : (
           <p data-testid="load-phase" data-phase={phase ?? ''}>
             Loading <span className="url">{packUrl}</span>: {PHASE_TEXT[phase ?? 'manifest']}
             {phase === 'files' && entries.length > 0 && (
@@ -231,7 +235,8 @@ export function PackStatus({ onLoad }: { onLoad?: (url: string) => void }) {
           </ul>
         </details>
       )}
-      {onLoad && <PackUrlForm onLoad={onLoad} busy={status === 'loading'} />}
+      {onLoad && <PackConsent onDecline={manifest ? null : () => onLoad(defaultPackUrl())} />}
+      {onLoad && <PackUrlForm onLoad={(url) => void requestPackLoad(url, onLoad)} busy={status === 'loading' || asking} />}
       <PackCache refreshKey={`${status}:${packUrl}`} />
     </section>
   );
