@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'factory/', 'public/', 'test-results/', 'playwright-report/'] },
+  { ignores: ['dist/', 'node_modules/', 'factory/', 'public/', 'test-results/', 'playwright-report/', 'src/**/*.generated.js'] },
   {
     files: ['src/**/*.{ts,tsx}', 'e2e/**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],

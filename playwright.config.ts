@@ -39,7 +39,8 @@ export default defineConfig({
   projects: [
     {
       name: 'wasm',
-      testIgnore: /webgpu\.spec\.ts/,
+      // e2e/deploy/ has its own server and config (playwright.deploy.config.ts)
+      testIgnore: [/webgpu\.spec\.ts/, /[\\/]deploy[\\/]/],
       use: { launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS } },
     },
     {

@@ -3,7 +3,8 @@
 #   0. the static checks (scripts/lint.sh: eslint, the TypeScript type check, ruff, mypy),
 #   1. the factory's tests (math, data, and the micro configuration end to end with ONNX parity),
 #   2. the TypeScript unit tests (engine vs the factory's golden files, the real pack),
-#   3. the Playwright tests in Debian's chromium (WASM generation, WebGPU parity on SwiftShader).
+#   3. the Playwright tests in Debian's chromium (WASM generation, WebGPU parity on SwiftShader),
+#   4. the built site served as docs/deploying.md says (playwright.deploy.config.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
@@ -17,3 +18,5 @@ echo "== unit tests"
 npx vitest run
 echo "== browser tests"
 npx playwright test
+echo "== the deployed site (npm run build's dist/ under serve + serve.json)"
+npx playwright test -c playwright.deploy.config.ts

@@ -4,6 +4,7 @@ import schema from '../../docs/soundstep-pack-1.schema.json';
 import { main, validatePack } from '../cli/validate-pack';
 import { validateManifest } from './manifest';
 import { schemaProblem } from './pack-schema';
+import { GENERATED_VALIDATOR, packSchemaModule } from './pack-schema-codegen';
 import { DISTILLATION_METHODS, PACK_FORMAT, VARIANT_DTYPES } from './pack-types';
 
 const SHIPPED = 'public/models/soundstep-small';
@@ -44,6 +45,12 @@ describe('docs/soundstep-pack-1.schema.json', () => {
     expect(refusal((m) => (m['denoisers'][1].guidance = { type: 'classifier-free' }))).toBe(
       'denoisers[1] ("bsa-100").guidance.type must be "folded" (got "classifier-free")',
     );
+  });
+});
+
+describe('the standalone validator (no code compiled at run time: the CSP has no unsafe-eval)', () => {
+  it('is the one the schema gives now (else: npx tsx src/cli/compile-pack-schema.ts)', () => {
+    expect(readFileSync(GENERATED_VALIDATOR, 'utf8')).toBe(packSchemaModule());
   });
 });
 

@@ -5,29 +5,18 @@
 //   latent.scale must be > 0 (got -1)
 // A subschema's `x-messages` (ignored by validators) words the refusal of one keyword.
 
-import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
 import schema from '../../docs/soundstep-pack-1.schema.json';
 import { pathProblem } from './pack-paths';
+// the schema compiled ahead of time (pack-schema-codegen.ts): no code is compiled at run time,
+// so the app runs under a Content-Security-Policy without 'unsafe-eval'
+import { validate as validateSchema } from './pack-schema-validate.generated.js';
 
 type Schema = { readonly [key: string]: unknown };
 
 const SCHEMA: Schema = schema;
 const DEFS = SCHEMA['$defs'] as Record<string, Schema>;
 const RANGE_KEYWORDS = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']);
-
-let compiled: ValidateFunction | null = null;
-
-/** The compiled schema (compiled once, on first use). */
-function validator(): ValidateFunction {
-  if (!compiled) {
-    // allErrors: the most telling refusal is picked below; strictTypes off: the schema's rules
-    // (paths, ranges) sit in subschemas without a `type` of their own.
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strictTypes: false });
-    ajv.addKeyword({ keyword: 'x-messages', schemaType: 'object' });
-    compiled = ajv.compile(SCHEMA);
-  }
-  return compiled;
-}
 
 /** "missing", or "got <the value as JSON, shortened>". */
 export function describe(value: unknown): string {
@@ -43,10 +32,9 @@ export function describe(value: unknown): string {
  * its guidance type, not that default_scale is missing).
  */
 export function schemaProblem(json: unknown): string | null {
-  const validate = validator();
-  if (validate(json)) return null;
+  if (validateSchema(json)) return null;
   // 'if' and 'propertyNames' only restate the refusal of a subschema, which is listed too
-  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if' && e.keyword !== 'propertyNames');
+  const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== 'if' && e.keyword !== 'propertyNames');
   const first = errors.find((e) => e.keyword !== 'required') ?? errors[0];
   return first ? explain(first, json) : 'does not match docs/soundstep-pack-1.schema.json';
 }
