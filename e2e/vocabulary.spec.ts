@@ -70,3 +70,42 @@ test('the pack’s sounds as example prompts by category: a click fills the box 
 
   expect(await app.allResults()).toEqual([]); // nothing was generated
 });
+
+test('before generating, a quiet reading says how close the prompt is to what the pack was trained on, and which symbols it cannot read; nothing is refused', async ({ app, page }) => {
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady();
+  const reading = page.getByTestId('prompt-reading');
+  /** type `prompt` and wait for its reading (the first one also embeds the pack's 136 example prompts) */
+  const readingOf = async (prompt: string) => {
+    await app.prompt.fill(prompt);
+    await expect(reading).toHaveAttribute('data-for', prompt, { timeout: 90_000 });
+    await expect(reading).toHaveAttribute('data-stale', 'false');
+  };
+
+  await readingOf('a piano plays a melody');
+  await expect(reading).toHaveAttribute('data-closeness', 'near');
+  await expect(reading).toContainText('Near what this pack was trained on: closest to “a piano plays a melody” (similarity 1.00).');
+  await expect(page.getByTestId('prompt-unknown')).toHaveCount(0);
+
+  await readingOf('🐶🔊');
+  await expect(page.getByTestId('prompt-unknown')).toHaveText('“🐶🔊” is unknown to the model: its tokenizer has no entry for these symbols, so they add nothing to the sound.');
+
+  await readingOf('un homme qui parle');
+  await expect(reading).toHaveAttribute('data-closeness', 'far');
+  await expect(reading).toContainText('Far from what this pack was trained on: the nearest sound it knows is “');
+  await expect(reading).toContainText('It will still try.');
+  await expect(app.generateButton).toBeEnabled(); // nothing is refused
+  await expect(app.prompt).toHaveAttribute('aria-describedby', /prompt-reading/);
+
+  // a far prompt generates like any other; a prompt typed meanwhile is read once the generation is done
+  await app.generateButton.click();
+  await app.prompt.fill('a harp plays a melody');
+  await expect(app.results).toHaveCount(1, { timeout: 90_000 });
+  expect((await app.result()).request.prompt).toBe('un homme qui parle');
+  await expect(reading).toHaveAttribute('data-for', 'a harp plays a melody', { timeout: 60_000 });
+  await expect(reading).toHaveAttribute('data-closeness', 'near');
+
+  // an empty box reads nothing
+  await app.prompt.fill('');
+  await expect(reading).toHaveText('');
+});

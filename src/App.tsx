@@ -1,3 +1,4 @@
+import { useCallback } from 'react';
 import { ErrorAlert } from './components/ErrorAlert';
 import { GenerationProgress } from './components/GenerationProgress';
 import { Header } from './components/Header';
@@ -13,13 +14,14 @@ import type { SoundstepClient } from './worker/client';
  * panel beside them; narrow screens stack the three areas in document order.
  */
 export function App({ client }: { client: SoundstepClient }) {
+  const readPrompt = useCallback((prompt: string, pack: string) => client.readPrompt(prompt, pack), [client]);
   return (
     <div className="page">
       <Header />
       <main className="layout">
         <div className="workspace">
           <ErrorAlert onRetryLoad={() => client.load()} />
-          <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} />
+          <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} onReadPrompt={readPrompt} />
           <GenerationProgress />
           <Results onDelete={(key) => void client.deleteResult(key)} onClear={() => void client.clearResults()} />
         </div>

@@ -4,6 +4,7 @@
 // docs/pack-format.md. Loading lives in ./pipeline-load.ts, graph I/O in ./graph-io.ts, the
 // request checks in ./request-checks.ts.
 
+import { meanPool } from '../engine/embedding';
 import { gaussianNoise } from '../engine/rng';
 import { sample, type Denoise } from '../engine/sample';
 import { alphasCumprod, trailingGrid } from '../engine/schedule';
@@ -149,6 +150,24 @@ export class Pipeline {
       [batch, L, H],
       signal,
     );
+  }
+
+  /**
+   * Sentence embeddings of `prompts` by the pack's text encoder: each prompt tokenized as for
+   * generation, encoded in batches of `batchSize`, its last hidden state averaged over its real
+   * tokens (engine/embedding.ts meanPool) -> one vector of text.hidden_size per prompt.
+   */
+  async embedPrompts(prompts: readonly string[], signal?: AbortSignal, batchSize = 8): Promise<Float32Array[]> {
+    this.checkAlive();
+    const { max_tokens: L, pad_token_id: pad, hidden_size: H } = this.manifest.text;
+    const out: Float32Array[] = [];
+    for (let from = 0; from < prompts.length; from += batchSize) {
+      const chunk = prompts.slice(from, from + batchSize);
+      const tokens = encodeBatch(this.tokenizer, chunk, L, pad);
+      const hidden = await this.encodeText(tokens.inputIds, tokens.attentionMask, chunk.length, signal);
+      out.push(...meanPool(hidden, tokens.attentionMask, chunk.length, H));
+    }
+    return out;
   }
 
   /**

@@ -15,11 +15,31 @@ export interface EncodedPrompt {
   truncated: boolean;
 }
 
+/**
+ * The words of `text` (split at whitespace, each once, in order) that `tokenize` turns into the
+ * unknown token `unk`, in whole or in part: emoji, scripts the vocabulary lacks. None without an `unk`.
+ */
+export function findUnknownWords(text: string, tokenize: (word: string) => string[], unk: string | null): string[] {
+  if (unk === null) return [];
+  const words = [...new Set(text.split(/\s+/).filter((w) => w !== ''))];
+  return words.filter((w) => tokenize(w).includes(unk));
+}
+
+/** The unknown token a tokenizer.json (or its config) names, e.g. "[UNK]"; null when it has none. */
+function unknownToken(tokenizerJson: object, tokenizerConfig: object): string | null {
+  const model = (tokenizerJson as { model?: { unk_token?: unknown } }).model;
+  const token = model?.unk_token ?? (tokenizerConfig as { unk_token?: unknown }).unk_token;
+  return typeof token === 'string' ? token : null;
+}
+
 export class PromptTokenizer {
   private readonly tokenizer: Tokenizer;
+  /** the token words outside the vocabulary become ("[UNK]"); null when the tokenizer has none */
+  readonly unkToken: string | null;
 
   constructor(tokenizerJson: object, tokenizerConfig: object) {
     this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    this.unkToken = unknownToken(tokenizerJson, tokenizerConfig);
   }
 
   /** From the bytes of tokenizer.json and tokenizer_config.json. */
@@ -38,6 +58,11 @@ export class PromptTokenizer {
 
   tokens(text: string): string[] {
     return this.tokenizer.encode(text).tokens;
+  }
+
+  /** The words of `text` the tokenizer reads as its unknown token (findUnknownWords). */
+  unknownWords(text: string): string[] {
+    return findUnknownWords(text, (w) => this.tokenizer.tokenize(w, { add_special_tokens: false }), this.unkToken);
   }
 
   /** Padded to maxTokens with padId; a longer prompt keeps its first maxTokens - 1 tokens and its final [SEP]. */

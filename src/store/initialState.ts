@@ -32,6 +32,7 @@ export function createInitialState(): AppState {
     // form
     prompt: '',
     promptBefore: null,
+    promptReading: null,
     denoiserId: null,
     steps: DEFAULT_STEPS,
     seed: DEFAULT_SEED,

@@ -2,6 +2,7 @@
 
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
 import type { ManifestSummary } from '../domain/pack-summary';
+import type { PromptReading } from '../domain/prompt-reading';
 import type { ErrorKind } from '../runtime/errors';
 import type { BackendPreference, DoneReply } from '../worker/protocol';
 import type { FileSource, LoadPhase, LoadSummary, PrecisionChoice } from '../worker/protocol';
@@ -48,6 +49,8 @@ export interface FormState {
   prompt: string;
   /** what the user had typed before an example prompt replaced it (Undo brings it back); null: nothing to undo */
   promptBefore: string | null;
+  /** how close a prompt is to what the pack knows (the worker's reading of it); null: none yet */
+  promptReading: PromptReading | null;
   /** id of the chosen denoiser; null until a pack is ready, then the pack's default (domain/default-denoiser.ts) */
   denoiserId: string | null;
   steps: number;

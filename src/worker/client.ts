@@ -12,6 +12,7 @@ import { SoundstepError } from '../runtime/errors';
 import type { History } from '../history';
 import { selectDenoiser, selectGenerateBlocker, useStore, type GenerationResult, type JobItem, type JobState } from '../store';
 import { gridItems, randomSeed, variationItems } from './client-jobs';
+import { createReadingClient } from './client-reading';
 import { fromRecord, gridResults, resultFromDone, revokeUnused as revokeUnusedIn, toRecord } from './client-results';
 import type { BackendPreference, DenoiseOnceRequest, DoneReply, WorkerReply, WorkerRequest } from './protocol';
 
@@ -48,6 +49,8 @@ export interface SoundstepClient {
   deleteResult(key: string): Promise<void>;
   clearResults(): Promise<void>;
   denoiseOnce(input: DenoiseOnceInput): Promise<DenoiseOnceOutput>;
+  /** how close the prompt is to what pack `pack` (a key of the pack in use) knows, once typing pauses (client-reading.ts) */
+  readPrompt(prompt: string, pack: string): void;
   dispose(): void;
 }
 
@@ -70,6 +73,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
   const pending = new Map<number, { resolve: (o: DenoiseOnceOutput) => void; reject: (e: Error) => void }>();
 
   const send = (msg: WorkerRequest, transfer?: Transferable[]): void => worker.postMessage(msg, transfer);
+  const reading = createReadingClient({ send, nextId: () => nextId++, received: (r) => store.getState().promptReadingReceived(r) });
 
   /** Object URLs of results that left both the list and the grid are released. */
   const revokeUnused = (candidates: readonly GenerationResult[]): void => revokeUnusedIn(store.getState(), candidates);
@@ -161,7 +165,14 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
         p?.resolve({ output: reply.output, hidden: reply.hidden, backend: reply.backend, ms: reply.ms });
         break;
       }
+      case 'prompt-reading':
+        reading.onReply(reply);
+        break;
       case 'error': {
+        if (reply.during === 'read-prompt') {
+          reading.onError(reply.id);
+          break;
+        }
         if (reply.during === 'denoise-once' && reply.id !== undefined) {
           const p = pending.get(reply.id);
           pending.delete(reply.id);
@@ -275,6 +286,10 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
         pending.set(id, { resolve, reject });
         send({ type: 'denoise-once', id, ...input });
       });
+    },
+
+    readPrompt(prompt, pack) {
+      reading.read(prompt, pack);
     },
 
     dispose() {

@@ -11,6 +11,7 @@ import { selectDevice, type GpuLike } from './device';
 import { runDenoiseOnce, runGenerate } from './job-runner';
 import { loadOrt } from './ort-loader';
 import { runLoad, type LoadEnv } from './pack-loader';
+import { PromptReader } from './prompt-reader';
 import type { WorkerReply, WorkerRequest } from './protocol';
 import { createContext } from './worker-context';
 
@@ -48,9 +49,22 @@ const browser: LoadEnv = {
 
 /** the tail of the request chain: each request starts when the previous one settled */
 let chain: Promise<void> = Promise.resolve();
+/** requests on the chain that have not settled */
+let queued = 0;
+
+/** Prompt readings run only while the chain is empty, so they never hold up a generation. */
+const reader = new PromptReader({
+  pack: () => ctx.loaded?.pipeline ?? null,
+  busy: () => queued > 0,
+  post: (reply) => ctx.post(reply),
+});
 
 function enqueue(task: () => Promise<void>): void {
-  chain = chain.then(task, task);
+  queued++;
+  chain = chain.then(task, task).finally(() => {
+    queued--;
+    reader.kick();
+  });
 }
 
 function onMessage(e: MessageEvent<WorkerRequest>): void {
@@ -73,6 +87,9 @@ function onMessage(e: MessageEvent<WorkerRequest>): void {
     }
     case 'denoise-once':
       enqueue(() => runDenoiseOnce(ctx, msg));
+      break;
+    case 'read-prompt':
+      reader.request(msg);
       break;
     default: {
       const unknown: never = msg;

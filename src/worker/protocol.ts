@@ -10,9 +10,11 @@
 //   generate(id) --------------> progress(id)*, done(id) | cancelled(id) | error(id)
 //   cancel(id) ----------------> (the running generate(id) ends with cancelled(id))
 //   denoise-once(id) ----------> denoise-once-result(id) | error(id)
+//   read-prompt(id) -----------> prompt-reading(id) | error(id) | nothing (a newer read-prompt replaced it)
 
 import type { Backend, GenerateRequest, Stage } from '../runtime/api';
 import type { ManifestSummary } from '../domain/pack-summary';
+import type { PromptReading } from '../domain/prompt-reading';
 import type { ErrorKind } from '../runtime/errors';
 import type { PrecisionChoice, PrecisionPreference, WeightDtype } from '../runtime/graphs';
 import type { FileSource } from '../runtime/pack';
@@ -76,7 +78,18 @@ export interface DenoiseOnceRequest {
   hidden?: Float32Array;
 }
 
-export type WorkerRequest = LoadRequest | GenerateMessage | CancelRequest | DenoiseOnceRequest;
+/**
+ * How close `prompt` is to what the pack was trained on, read with the pack's own text encoder
+ * (src/worker/prompt-reader.ts). It runs only while no other request is queued or running, so it
+ * never holds up a generation; one that has not run yet is replaced by a newer one (no reply).
+ */
+export interface ReadPromptRequest {
+  type: 'read-prompt';
+  id: number;
+  prompt: string;
+}
+
+export type WorkerRequest = LoadRequest | GenerateMessage | CancelRequest | DenoiseOnceRequest | ReadPromptRequest;
 
 // ---------------------------------------------------------------------------------------
 // Replies
@@ -178,7 +191,7 @@ export interface ErrorReply {
   status: 'error';
   /** the request this error ends; absent for 'load' */
   id?: number;
-  during: 'load' | 'generate' | 'denoise-once';
+  during: 'load' | 'generate' | 'denoise-once' | 'read-prompt';
   /** whose fault it is (runtime/errors.ts): the page decides by this, never by the message */
   kind: ErrorKind;
   message: string;
@@ -212,7 +225,15 @@ export interface DenoiseOnceReply {
   ms: number;
 }
 
+/** The reading of read-prompt `id` (domain/prompt-reading.ts says it in words). */
+export interface PromptReadingReply {
+  status: 'prompt-reading';
+  id: number;
+  reading: PromptReading;
+}
+
 export type WorkerReply =
+  | PromptReadingReply
   | DeviceReply
   | FileReply
   | PhaseReply

@@ -12,6 +12,8 @@ import { runDenoiseOnce, runGenerate } from './job-runner';
 import { runLoad, type LoadEnv } from './pack-loader';
 import type { ErrorReply, ReplyOf, WorkerReply } from './protocol';
 import { createContext, type WorkerContext } from './worker-context';
+import { PromptReader } from './prompt-reader';
+import { NEAR_AT, closeness, type PromptReading } from '../domain/prompt-reading';
 
 const WASM: DeviceChoice = { backend: 'wasm', reason: 'test: WASM', threads: 1 };
 const WEBGPU: DeviceChoice = { backend: 'webgpu', reason: 'test: WebGPU', threads: 1, shaderF16: false };
@@ -211,5 +213,33 @@ describe('job runner', () => {
       expect.objectContaining({ id: 6, during: 'generate', kind: 'pack', message: 'No model pack is loaded.', recoverable: false }),
       expect.objectContaining({ id: 7, during: 'denoise-once', kind: 'pack', message: 'No model pack is loaded.', recoverable: false }),
     ]);
+  });
+});
+
+describe('prompt reader on the shipped pack', () => {
+  // the pack's own text encoder (int8 all-MiniLM-L6-v2) against its 68 sounds' example prompts
+  it('reads a trained sound as near, a French sentence as far, and emoji as unknown to the tokenizer', async () => {
+    const pipeline = loadedCtx.ctx.loaded!.pipeline;
+    const replies: WorkerReply[] = [];
+    const reader = new PromptReader({ pack: () => pipeline, busy: () => false, post: (r) => void replies.push(r) });
+    const read = async (id: number, prompt: string): Promise<PromptReading> => {
+      reader.request({ type: 'read-prompt', id, prompt });
+      await expect.poll(() => replies.length, { timeout: 60_000 }).toBe(id);
+      const reply = replies[id - 1];
+      if (reply?.status !== 'prompt-reading') throw new Error(`no reading: ${JSON.stringify(reply)}`);
+      return reply.reading;
+    };
+    const piano = await read(1, 'a piano plays a melody');
+    expect(piano.nearest).toEqual({ key: 'piano', name: 'piano', example: 'a piano plays a melody' });
+    expect(piano.similarity).toBeCloseTo(1, 5); // one of the examples itself
+    expect(closeness(piano.similarity)).toBe('near');
+    const french = await read(2, 'un homme qui parle');
+    expect(french.similarity).toBeLessThan(NEAR_AT - 0.2); // 0.18 on the shipped pack
+    expect(closeness(french.similarity)).toBe('far');
+    expect(french.unknownWords).toEqual([]); // French is spelled with wordpieces the tokenizer has
+    const emoji = await read(3, '🐶🔊');
+    expect(emoji.unknownWords).toEqual(['🐶🔊']);
+    expect(closeness(emoji.similarity)).toBe('far');
+    expect(pipeline.promptTokenizer.unknownWords('a dog 🐶 barks, привет')).toEqual(['🐶']); // Cyrillic has wordpieces; emoji none
   });
 });

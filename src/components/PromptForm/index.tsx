@@ -2,9 +2,19 @@ import { useEffect, useRef, type FormEvent } from 'react';
 import { selectGenerateBlocker, selectJob, selectPrompt, selectRun, useStore } from '../../store';
 import { GenerationControls } from '../GenerationControls';
 import { ExamplePrompts } from '../ExamplePrompts';
+import { PromptReading } from '../PromptReading';
 
 /** Prompt and the generation controls; Generate (Ctrl/Cmd+Enter, with the reason when it is disabled) and Cancel. */
-export function PromptForm({ onGenerate, onCancel }: { onGenerate: () => void; onCancel: () => void }) {
+export function PromptForm({
+  onGenerate,
+  onCancel,
+  onReadPrompt,
+}: {
+  onGenerate: () => void;
+  onCancel: () => void;
+  /** ask the worker how close a prompt is to what the pack knows (debounced by the client) */
+  onReadPrompt: (prompt: string, pack: string) => void;
+}) {
   const prompt = useStore(selectPrompt);
   const blocker = useStore(selectGenerateBlocker);
   const run = useStore(selectRun);
@@ -40,7 +50,7 @@ export function PromptForm({ onGenerate, onCancel }: { onGenerate: () => void; o
         rows={3}
         value={prompt}
         placeholder="a dog barks while rain falls on a tin roof"
-        aria-describedby="prompt-help"
+        aria-describedby="prompt-help prompt-reading"
         onChange={(e) => setPrompt(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) onSubmit(e);
@@ -49,6 +59,7 @@ export function PromptForm({ onGenerate, onCancel }: { onGenerate: () => void; o
       <p id="prompt-help" className="hint muted">
         Ctrl+Enter (⌘+Enter on a Mac) generates.
       </p>
+      <PromptReading id="prompt-reading" onRead={onReadPrompt} />
       <ExamplePrompts disabled={running} />
 
       <GenerationControls disabled={running} />

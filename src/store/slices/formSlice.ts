@@ -4,6 +4,7 @@ import type { StateCreator } from 'zustand';
 import { offersSteps } from '../../engine/steps';
 import type { DenoiserSummary } from '../../domain/pack-summary';
 import { fillExample } from '../../domain/example-fill';
+import type { PromptReading } from '../../domain/prompt-reading';
 import { GUIDANCE_RANGE, MAX_VARIATIONS } from '../initialState';
 import type { Store } from '../index';
 
@@ -14,6 +15,8 @@ export interface FormActions {
   exampleChosen: (example: string) => void;
   /** back to the prompt the user typed before the examples */
   exampleUndone: () => void;
+  /** the worker's reading of a prompt (null: the prompt is empty) */
+  promptReadingReceived: (reading: PromptReading | null) => void;
   /** for a student, moves to the student of the same method (else any) distilled for `steps` */
   setSteps: (steps: number) => void;
   setSeed: (seed: number) => void;
@@ -62,6 +65,7 @@ export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => 
   setPrompt: (prompt) => set({ prompt, promptBefore: null }),
   exampleChosen: (example) => set((s) => fillExample(s, example)),
   exampleUndone: () => set((s) => (s.promptBefore === null ? {} : { prompt: s.promptBefore, promptBefore: null })),
+  promptReadingReceived: (promptReading) => set({ promptReading }),
   setSteps: (steps) =>
     set((s) => {
       const current = s.manifest?.denoisers.find((d) => d.id === s.denoiserId);

@@ -31,6 +31,8 @@ export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => 
       loadPhase: 'manifest',
       precision: null,
       packLoad: null,
+      // read with another pack's encoder and vocabulary: no longer applies
+      promptReading: null,
     }),
   deviceChosen: (r) =>
     set({ device: { backend: r.backend, reason: r.reason, threads: r.threads, crossOriginIsolated: r.crossOriginIsolated } }),
