@@ -35,6 +35,9 @@ export default defineConfig({
     trace: 'on-first-retry',
     acceptDownloads: true,
     browserName: 'chromium',
+    // the service worker (vite-plugin-pwa) would precache ~40 MB in every test's fresh context;
+    // the offline app is tested where it is served as deployed (e2e/deploy/offline.spec.ts)
+    serviceWorkers: 'block',
   },
   projects: [
     {
