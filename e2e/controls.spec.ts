@@ -136,7 +136,7 @@ test('seed: random per Generate by default, fixed when asked, typed seeds are ke
   await expect(page.getByRole('button', { name: 'Copy' })).toBeFocused(); // focus came back from the hidden textarea
 });
 
-test('teacher/student switch (UI fixture pack): student steps, method choice, folded guidance, 1 NFE per step', async ({ app, page }) => {
+test('teacher/student switch (UI fixture pack): student steps, method choice, folded guidance, 1 NFE per step; the negative prompt for the teacher only', async ({ app, page }) => {
   await routeFixturePack(page.context());
   await app.goto({ backend: 'wasm', pack: FIXTURE_PACK_URL });
   await app.waitForReady();
@@ -146,7 +146,14 @@ test('teacher/student switch (UI fixture pack): student steps, method choice, fo
   // the fixture's metrics rank bsa-25 first of the 25-step students: the page starts there
   await expect(studentRadio).toBeChecked();
   await expect(page.getByTestId('student-id')).toHaveText('bsa-25 (bsa, distilled for 25 steps)');
+  // a student has no unconditional branch: the negative prompt is disabled, and says why in one sentence
+  const negative = page.getByLabel('Negative prompt');
+  await expect(negative).toBeDisabled();
+  await expect(page.getByTestId('negative-help')).toHaveText(
+    'Not for this student: its guidance is folded into its weights, so there is no unconditional branch to steer.',
+  );
   await teacherRadio.check();
+  await expect(negative).toBeEnabled();
   await app.setSteps(100);
   await expect(teacherRadio).toBeChecked();
 
@@ -189,4 +196,13 @@ test('teacher/student switch (UI fixture pack): student steps, method choice, fo
   await expect(page.getByTestId('steps-value')).toHaveText('25');
   await expect(perSound).toHaveText('50');
   await expect(page.getByRole('slider', { name: /^Guidance scale/ })).toBeVisible();
+
+  // the teacher's negative prompt goes with the request and the result says so
+  await negative.fill('a man speaks');
+  await app.generateButton.click();
+  await expect(app.results).toHaveCount(2, { timeout: 90_000 });
+  const t = await app.result();
+  expect(t.request).toMatchObject({ denoiserId: 'teacher', steps: 25, seed: 3, negativePrompt: 'a man speaks' });
+  expect(t.networkEvaluations).toBe(50); // still 2 per step: the negative prompt takes the unconditional row
+  await expect(app.results.first().getByTestId('result-meta')).toContainText('teacher · 25 steps · seed 3 · guidance 3 · negative “a man speaks”');
 });

@@ -16,7 +16,7 @@ export interface PageManifest {
 
 export interface PageResult {
   key: string;
-  request: { prompt: string; denoiserId: string; steps: number; guidanceScale: number; seed: number };
+  request: { prompt: string; denoiserId: string; steps: number; guidanceScale: number; seed: number; negativePrompt?: string };
   totalMs: number;
   timings: Record<string, number>;
   networkEvaluations: number;
@@ -51,7 +51,7 @@ export class SoundstepPage {
   readonly results: Locator;
 
   constructor(readonly page: Page) {
-    this.prompt = page.getByLabel('Prompt');
+    this.prompt = page.getByLabel('Prompt', { exact: true });
     this.steps = page.getByRole('slider', { name: /^Steps/ });
     this.seed = page.getByLabel('Seed', { exact: true });
     this.generateButton = page.getByRole('button', { name: 'Generate' });

@@ -8,7 +8,8 @@ import { alphaSigma, nextTimestep } from './schedule';
 
 /**
  * The network: `rows` copies of z, shape (rows, C, T, F), at integer timestep t -> v of the
- * same shape. With rows = 2 (guided), row 0 takes the prompt and row 1 the empty prompt.
+ * same shape. With rows = 2 (guided), row 0 takes the prompt and row 1 the unconditional prompt
+ * (the empty prompt, or the negative prompt that replaces it).
  * May be async (ONNX Runtime runs are).
  */
 export type Denoise = (sample: Float32Array, t: number, rows: 1 | 2) => Promise<Float32Array> | Float32Array;

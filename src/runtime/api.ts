@@ -16,6 +16,13 @@ export interface GenerateRequest {
   steps: number;
   /** classifier-free guidance scale s (teacher only; ignored for students) */
   guidanceScale: number;
+  /**
+   * Negative prompt (guided teacher only): it replaces the pack's unconditional prompt (text.
+   * unconditional_prompt, "") in the unconditional row of classifier-free guidance, so guidance
+   * steers away from it. Absent or blank: the unconditional prompt. Ignored by students: their
+   * guidance is folded into their weights, there is no unconditional row.
+   */
+  negativePrompt?: string;
   /** seeds the Gaussian noise z at tau_0 */
   seed: number;
 }

@@ -14,7 +14,7 @@ import { runGraph, type Graph } from './graph-io';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
 import type { OrtModule, OrtTensor } from './ort';
 import { loadPack, type LoadedPack, type LoadReport, type PipelineLoadOptions } from './pipeline-load';
-import { checkDenoiseInputs, checkLatent, checkRequest } from './request-checks';
+import { checkDenoiseInputs, checkLatent, checkRequest, unconditionalPrompt } from './request-checks';
 import { clamp, rowLength, transpose } from './tensors';
 import { encodeBatch, type PromptTokenizer } from './tokenizer';
 
@@ -90,8 +90,9 @@ export class Pipeline {
       return out;
     };
 
-    // 1. Tokenize: the prompt, and for a guided teacher the unconditional prompt "" (row 1).
-    const prompts = guided ? [req.prompt, m.text.unconditional_prompt] : [req.prompt];
+    // 1. Tokenize: the prompt, and for a guided teacher the unconditional prompt "" (row 1), which a
+    //    negative prompt replaces (guidance then steers away from it).
+    const prompts = guided ? [req.prompt, unconditionalPrompt(m, req)] : [req.prompt];
     const tokens = await stage('tokenize', () =>
       encodeBatch(this.tokenizer, prompts, m.text.max_tokens, m.text.pad_token_id),
     );

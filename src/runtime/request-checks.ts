@@ -16,7 +16,16 @@ export function checkRequest(m: Manifest, req: GenerateRequest): DenoiserSpec {
     throw new InputError(`guidanceScale must be a finite number, got ${req.guidanceScale}`);
   }
   if (!Number.isSafeInteger(req.seed) || req.seed < 0) throw new InputError(`seed must be an integer >= 0, got ${req.seed}`);
+  if (req.negativePrompt !== undefined && typeof req.negativePrompt !== 'string') {
+    throw new InputError(`negativePrompt must be a string, got ${typeof req.negativePrompt}`);
+  }
   return d;
+}
+
+/** The prompt of the unconditional row of classifier-free guidance: the negative prompt, else the pack's unconditional prompt. */
+export function unconditionalPrompt(m: Manifest, req: GenerateRequest): string {
+  const negative = req.negativePrompt ?? '';
+  return negative.trim() === '' ? m.text.unconditional_prompt : negative;
 }
 
 /** Inputs of one denoiser evaluation, flattened (shapes in Pipeline.denoiseOnce). */

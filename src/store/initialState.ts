@@ -33,6 +33,7 @@ export function createInitialState(): AppState {
     prompt: '',
     promptBefore: null,
     promptReading: null,
+    negativePrompt: '',
     denoiserId: null,
     steps: DEFAULT_STEPS,
     seed: DEFAULT_SEED,

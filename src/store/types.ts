@@ -49,6 +49,8 @@ export interface FormState {
   prompt: string;
   /** what the user had typed before an example prompt replaced it (Undo brings it back); null: nothing to undo */
   promptBefore: string | null;
+  /** what guidance steers away from (guided teacher only: the prompt of its unconditional row); '' none */
+  negativePrompt: string;
   /** how close a prompt is to what the pack knows (the worker's reading of it); null: none yet */
   promptReading: PromptReading | null;
   /** id of the chosen denoiser; null until a pack is ready, then the pack's default (domain/default-denoiser.ts) */

@@ -221,6 +221,25 @@ describe('jobs', () => {
     expect(generates(sent)[1]!.request).toMatchObject({ denoiserId: 'bsa-25', steps: 25, guidanceScale: 1 });
   });
 
+  it('the negative prompt goes with a guided teacher’s request only, and not when blank', () => {
+    const { client, sent, reply } = ready();
+    const s = useStore.getState;
+    s().setNegativePrompt('a man speaks');
+    client.generate();
+    expect(generates(sent)[0]!.request).toMatchObject({ denoiserId: 'teacher', negativePrompt: 'a man speaks' });
+    reply(doneFor(generates(sent)[0]!));
+    expect(s().results[0]!.request.negativePrompt).toBe('a man speaks'); // the result says how it was made
+    s().setRole('student'); // folded guidance: no unconditional branch, the text is kept but not sent
+    client.generate();
+    expect(generates(sent)[1]!.request).not.toHaveProperty('negativePrompt');
+    reply(doneFor(generates(sent)[1]!));
+    expect(s().negativePrompt).toBe('a man speaks');
+    s().setRole('teacher');
+    s().setNegativePrompt('  ');
+    client.generate();
+    expect(generates(sent)[2]!.request).not.toHaveProperty('negativePrompt');
+  });
+
   it('fills the grid cheapest cell first with the form prompt and seed; cells get results, the list does not', () => {
     const { client, sent, reply } = ready();
     const s = useStore.getState;

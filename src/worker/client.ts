@@ -208,7 +208,9 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
     const denoiser = selectDenoiser(s);
     if (!denoiser) return null;
     const guided = denoiser.guidance.type === 'classifier-free';
-    return { prompt: s.prompt, denoiserId: denoiser.id, steps: s.steps, guidanceScale: guided ? s.guidanceScale : 1 };
+    // a negative prompt exists only for guidance's unconditional branch: a guided teacher's
+    const negative = guided && s.negativePrompt.trim() !== '' ? { negativePrompt: s.negativePrompt } : {};
+    return { prompt: s.prompt, denoiserId: denoiser.id, steps: s.steps, guidanceScale: guided ? s.guidanceScale : 1, ...negative };
   }
 
   return {

@@ -14,6 +14,7 @@ import {
   useStore,
 } from '../../store';
 import { copyText } from './copy';
+import { NegativePromptField } from './NegativePromptField';
 
 /** Teacher/student switch: two radio buttons (arrow keys move between them). */
 function ModelSwitch({ disabled }: { disabled: boolean }) {
@@ -263,6 +264,7 @@ export function GenerationControls({ disabled }: { disabled: boolean }) {
         <SeedField disabled={disabled} />
         <VariationsField disabled={disabled} />
       </div>
+      <NegativePromptField disabled={disabled} />
     </div>
   );
 }

@@ -5,9 +5,10 @@ import { HISTORY_LIMIT } from '../../history';
 import { SoundPictures } from '../SoundPictures';
 import { fmtSeconds } from './format';
 
-/** "teacher · 25 steps · seed 7 · guidance 3", the line that says how a sound was made. */
+/** "teacher · 25 steps · seed 7 · guidance 3 · negative “rain”", the line that says how a sound was made. */
 export function describeRequest(r: GenerationResult['request'], guided: boolean): string {
-  return `${r.denoiserId} · ${r.steps} steps · seed ${r.seed} · ${guided ? `guidance ${r.guidanceScale}` : 'guidance folded'}`;
+  const negative = guided && r.negativePrompt && r.negativePrompt.trim() !== '' ? ` · negative “${r.negativePrompt}”` : '';
+  return `${r.denoiserId} · ${r.steps} steps · seed ${r.seed} · ${guided ? `guidance ${r.guidanceScale}` : 'guidance folded'}${negative}`;
 }
 
 /** One result: heading, how it was made, measured time and NFE, player, pictures, download, delete. */

@@ -15,6 +15,8 @@ export interface FormActions {
   exampleChosen: (example: string) => void;
   /** back to the prompt the user typed before the examples */
   exampleUndone: () => void;
+  /** the negative prompt (used by a guided teacher only; kept while a student is chosen) */
+  setNegativePrompt: (text: string) => void;
   /** the worker's reading of a prompt (null: the prompt is empty) */
   promptReadingReceived: (reading: PromptReading | null) => void;
   /** for a student, moves to the student of the same method (else any) distilled for `steps` */
@@ -66,6 +68,7 @@ export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => 
   exampleChosen: (example) => set((s) => fillExample(s, example)),
   exampleUndone: () => set((s) => (s.promptBefore === null ? {} : { prompt: s.promptBefore, promptBefore: null })),
   promptReadingReceived: (promptReading) => set({ promptReading }),
+  setNegativePrompt: (negativePrompt) => set({ negativePrompt }),
   setSteps: (steps) =>
     set((s) => {
       const current = s.manifest?.denoisers.find((d) => d.id === s.denoiserId);
