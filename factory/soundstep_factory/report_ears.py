@@ -6,11 +6,20 @@ torchcrepe and silero-vad, as docs/results.md tables, metrics.json's "ears" and 
 Reads, when present (each is optional: a section is left out when its stage has not run):
   <work>/eval/prompts-test-<pack>.json, <work>/eval/prompts-free-form-<pack>.json   prompt_eval
   <work>/eval/vocoders.json                                                        vocoder_eval
+
+`report.py` puts them in a full report. Alone, `python -m soundstep_factory.report_ears --config small`
+adds them to a pack whose judge table was scored in an earlier session (its work/ gone): the rows of
+its metrics.json and manifest gain their `ears`, and docs/results.md its "Independent ears" section;
+no other number of the pack changes.
 """
 from __future__ import annotations
 
+import argparse
+import json
 from pathlib import Path
 
+from .config import REPO_DIR, default_out, load_config
+from .eval_data import eval_dir
 from .files import load_json
 
 PROMPT_SETS = {"test": "template test split", "free_form": "free-form prompts"}
@@ -97,3 +106,63 @@ def ears_markdown(ears: dict) -> list[str]:
         if name in ears:
             lines += prompts_markdown(name, ears[name])
     return lines
+
+
+SECTION = "## Independent ears"
+
+
+def splice_section(markdown: str, section: list[str], before: str = "## Plots") -> str:
+    """`markdown` with its "Independent ears" section replaced by `section` (inserted before the
+    `before` heading, or at the end, when it has none yet)."""
+    lines = markdown.split("\n")
+    if SECTION in lines:
+        start = lines.index(SECTION)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        del lines[start:end]
+        at = start
+    else:
+        at = lines.index(before) if before in lines else len(lines)
+    body = section[1:] if section and section[0] == "" else section  # the blank line above stays in place
+    return "\n".join(lines[:at] + body + [""] + lines[at:]).replace("\n\n\n", "\n\n")
+
+
+def attach_ears(pack: Path, ears: dict, results: Path | None = None) -> list[str]:
+    """Add `ears` to a scored pack: metrics.json's "ears" and every measured row's `ears` figures,
+    the manifest's rows with them (write_pack_metrics re-hashes the files) and, given `results`,
+    that markdown's section. Returns the rows that gained figures."""
+    from .pack_metrics import write_pack_metrics  # pack_metrics imports this module
+
+    metrics = load_json(pack / "metrics.json")
+    if metrics is None:
+        raise FileNotFoundError(f"{pack}/metrics.json: score the pack first (python -m soundstep_factory.report)")
+    metrics["ears"] = ears
+    heard = []
+    for row in metrics["table"]:
+        figures = row_ears(ears, row["denoiser"], row["steps"])
+        row.pop("ears", None)
+        if figures:
+            row["ears"] = figures
+            heard.append(f"{row['denoiser']}:{row['steps']}")
+    write_pack_metrics(pack, metrics, metrics["runs"])
+    if results is not None:
+        results.write_text(splice_section(results.read_text(), ears_markdown(ears)))
+    return heard
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Add the independent ears to a pack scored earlier (metrics.json, "
+                                             "manifest rows, docs/results.md)")
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--pack", type=Path, default=None)
+    ap.add_argument("--results", type=Path, default=REPO_DIR / "docs" / "results.md")
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    pack = args.pack or default_out(cfg)
+    ears = load_ears(eval_dir(cfg), pack.name)
+    if not ears:
+        raise SystemExit(f"no prompt_eval or vocoder_eval results in {eval_dir(cfg)}: run them first")
+    print(json.dumps({"rows_with_ears": attach_ears(pack, ears, args.results), "sets": sorted(ears)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -3,11 +3,13 @@ figures (validated by the pack schema) and docs/results.md tables."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+from soundstep_factory.files import sha256
 from soundstep_factory.manifest import schema_errors
 from soundstep_factory.pack_metrics import metrics_rows
-from soundstep_factory.report_ears import compact, ears_markdown, load_ears, row_ears
+from soundstep_factory.report_ears import attach_ears, compact, ears_markdown, load_ears, row_ears, splice_section
 
 ROW = {"seeds": 5, "clips": 290, "known_clips": 240, "rms_dbfs_min_known": -78.2, "known_below_35": 13,
        "unknown_below_35": 2, "speech_present[speaking]": 0.96, "speech_present[whispering]": 0.2,
@@ -55,3 +57,30 @@ def test_markdown_tables_both_sets_with_the_real_clips_row(tmp_path: Path) -> No
                     "| bsa-25:25 | 290 | 13 | -78.2 | 96% | 20% | 2% | 85% | 60% | — | — |"]
     assert any(line.startswith("| real clips | 290 | 13 |") and line.endswith("| 1.000 | — |") for line in lines)
     assert ears_markdown({}) == []
+
+
+def test_attach_ears_adds_figures_to_a_scored_pack_and_is_idempotent(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "public" / "models" / "soundstep-small"
+    pack = tmp_path / "soundstep-small"
+    pack.mkdir()
+    for name in ("manifest.json", "metrics.json"):
+        shutil.copy(shipped / name, pack / name)
+    results = tmp_path / "results.md"
+    results.write_text("# Results\n\n## Distillation\n\ntext\n\n## Plots\n\npictures\n")
+    write_sets(tmp_path)
+    ears = load_ears(tmp_path, "soundstep-small")
+    assert attach_ears(pack, ears, results) == ["bsa-25:25"]
+    manifest = json.loads((pack / "manifest.json").read_text())
+    [row] = [r for r in manifest["metrics"]["rows"] if "ears" in r]
+    assert (row["denoiser"], row["ears"]["free_form"]["quiet"]) == ("bsa-25", 13 / 240)
+    assert manifest["files"]["metrics.json"]["sha256"] == sha256(pack / "metrics.json")
+    assert json.loads((pack / "metrics.json").read_text())["ears"]["free_form"]["prompts"] == 58
+    once = results.read_text()
+    assert once.index("## Distillation") < once.index("## Independent ears") < once.index("## Plots")
+    attach_ears(pack, ears, results)
+    assert results.read_text() == once  # the section is replaced, not added again
+
+
+def test_splice_section_replaces_an_old_section() -> None:
+    old = "# R\n\n## Independent ears\n\nold figures\n\n## Plots\n\np\n"
+    assert splice_section(old, ["", "## Independent ears", "", "new"]) == "# R\n\n## Independent ears\n\nnew\n\n## Plots\n\np\n"
