@@ -18,8 +18,15 @@ export type Denoise = (sample: Float32Array, t: number, rows: 1 | 2) => Promise<
 export type OnStep = (k: number, z: Float32Array) => void;
 
 /**
+ * Replaces z after each step, given the timestep s it now sits at (FINAL after the last step):
+ * inpainting's latent masking (latent-edit.ts inpaintConstraint, E21).
+ */
+export type Constrain = (z: Float32Array, s: number) => Float32Array;
+
+/**
  * DDIM (eta = 0) with a v-prediction network from z = noise at grid[0] to x_hat at FINAL (E7, E8),
- * guided (E20) when `guidance` is given: one denoise call per step either way.
+ * guided (E20) when `guidance` is given: one denoise call per step either way. `constrain`, when
+ * given, replaces z after every step (E21). SDEdit (E22) passes the tail of a grid and its start z.
  */
 export async function sample(
   denoise: Denoise,
@@ -28,10 +35,13 @@ export async function sample(
   abar: Float64Array,
   guidance?: number,
   onStep?: OnStep,
+  constrain?: Constrain,
 ): Promise<Float32Array> {
   let z = noise;
   for (let k = 0; k < grid.length; k++) {
-    z = await sampleStep(denoise, z, grid[k]!, nextTimestep(grid, k), abar, guidance); // E8: FINAL after the last
+    const s = nextTimestep(grid, k); // E8: FINAL after the last
+    z = await sampleStep(denoise, z, grid[k]!, s, abar, guidance);
+    if (constrain) z = constrain(z, s); // E21
     onStep?.(k, z);
   }
   return z;

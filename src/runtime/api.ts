@@ -25,7 +25,33 @@ export interface GenerateRequest {
   negativePrompt?: string;
   /** seeds the Gaussian noise z at tau_0 */
   seed: number;
+  /** start from a latent instead of pure noise: inpaint a result's range, or start from a sound */
+  edit?: LatentEdit;
 }
+
+/**
+ * Inpainting (docs/sampling.md E21): regenerate latent frames [startFrame, endFrame) of `latent`
+ * (a result's own final latent, [C, T, F] flattened) and keep every other frame.
+ */
+export interface InpaintEdit {
+  kind: 'inpaint';
+  latent: Float32Array;
+  startFrame: number;
+  endFrame: number;
+}
+
+/**
+ * Audio-to-audio (SDEdit, docs/sampling.md E22): `waveform` (mono, audio.sample_rate,
+ * audio.num_samples long) is encoded by the pack's VAE encoder, noised to `strength` in [0, 1]
+ * (0: the sound as is, 1: ignored) and denoised toward the prompt.
+ */
+export interface AudioEdit {
+  kind: 'audio';
+  waveform: Float32Array;
+  strength: number;
+}
+
+export type LatentEdit = InpaintEdit | AudioEdit;
 
 /**
  * Reported as each stage starts; stage 'denoise' reports step 0 when it starts and then each
@@ -49,6 +75,8 @@ export interface GenerateResult {
   /** true when the prompt had more tokens than text.max_tokens and was cut */
   truncated: boolean;
   tokenCount: number;
+  /** the final latent z [C, T, F] (scaled like the denoisers' x), kept so the result can be inpainted */
+  latent: Float32Array;
 }
 
 export interface GenerateOptions {

@@ -1,7 +1,7 @@
 // Graph I/O: each graph's interface (docs/pack-format.md), the checks a session must pass when
 // it is created, and one checked run of a session.
 
-import { PackError } from './errors';
+import { PackError, SoundstepError } from './errors';
 import { externalDataEntries, type GraphKind, type GraphSource } from './graphs';
 import type { OrtSession, OrtTensor } from './ort';
 
@@ -20,6 +20,7 @@ export const GRAPH_IO: Record<GraphKind, { inputs: readonly string[]; output: st
     output: 'v_prediction',
   },
   vae: { inputs: ['latent'], output: 'log_mel' },
+  'vae-encoder': { inputs: ['log_mel'], output: 'latent' },
   vocoder: { inputs: ['log_mel'], output: 'waveform' },
 };
 
@@ -70,10 +71,60 @@ export function checkGraphIo(graph: Graph): void {
   }
 }
 
+const shapeText = (dims: ReadonlyArray<number | string>): string => `[${dims.join(', ')}]`;
+
+/**
+ * The first feed whose shape the graph's declared input shape refuses (a fixed dimension that
+ * differs, or another rank), as a PackError naming the graph, the input and both shapes; null
+ * when every feed fits or the runtime does not report shapes.
+ */
+export function feedShapeMismatch(graph: Graph, feeds: Record<string, OrtTensor>): PackError | null {
+  for (const meta of graph.session.inputMetadata ?? []) {
+    const feed = feeds[meta.name];
+    const want = meta.shape;
+    if (!feed || !meta.isTensor || !want) continue;
+    const fits = want.length === feed.dims.length && want.every((d, i) => typeof d !== 'number' || d < 0 || d === feed.dims[i]);
+    if (!fits) {
+      return new PackError(
+        graph.file,
+        `input "${meta.name}" gets shape ${shapeText(feed.dims)} from the manifest, but this ${graph.kind} graph expects ${shapeText(want)}. ` +
+          'The manifest and the graph disagree, so the pack is broken: load another pack, or rebuild this one with the factory.',
+      );
+    }
+  }
+  return null;
+}
+
+/** ONNX Runtime's own words about input shapes (its text names no file: ours adds it). */
+const ORT_SHAPE_ERROR = /invalid (dimensions|rank)|shape mismatch|incompatible dimensions|dimension.*(mismatch|expected)/i;
+
+/** An error a session run threw, named with the graph and the shapes it was given. */
+function runFailure(graph: Graph, feeds: Record<string, OrtTensor>, e: unknown): unknown {
+  if (e instanceof SoundstepError) return e; // ours already (a cancel, a pack problem)
+  // ORT's text spans lines and ends in its own full stop: one line here, inside our sentence
+  const text = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim().replace(/\.+$/, '');
+  const given = Object.entries(feeds).map(([name, t]) => `${name} ${shapeText(t.dims)}`).join(', ');
+  const shape = ORT_SHAPE_ERROR.test(text);
+  return new PackError(
+    graph.file,
+    shape
+      ? `the ${graph.kind} graph refused the shapes of its inputs (${given}): ${text}. The manifest and the graph disagree: load another pack, or rebuild this one.`
+      : `running the ${graph.kind} graph failed (inputs ${given}): ${text}`,
+    { cause: e, kind: shape ? 'pack' : 'device' },
+  );
+}
+
 /** Runs the session once, checks the output's type and shape, and copies it out. */
 export async function runGraph(graph: Graph, feeds: Record<string, OrtTensor>, expected: number[]): Promise<Float32Array> {
   const io = GRAPH_IO[graph.kind];
-  const outputs = await graph.session.run(feeds);
+  const mismatch = feedShapeMismatch(graph, feeds);
+  if (mismatch) throw mismatch;
+  let outputs: Record<string, OrtTensor>;
+  try {
+    outputs = await graph.session.run(feeds);
+  } catch (e) {
+    throw runFailure(graph, feeds, e);
+  }
   const out = outputs[io.output];
   try {
     if (!out) throw new PackError(graph.file, `returned no output "${io.output}"`);

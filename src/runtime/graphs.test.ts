@@ -69,7 +69,7 @@ describe('manifest: external_data and variants', () => {
     const m = validateManifest(repacked());
     const graphs = packGraphs(m);
     const denoisers = m.denoisers.map(() => 'denoiser');
-    expect(graphs.map((g) => g.kind)).toEqual(['text', ...denoisers, 'vae', 'vocoder']);
+    expect(graphs.map((g) => g.kind)).toEqual(['text', ...denoisers, 'vae', 'vocoder', 'vae-encoder']);
     expect(graphs[1]!.float32).toEqual({
       file: 'denoisers/teacher.onnx',
       externalData: ['denoisers/teacher.onnx.data'],
@@ -78,7 +78,7 @@ describe('manifest: external_data and variants', () => {
     expect(graphs[1]!.variants).toEqual([
       { file: 'denoisers/teacher.fp16.onnx', externalData: ['denoisers/teacher.fp16.onnx.data'], dtype: 'float16' },
     ]);
-    expect(countVariants(graphs, 'float16')).toBe(m.denoisers.length + 2); // every graph but the int8 text encoder
+    expect(countVariants(graphs, 'float16')).toBe(m.denoisers.length + 3); // every graph but the int8 text encoder (the VAE encoder too)
   });
 
   it('refuses an external-data file missing from files, naming the field', () => {
@@ -137,8 +137,9 @@ describe('graph files and precision', () => {
       expect(f32).toContain(f);
       expect(f16).toContain(f);
     }
-    // the VAE encoder is for the factory (from_pack.py): the app has no session for it, so fetches none of it
-    expect([...f32, ...f16].filter((f) => f.startsWith('vae_encoder.'))).toEqual([]);
+    // the VAE encoder (audio-to-audio) is loaded like any other graph: one copy, in the chosen precision
+    expect(f32.filter((f) => f.startsWith('vae_encoder.'))).toEqual(['vae_encoder.onnx', 'vae_encoder.onnx.data']);
+    expect(f16.filter((f) => f.startsWith('vae_encoder.'))).toEqual(['vae_encoder.fp16.onnx', 'vae_encoder.fp16.onnx.data']);
   });
 
   it('names external data relative to the graph folder, as ONNX records it', () => {

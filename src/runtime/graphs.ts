@@ -5,7 +5,7 @@
 import { folderOf, type GraphStorage, type Manifest } from './manifest';
 
 /** What a graph computes: picks its input and output names (pipeline.ts GRAPH_IO). */
-export type GraphKind = 'text' | 'denoiser' | 'vae' | 'vocoder';
+export type GraphKind = 'text' | 'denoiser' | 'vae' | 'vae-encoder' | 'vocoder';
 
 /** Weight precision of a graph file: the graph's own `file` is float32, a variant may be float16. */
 export type WeightDtype = 'float32' | 'float16';
@@ -50,6 +50,8 @@ export function packGraphs(m: Manifest): PackGraph[] {
     })),
     { kind: 'vae', field: 'vae_decoder', ...sources(m.vae_decoder.file, m.vae_decoder) },
     { kind: 'vocoder', field: 'vocoder', ...sources(m.vocoder.file, m.vocoder) },
+    // optional: audio-to-audio encodes the user's sound with it (absent in older packs)
+    ...(m.vae_encoder ? [{ kind: 'vae-encoder' as const, field: 'vae_encoder', ...sources(m.vae_encoder.file, m.vae_encoder) }] : []),
   ];
 }
 
@@ -64,17 +66,9 @@ export function countVariants(graphs: readonly PackGraph[], dtype: WeightDtype):
   return graphs.filter((g) => g.variants.some((v) => v.dtype === dtype)).length;
 }
 
-/** The files of graphs the app has no session for: the VAE encoder (for the factory, not used yet). */
-function idleGraphFiles(m: Manifest): string[] {
-  if (!m.vae_encoder) return [];
-  const { float32, variants } = sources(m.vae_encoder.file, m.vae_encoder);
-  return [float32, ...variants].flatMap((s) => [s.file, ...s.externalData]);
-}
-
 /**
  * The files to fetch for the chosen graph files: every file of the manifest except the graph
- * files (and their external data) of the variants not chosen and of graphs the app does not run,
- * in `files` order. A Tango-size pack with float16 variants thus downloads one copy of its
+ * files (and their external data) of the variants not chosen, in `files` order. A Tango-size pack with float16 variants thus downloads one copy of its
  * weights, not two.
  */
 export function filesToLoad(m: Manifest, chosen: readonly GraphSource[]): string[] {
@@ -83,7 +77,6 @@ export function filesToLoad(m: Manifest, chosen: readonly GraphSource[]): string
     packGraphs(m)
       .flatMap((g) => [g.float32, ...g.variants])
       .flatMap((s) => [s.file, ...s.externalData])
-      .concat(idleGraphFiles(m))
       .filter((f) => !used.has(f)),
   );
   return Object.keys(m.files).filter((f) => !unused.has(f));

@@ -57,6 +57,8 @@ export interface LoadedPack {
   denoisers: Map<string, Graph>;
   vaeDecoder: Graph;
   vocoder: Graph;
+  /** the optional VAE encoder (audio-to-audio); null when the pack has none */
+  vaeEncoder: Graph | null;
   report: LoadReport;
 }
 
@@ -126,6 +128,7 @@ export async function loadPack(opts: PipelineLoadOptions): Promise<LoadedPack> {
     for (const d of manifest.denoisers) denoisers.set(d.id, await create(d.file, 'denoiser'));
     const vaeDecoder = await create(manifest.vae_decoder.file, 'vae');
     const vocoder = await create(manifest.vocoder.file, 'vocoder');
+    const vaeEncoder = manifest.vae_encoder ? await create(manifest.vae_encoder.file, 'vae-encoder') : null;
     const report: LoadReport = {
       graphs: chosen.map(({ graph, source }) => ({
         file: source.file,
@@ -139,7 +142,7 @@ export async function loadPack(opts: PipelineLoadOptions): Promise<LoadedPack> {
       fromNetwork: sources.network,
       bytes: [...files.values()].reduce((n, b) => n + b.length, 0),
     };
-    return { manifest, tokenizer, textEncoder, denoisers, vaeDecoder, vocoder, report };
+    return { manifest, tokenizer, textEncoder, denoisers, vaeDecoder, vocoder, vaeEncoder, report };
   } catch (e) {
     for (const g of created) await g.session.release().catch(() => undefined);
     throw e;

@@ -6,6 +6,7 @@
 
 import { meanPool } from '../engine/embedding';
 import { gaussianNoise } from '../engine/rng';
+import { logMel } from '../engine/mel';
 import { sample, type Denoise } from '../engine/sample';
 import { alphasCumprod, trailingGrid } from '../engine/schedule';
 import { STAGES, type Backend, type GenerateOptions, type GenerateRequest, type GenerateResult, type Stage } from './api';
@@ -14,6 +15,7 @@ import { runGraph, type Graph } from './graph-io';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
 import type { OrtModule, OrtTensor } from './ort';
 import { loadPack, type LoadedPack, type LoadReport, type PipelineLoadOptions } from './pipeline-load';
+import { planDenoise } from './latent-start';
 import { checkDenoiseInputs, checkLatent, checkRequest, unconditionalPrompt } from './request-checks';
 import { clamp, rowLength, transpose } from './tensors';
 import { encodeBatch, type PromptTokenizer } from './tokenizer';
@@ -34,6 +36,8 @@ export class Pipeline {
   private readonly denoisers: Map<string, Graph>;
   private readonly vaeDecoder: Graph;
   private readonly vocoder: Graph;
+  /** null when the pack has no vae_encoder (no audio-to-audio) */
+  private readonly vaeEncoder: Graph | null;
   /** abar_t, t = 0..T-1 (float64) */
   private readonly abar: Float64Array;
   /** session runs are chained one at a time */
@@ -49,6 +53,7 @@ export class Pipeline {
     this.denoisers = pack.denoisers;
     this.vaeDecoder = pack.vaeDecoder;
     this.vocoder = pack.vocoder;
+    this.vaeEncoder = pack.vaeEncoder;
     this.loadReport = pack.report;
     const s = pack.manifest.schedule;
     this.abar = alphasCumprod(s.num_train_timesteps, s.beta_start, s.beta_end);
@@ -102,18 +107,24 @@ export class Pipeline {
     // 2. Encode text: one batch of `batch` rows -> hidden [batch, L, H]. The pack's encoder is
     //    batch-invariant (int8 weights, float activations), so a row does not depend on its batch-mates.
     const hidden = await stage('encode', () => this.encodeText(tokens.inputIds, tokens.attentionMask, batch, signal));
+    //    Audio-to-audio encodes its sound too (log-mel, then the VAE encoder), timed with 'encode'.
+    const edit = req.edit;
+    const encoded = edit?.kind === 'audio' ? await stage('encode', () => this.encodeAudio(edit.waveform, signal)) : null;
 
     // 3. Denoise: sample() from z ~ N(0, I) at tau_0 on the trailing grid, guided for a teacher
     //    (docs/sampling.md E7, E8, E20); the denoiser sees the `batch` text rows encoded above.
+    //    An edit keeps a latent outside a range (E21) or starts down the grid from a sound (E22).
     const { channels: C, frames: Tl, bins: F } = m.latent;
-    const grid = trailingGrid(req.steps, m.schedule.num_train_timesteps);
+    const noise = gaussianNoise(req.seed, C * Tl * F); // eps, z at tau_0, (1, C, T, F)
+    const plan = planDenoise(m, trailingGrid(req.steps, m.schedule.num_train_timesteps), this.abar, noise, edit, encoded);
+    const grid = plan.grid;
     const denoise: Denoise = (z, t, rows) =>
       this.denoiseOnce(denoiser.id, z, t, hidden, tokens.attentionMask, rows, signal);
     const z = await stage('denoise', () => {
       const progress = (step: number): void => onProgress?.({ stage: 'denoise', step, totalSteps: grid.length });
       progress(0);
-      const noise = gaussianNoise(req.seed, C * Tl * F); // z at tau_0, (1, C, T, F)
-      return sample(denoise, noise, grid, this.abar, guided ? req.guidanceScale : undefined, (k) => progress(k + 1));
+      const guidance = guided ? req.guidanceScale : undefined;
+      return sample(denoise, plan.start, grid, this.abar, guidance, (k) => progress(k + 1), plan.constrain);
     });
     const networkEvaluations = grid.length * batch;
 
@@ -130,6 +141,7 @@ export class Pipeline {
       networkEvaluations,
       truncated: cond.truncated,
       tokenCount: cond.tokenCount,
+      latent: z,
     };
   }
 
@@ -213,6 +225,19 @@ export class Pipeline {
     return this.run(this.vaeDecoder, { latent: this.float32(latent, [1, C, T, F]) }, [1, 1, frames, mels], signal);
   }
 
+  /**
+   * VAE encoder on the pack's log-mel of `waveform` (mono, audio.sample_rate, audio.num_samples):
+   * log_mel [1, 1, frames, mels] -> latent [1, C, T, F], the posterior mean times latent.scale.
+   */
+  async encodeAudio(waveform: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
+    if (!this.vaeEncoder) throw new Error('this pack has no vae_encoder');
+    const { frames, n_mels: mels } = this.manifest.audio;
+    const { channels: C, frames: T, bins: F } = this.manifest.latent;
+    const mel = logMel(waveform, this.manifest.audio); // the factory's front end (mel.py)
+    if (mel.frames !== frames) throw new Error(`the log-mel has ${mel.frames} frames, the pack's ${frames}`);
+    return this.run(this.vaeEncoder, { log_mel: this.float32(mel.data, [1, 1, frames, mels]) }, [1, C, T, F], signal);
+  }
+
   /** Vocoder: log_mel [1, 1, frames, mels] -> transposed to [1, mels, frames] -> waveform [1, samples]. */
   async vocode(logMel: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
     const { frames, n_mels: mels, num_samples: samples } = this.manifest.audio;
@@ -254,7 +279,7 @@ export class Pipeline {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue.catch(() => undefined);
-    const graphs = [this.textEncoder, ...this.denoisers.values(), this.vaeDecoder, this.vocoder];
+    const graphs = [this.textEncoder, ...this.denoisers.values(), this.vaeDecoder, this.vocoder, ...(this.vaeEncoder ? [this.vaeEncoder] : [])];
     for (const g of graphs) await g.session.release().catch(() => undefined);
   }
 

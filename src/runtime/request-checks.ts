@@ -2,7 +2,7 @@
 // Every refusal is an InputError (kind 'input') saying what is wrong, by name and shape.
 
 import { stepsRefusal } from '../engine/steps';
-import type { GenerateRequest } from './api';
+import type { GenerateRequest, LatentEdit } from './api';
 import { InputError } from './errors';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
 import { rowLength } from './tensors';
@@ -19,7 +19,31 @@ export function checkRequest(m: Manifest, req: GenerateRequest): DenoiserSpec {
   if (req.negativePrompt !== undefined && typeof req.negativePrompt !== 'string') {
     throw new InputError(`negativePrompt must be a string, got ${typeof req.negativePrompt}`);
   }
+  if (req.edit) checkEdit(m, req.edit);
   return d;
+}
+
+/** An inpainting or audio-to-audio edit against the pack (sizes, range, strength, encoder). */
+function checkEdit(m: Manifest, edit: LatentEdit): void {
+  const { channels: C, frames: T, bins: F } = m.latent;
+  if (edit.kind === 'inpaint') {
+    if (!(edit.latent instanceof Float32Array) || edit.latent.length !== C * T * F) {
+      throw new InputError(`the latent to inpaint has ${edit.latent?.length} values, this pack's latent is [${C}, ${T}, ${F}]: inpaint a result of this pack`);
+    }
+    const { startFrame: a, endFrame: b } = edit;
+    if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b > T || a >= b) {
+      throw new InputError(`the range to regenerate is latent frames ${a}..${b}; it must lie inside 0..${T} and not be empty`);
+    }
+    return;
+  }
+  if (!m.vae_encoder) {
+    throw new InputError('this pack has no VAE encoder (vae_encoder), so it cannot start from a sound; load a pack that has one');
+  }
+  const n = m.audio.num_samples;
+  if (!(edit.waveform instanceof Float32Array) || edit.waveform.length !== n) {
+    throw new InputError(`the sound to start from has ${edit.waveform?.length} samples; the pack needs ${n} (${m.audio.clip_seconds} s at ${m.audio.sample_rate} Hz)`);
+  }
+  if (!(edit.strength >= 0 && edit.strength <= 1)) throw new InputError(`strength must be between 0 and 1, got ${edit.strength}`);
 }
 
 /** The prompt of the unconditional row of classifier-free guidance: the negative prompt, else the pack's unconditional prompt. */
