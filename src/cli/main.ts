@@ -14,6 +14,7 @@ import { fsFetchFile } from '../runtime/fs-fetch';
 import type { DenoiserSpec, Manifest } from '../runtime/manifest';
 import type { OrtModule } from '../runtime/ort';
 import { Pipeline } from '../runtime/pipeline';
+import { formatProfile, profilePack, readManifest, type ProfileTarget } from './profile';
 import { encodeWav } from '../engine/wav';
 
 const HELP = `soundstep: text-to-audio latent diffusion, in Node
@@ -22,6 +23,7 @@ Usage:
   soundstep generate --pack DIR --prompt TEXT --out FILE.wav [options]
   soundstep bench    --pack DIR [options]
   soundstep info     --pack DIR
+  soundstep profile  --pack DIR [--denoiser ID,ID] [--runs N] [--backend B] [--threads N]
   soundstep --help
 
 Options:
@@ -33,9 +35,13 @@ Options:
   --guidance S       classifier-free guidance scale, teacher only (default: the pack's, 3)
   --seed N           noise seed (default 0)
   --out FILE         WAV file to write (generate)
-  --runs N           timed runs per step count after one warm-up (bench; default 3)
+  --runs N           timed runs per step count after one warm-up (bench; default 3;
+                     profile: evaluations per graph, default 20)
   --backend B        cpu (onnxruntime-node, default) or wasm (onnxruntime-web in Node)
   --threads N        threads for ONNX Runtime (default: all cores)
+  --opt LEVEL        profile: ONNX Runtime's graph optimization level (disabled, basic, extended, all)
+  --fixed-shapes     profile: fix each graph's batch and token dimensions (freeDimensionOverrides;
+                     onnxruntime-web only, onnxruntime-node ignores it)
   -h, --help         this text
 
 Examples:
@@ -56,6 +62,8 @@ const OPTIONS = {
   runs: { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
+  opt: { type: 'string' },
+  'fixed-shapes': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -217,6 +225,34 @@ async function bench(flags: Flags): Promise<void> {
   }
 }
 
+/** Each graph alone: ms per evaluation and (cpu) ONNX Runtime's per-operator profile. */
+async function profile(flags: Flags): Promise<void> {
+  const backend = flags.backend ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend must be cpu or wasm, got "${backend}"`);
+  const threads = int(flags.threads, 'threads', availableParallelism(), 1);
+  const { ort, sessionOptions } = await loadOrt(backend, threads);
+  const packDir = flags.pack ?? 'public/models/soundstep-small';
+  const m = await readManifest(packDir);
+  // default: the pack's default student and its teacher
+  const fallback = [m.default_denoiser ?? m.denoisers.find((d) => d.role === 'student')?.id, m.denoisers.find((d) => d.role === 'teacher')?.id];
+  const denoiserIds =
+    flags.denoiser?.split(',').map((s) => s.trim()) ?? [...new Set(fallback.filter((id): id is string => id !== undefined))];
+  const runs = int(flags.runs, 'runs', 20, 1);
+  console.log(`${m.id} on ${backend} (${threads} thread${threads === 1 ? '' : 's'}), median of ${runs} evaluations after 1 warm-up`);
+  const opt = flags.opt ?? 'all';
+  if (!['disabled', 'basic', 'extended', 'all'].includes(opt)) {
+    throw new UsageError(`--opt must be disabled, basic, extended or all, got "${opt}"`);
+  }
+  const fixed = flags['fixed-shapes'] === true;
+  console.log(`graph optimization ${opt}${fixed ? ', shapes fixed (B, L)' : ''}`);
+  const optionsFor = (t: ProfileTarget): object => ({
+    ...sessionOptions,
+    graphOptimizationLevel: opt,
+    ...(fixed ? { freeDimensionOverrides: { B: t.batch, L: m.text.max_tokens } } : {}),
+  });
+  console.log(formatProfile(await profilePack({ ort, backend, packDir, sessionOptions: optionsFor, runs, denoiserIds })));
+}
+
 async function info(flags: Flags): Promise<void> {
   const pipeline = await load(flags);
   try {
@@ -251,7 +287,8 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'generate') await generate(flags);
     else if (command === 'bench') await bench(flags);
     else if (command === 'info') await info(flags);
-    else throw new UsageError(`unknown command "${command}" (generate, bench, info)`);
+    else if (command === 'profile') await profile(flags);
+    else throw new UsageError(`unknown command "${command}" (generate, bench, info, profile)`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
