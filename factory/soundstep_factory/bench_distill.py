@@ -27,7 +27,7 @@ from .distill import (
     step_generator,
     student_steps,
     student_x_hat,
-    two_step_target,
+    teacher_target,
     weighted_loss,
 )
 from .models import build_unet
@@ -58,12 +58,12 @@ def main() -> None:
     n = student_steps(cfg)[0]
     g = step_generator(n, 0)
     rows = torch.randint(0, len(data["x0"]), (d.batch_size,), generator=g)
-    z_t, t, t_mid, t_next, h, m = make_batch(data["x0"], data["hidden"], data["mask"], rows, n, g, abar)
+    z_t, t, path, t_next, h, m = make_batch(data["x0"], data["hidden"], data["mask"], rows, n, g, abar)
     cond = Conditioning(h, m, data["uncond_hidden"], data["uncond_mask"])
 
     def targets(guidance):
         with torch.no_grad():
-            return two_step_target(cond.predictor(teacher, guidance), z_t, t, t_mid, t_next, abar)
+            return teacher_target(cond.predictor(teacher, guidance), z_t, t, path, t_next, abar)
     x_target = targets(None)
 
     def update():

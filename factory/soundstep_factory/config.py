@@ -168,6 +168,10 @@ class DistillConfig:
     # gradient: at 1e-4 the round-2 student got 10x worse in 50 steps. So: a smaller rate, warmed up.
     later_lr: float = 1e-5
     warmup_steps: int = 25  # later rounds only
+    # Beyond the paper: these methods go on past the halving rounds to these step counts, each
+    # student step matching (previous N / N) of its teacher's (25 -> 5 -> 1: five each; distill.E12b).
+    beyond_steps: tuple[int, ...] = ()
+    beyond_methods: tuple[str, ...] = ("bsa", "snr+1")
     # The pack ships every round's student of these methods, and the last round's of the others.
     ship_all_rounds: tuple[str, ...] = ("bsa",)
     # Round 1's targets are the same for every weighting (same guided teacher, same batches):

@@ -5,6 +5,8 @@ Usage: python -m soundstep_factory.distill --config small --method bsa
 Round r trains a student for N = teacher_steps / 2^r steps to match, in one DDIM step, two
 DDIM steps of its teacher (docs/sampling.md E9-E12). Round 1's teacher is the guided
 teacher (scale s, two evaluations per step), so every student samples without guidance.
+Beyond the paper, DistillConfig.beyond_steps continues some methods to fewer steps with a larger
+factor (25 -> 5 -> 1: each student step matches five of its teacher's; E12b).
 Each round starts from its teacher's weights, trains until the validation loss stops
 improving (or the shared step budget ends), keeps the best weights, and hands them on.
 Outputs: <work>/distill/<method>/n<N>/checkpoint.pt, resumable within and across rounds, and
@@ -47,11 +49,14 @@ def loss_weight(method: str, snr: torch.Tensor, gamma: float) -> torch.Tensor:
     return WEIGHTINGS[method](snr, gamma)
 
 
-def round_timesteps(n_student: int, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(t, t', t'') = (tau^N_k, tau^2N_(2k+1), tau^N_(k+1) or FINAL) for indices k (E9)."""
+def round_timesteps(n_student: int, k: torch.Tensor, factor: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(t, path, t'') for indices k (B,): t = tau^N_k, the teacher's grid points between it and
+    the student's next, path = tau^fN_(fk+1), ..., tau^fN_(fk+f-1) (B, f-1), and t'' = tau^N_(k+1) or
+    FINAL (E9, with f = 2: path is t'). tau^fN_(fk) = tau^N_k, so the paths nest in both grids."""
     student = torch.tensor(sampling.trailing_grid(n_student) + [sampling.FINAL])
-    teacher = torch.tensor(sampling.trailing_grid(2 * n_student))
-    return student[k], teacher[2 * k + 1], student[k + 1]
+    teacher = torch.tensor(sampling.trailing_grid(factor * n_student))
+    path = teacher[factor * k.unsqueeze(1) + torch.arange(1, factor)]
+    return student[k], path, student[k + 1]
 
 
 def _coefs(abar: torch.Tensor, t: torch.Tensor, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,19 +65,22 @@ def _coefs(abar: torch.Tensor, t: torch.Tensor, dtype=torch.float32) -> tuple[to
     return alpha.to(dtype).view(-1, 1, 1, 1), sigma.to(dtype).view(-1, 1, 1, 1)
 
 
-def two_step_target(teacher_v: VPredictor, z_t: torch.Tensor, t: torch.Tensor, t_mid: torch.Tensor,
-                    t_next: torch.Tensor, abar: torch.Tensor) -> torch.Tensor:
-    """x_target: the x_hat whose single DDIM step t -> t'' lands on the teacher's z'' (E10-E12).
+def teacher_target(teacher_v: VPredictor, z_t: torch.Tensor, t: torch.Tensor, path: torch.Tensor,
+                   t_next: torch.Tensor, abar: torch.Tensor) -> torch.Tensor:
+    """x_target: the x_hat whose single DDIM step t -> t'' lands where the teacher's DDIM steps
+    t -> path -> t'' land (E10-E12: two steps through t' in the paper; E12b: f steps).
 
     Float32 throughout: the denominator is ~0.004 at the top step for N = 100 and amplifies error.
     """
+    z, t_from = z_t, t
+    for t_to in [*path.unbind(1), t_next]:  # z' (, ...), z''
+        a_f, s_f = _coefs(abar, t_from, z_t.dtype)
+        a_to, s_to = _coefs(abar, t_to, z_t.dtype)
+        z, t_from = sampling.ddim_step_v(z, teacher_v(z, t_from), a_f, s_f, a_to, s_to), t_to
     a_t, s_t = _coefs(abar, t, z_t.dtype)
-    a_m, s_m = _coefs(abar, t_mid, z_t.dtype)
     a_n, s_n = _coefs(abar, t_next, z_t.dtype)
-    z_mid = sampling.ddim_step_v(z_t, teacher_v(z_t, t), a_t, s_t, a_m, s_m)       # z'
-    z_next = sampling.ddim_step_v(z_mid, teacher_v(z_mid, t_mid), a_m, s_m, a_n, s_n)  # z''
     ratio = s_n / s_t  # 0 when t'' is FINAL, and then x_target = z''
-    return (z_next - ratio * z_t) / (a_n - ratio * a_t)
+    return (z - ratio * z_t) / (a_n - ratio * a_t)
 
 
 class Conditioning:
@@ -101,16 +109,16 @@ def student_x_hat(student, z_t, t, cond: Conditioning, abar) -> torch.Tensor:
     return sampling.x_from_v(z_t, cond.predictor(student, None)(z_t, t), a_t, s_t)
 
 
-def make_batch(x0, hidden, mask, rows, n_student, g, abar, device="cpu"):
-    """Noisy latents at the student's grid points, with their timesteps (E1, E9).
+def make_batch(x0, hidden, mask, rows, n_student, g, abar, device="cpu", factor: int = 2):
+    """Noisy latents at the student's grid points, with their timesteps and teacher paths (E1, E9).
 
     The random draws come from the CPU generator `g` on every device, so a GPU run trains on
     the same batches as a CPU run of the same round."""
     k = torch.randint(0, n_student, (len(rows),), generator=g)
-    t, t_mid, t_next = round_timesteps(n_student, k)
+    t, path, t_next = round_timesteps(n_student, k, factor)
     a_t, s_t = _coefs(abar, t)
     eps = torch.randn(x0[rows].shape, generator=g)
-    batch = sampling.q_sample(x0[rows], eps, a_t, s_t), t, t_mid, t_next, hidden[rows], mask[rows]
+    batch = sampling.q_sample(x0[rows], eps, a_t, s_t), t, path, t_next, hidden[rows], mask[rows]
     return tuple(x.to(device) for x in batch)
 
 
@@ -177,10 +185,11 @@ def round_lr(step: int, total: int, base: float, warmup: int) -> float:
 
 
 def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None, n_student: int,
-                  data: dict, out_dir, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+                  data: dict, out_dir, device: str = "cpu", factor: int = 2) -> tuple[torch.nn.Module, dict]:
+    """One round: a student for `n_student` steps, each matching `factor` steps of `teacher`."""
     d = cfg.distill
-    path = out_dir / "checkpoint.pt"
-    state = checkpoint.load(path)
+    saved_at = out_dir / "checkpoint.pt"
+    state = checkpoint.load(saved_at)
     if state is not None and state["extra"].get("done"):
         student = copy.deepcopy(teacher)
         student.load_state_dict(state["model"])
@@ -195,10 +204,11 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
     # A fixed validation set: its own rows, noise and k; targets computed once.
     g_val = torch.Generator().manual_seed(12345)
     val_rows = torch.randperm(len(x0), generator=g_val)[: d.val_size]
-    z_v, t_v, tm_v, tn_v, h_v, m_v = make_batch(x0, hidden, mask, val_rows, n_student, g_val, abar_cpu, device)
+    z_v, t_v, path_v, tn_v, h_v, m_v = make_batch(x0, hidden, mask, val_rows, n_student, g_val, abar_cpu, device,
+                                                  factor)
     val_cond = Conditioning(h_v, m_v, *uncond)
     with torch.no_grad():
-        target_v = two_step_target(val_cond.predictor(teacher, guidance), z_v, t_v, tm_v, tn_v, abar)
+        target_v = teacher_target(val_cond.predictor(teacher, guidance), z_v, t_v, path_v, tn_v, abar)
 
     def validate(model) -> tuple[float, float]:
         with torch.no_grad():
@@ -223,20 +233,24 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         key = SharedTargets.key(teacher, data, guidance, n_student, d.batch_size)
         shared = SharedTargets(cfg.work_dir / "distill" / "round1-targets" / key, d.eval_every)
     started, first_step = time.time(), step  # this session's pace, also when resumed mid-round
-    # Round 1 distills the guided teacher from far away: full rate at once. Later rounds: see later_lr.
-    base_lr, warmup = (d.lr, 0) if guidance is not None else (d.later_lr, d.warmup_steps)
+    # Round 1 distills the guided teacher from far away: full rate at once. Later halving rounds: see
+    # later_lr. A round past the paper's (factor > 2) starts far from its target too: full rate, warmed up.
+    if guidance is not None:
+        base_lr, warmup = d.lr, 0
+    else:
+        base_lr, warmup = (d.later_lr if factor == 2 else d.lr), d.warmup_steps
     while step < d.max_steps and stale < d.patience:
         for group in optimizer.param_groups:
             group["lr"] = round_lr(step, d.max_steps, base_lr, warmup)
         g = step_generator(n_student, step)
         rows = torch.randint(0, len(x0), (d.batch_size,), generator=g)
-        z_t, t, t_mid, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar_cpu, device)
+        z_t, t, t_path, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar_cpu, device, factor)
         cond = Conditioning(h, m, *uncond)
         x_target = shared.get(step) if shared is not None else None
         targets_read += x_target is not None
         if x_target is None:
             with torch.no_grad():
-                x_target = two_step_target(cond.predictor(teacher, guidance), z_t, t, t_mid, t_next, abar)
+                x_target = teacher_target(cond.predictor(teacher, guidance), z_t, t, t_path, t_next, abar)
             if shared is not None:
                 shared.put(step, x_target)
         x_target = x_target.to(device)
@@ -256,15 +270,16 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
             history.append({"step": step, "train_loss": float(loss), "val_loss": val, "val_x_mse": val_mse})
             print(f"[distill {method} N={n_student}] step {step} val {val:.5f} (x-mse {val_mse:.5f})"
                   f"{' *' if improved else ''} {(time.time() - started) / (step - first_step):.2f} s/step", flush=True)
-            checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
+            checkpoint.save(saved_at, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
                             optimizer=optimizer, history=history,
                             extra={"best": best, "best_state": best_state, "stale": stale, "done": False})
     student.load_state_dict(best_state)
     extra = {"done": True, "best": best, "steps_trained": step, "method": method, "n_student": n_student,
+             "factor": factor,
              "stopped": "converged" if stale >= d.patience else "budget", "device": device_name(device),
              "seconds": round(time.time() - started, 1),  # of the last (resumed) session of the round
              "targets_read_from_shared": targets_read}
-    checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
+    checkpoint.save(saved_at, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
                     history=history, extra=extra)
     return student.eval(), extra
 
@@ -275,8 +290,22 @@ def distill_data(cfg: PackConfig) -> dict:
     return {k: feats[k] for k in ("x0", "hidden", "mask", "uncond_hidden", "uncond_mask", "captions")}
 
 
-def student_steps(cfg: PackConfig) -> list[int]:
-    return [cfg.distill.teacher_steps // 2 ** r for r in range(1, cfg.distill.rounds + 1)]
+def student_steps(cfg: PackConfig, method: str | None = None) -> list[int]:
+    """The step counts of `method`'s students, round by round: the paper's halvings, then, for the
+    methods DistillConfig.beyond_methods names, its beyond_steps (None: the halvings only)."""
+    d = cfg.distill
+    halvings = [d.teacher_steps // 2 ** r for r in range(1, d.rounds + 1)]
+    return halvings + list(d.beyond_steps) if method in d.beyond_methods else halvings
+
+
+def round_factors(steps: list[int], teacher_steps: int) -> list[int]:
+    """How many of its teacher's steps each student step matches, round by round (2 in the paper)."""
+    factors = [teacher // n for teacher, n in zip([teacher_steps, *steps], steps)]
+    for teacher, n, f in zip([teacher_steps, *steps], steps, factors):
+        if teacher != f * n:
+            raise ValueError(f"a {n}-step student cannot match its {teacher}-step teacher step for step: "
+                             f"choose step counts that divide the previous round's")
+    return factors
 
 
 def device_name(device: str) -> str:
@@ -289,9 +318,10 @@ def distill(cfg: PackConfig, method: str, device: str = "cpu") -> list[dict]:
     teacher = load_trained(cfg, "teacher", build_unet(cfg, data["hidden"].shape[-1]))
     summaries: list[dict] = []
     guidance: float | None = cfg.guidance_scale
-    for n in student_steps(cfg):
+    steps = student_steps(cfg, method)
+    for n, factor in zip(steps, round_factors(steps, cfg.distill.teacher_steps)):
         teacher, summary = distill_round(cfg, method, teacher, guidance, n, data,
-                                         cfg.work_dir / "distill" / method / f"n{n}", device)
+                                         cfg.work_dir / "distill" / method / f"n{n}", device, factor)
         summaries.append(summary)
         guidance = None  # later rounds distill the (unguided) previous student
     return summaries

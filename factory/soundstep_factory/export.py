@@ -233,18 +233,22 @@ def copy_vocoder(pack: Path, out: Path, audio: AudioConfig) -> dict:
 
 def distilled_students(cfg: PackConfig, hidden_size: int, every_round: bool = False) -> list[tuple[dict, torch.nn.Module]]:
     """The finished distillation rounds the pack ships, as manifest entries with their models:
-    every round of the methods in DistillConfig.ship_all_rounds, the last round of the others.
+    every round of the methods in DistillConfig.ship_all_rounds; of the others, the last halving
+    round (the paper's Table 1 compares them there) and the rounds past it (beyond_steps).
     `distilled_from` names the nearest shipped ancestor (the teacher, when rounds in between
     are not shipped)."""
     found = []
+    last_halving = student_steps(cfg)[-1]
     for method in cfg.distill.methods:
         finished = []
-        for n in student_steps(cfg):
+        for n in student_steps(cfg, method):
             state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n}" / "checkpoint.pt")
             if state is None or not state["extra"].get("done"):
                 break  # later rounds need this one
             finished.append((n, state))
-        shipped = finished if every_round or method in cfg.distill.ship_all_rounds else finished[-1:]
+        everything = every_round or method in cfg.distill.ship_all_rounds
+        halved = [n for n, _ in finished if n >= last_halving]
+        shipped = [(n, s) for n, s in finished if everything or n < last_halving or n == halved[-1]]
         parent = "teacher"
         for n, state in shipped:
             model = build_unet(cfg, hidden_size)

@@ -135,7 +135,7 @@ def collect(cfg: PackConfig, out: Path, methods: list[str], with_teacher: bool =
         report["teacher"] = {"steps": trained["step"], "final_loss": trained["history"][-1]["loss"]}
     for method in methods:
         rounds = {}
-        for n in student_steps(cfg):
+        for n in student_steps(cfg, method):
             state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n}" / "checkpoint.pt")
             if state is None or not state["extra"].get("done"):
                 break

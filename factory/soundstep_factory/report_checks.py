@@ -47,7 +47,7 @@ def distill_rounds(cfg: PackConfig) -> list[dict]:
     from .distill import student_steps
     rows = []
     for method in cfg.distill.methods:
-        for n in student_steps(cfg):
+        for n in student_steps(cfg, method):
             state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n}" / "checkpoint.pt")
             if state is None or not state["extra"].get("done"):
                 break

@@ -4,7 +4,15 @@ import pytest
 import torch
 
 from soundstep_factory import sampling
-from soundstep_factory.distill import WEIGHTINGS, loss_weight, round_timesteps, two_step_target
+from soundstep_factory.config import load_config
+from soundstep_factory.distill import (
+    WEIGHTINGS,
+    loss_weight,
+    round_factors,
+    round_timesteps,
+    student_steps,
+    teacher_target,
+)
 
 
 def _toy_teacher(z, t):
@@ -17,9 +25,10 @@ def test_one_student_step_with_x_target_lands_on_the_teachers_z2(n_student):
     abar = sampling.alphas_cumprod()
     g = torch.Generator().manual_seed(n_student)
     k = torch.arange(n_student)  # every grid point, the top step and the step to FINAL included
-    t, t_mid, t_next = round_timesteps(n_student, k)
+    t, path, t_next = round_timesteps(n_student, k)
+    t_mid = path[:, 0]
     z_t = torch.randn(n_student, 2, 3, 3, generator=g, dtype=torch.float64)
-    x_target = two_step_target(_toy_teacher, z_t, t, t_mid, t_next, abar)
+    x_target = teacher_target(_toy_teacher, z_t, t, path, t_next, abar)
 
     def coefs(tt):
         a, s = sampling.alpha_sigma(abar, tt)
@@ -34,10 +43,46 @@ def test_one_student_step_with_x_target_lands_on_the_teachers_z2(n_student):
 
 
 def test_round_timesteps_nest_in_the_teacher_grid():
-    t, t_mid, t_next = round_timesteps(25, torch.arange(25))
+    t, path, t_next = round_timesteps(25, torch.arange(25))
     teacher = sampling.trailing_grid(50)
-    assert t.tolist() == teacher[0::2] and t_mid.tolist() == teacher[1::2]
+    assert path.shape == (25, 1)
+    assert t.tolist() == teacher[0::2] and path[:, 0].tolist() == teacher[1::2]
     assert t_next[:-1].tolist() == teacher[2::2]
+
+
+@pytest.mark.parametrize("n_student, factor", [(5, 5), (1, 5), (5, 2)])
+def test_a_student_step_past_the_paper_lands_where_factor_teacher_steps_land(n_student, factor):
+    """E12b: the k-step target, checked against the teacher's DDIM steps written out one by one."""
+    abar = sampling.alphas_cumprod()
+    k = torch.arange(n_student)
+    t, path, t_next = round_timesteps(n_student, k, factor)
+    teacher_grid = sampling.trailing_grid(factor * n_student) + [sampling.FINAL]
+    assert path.shape == (n_student, factor - 1)
+    assert [[int(t[i]), *path[i].tolist(), int(t_next[i])] for i in k] == \
+        [teacher_grid[factor * i: factor * i + factor + 1] for i in range(n_student)]
+    z_t = torch.randn(n_student, 2, 3, 3, generator=torch.Generator().manual_seed(factor), dtype=torch.float64)
+    x_target = teacher_target(_toy_teacher, z_t, t, path, t_next, abar)
+
+    def coefs(tt):
+        a, s = sampling.alpha_sigma(abar, tt)
+        return a.view(-1, 1, 1, 1), s.view(-1, 1, 1, 1)
+    z, t_from = z_t, t
+    for t_to in [*path.unbind(1), t_next]:
+        z = sampling.ddim_step_v(z, _toy_teacher(z, t_from), *coefs(t_from), *coefs(t_to))
+        t_from = t_to
+    (a_t, s_t), (a_n, s_n) = coefs(t), coefs(t_next)
+    z_one = sampling.ddim_step_v(z_t, (a_t * z_t - x_target) / s_t, a_t, s_t, a_n, s_n)
+    assert torch.allclose(z_one, z, atol=1e-10, rtol=0)
+
+
+def test_rounds_past_the_paper_for_the_named_methods_only():
+    cfg = load_config("micro")
+    cfg.distill.teacher_steps, cfg.distill.rounds, cfg.distill.beyond_steps = 200, 3, (5, 1)
+    assert student_steps(cfg, "bsa") == [100, 50, 25, 5, 1]
+    assert student_steps(cfg, "eps") == student_steps(cfg) == [100, 50, 25]
+    assert round_factors([100, 50, 25, 5, 1], 200) == [2, 2, 2, 5, 5]
+    with pytest.raises(ValueError, match="a 10-step student cannot match its 25-step teacher"):
+        round_factors([100, 50, 25, 10], 200)
 
 
 @pytest.mark.parametrize("snr, expected", [

@@ -151,13 +151,15 @@ def test_a_distillation_round_lowers_the_loss(micro):
         # The best validation loss is clearly below the loss of the student's initialization.
         assert state["extra"]["best"] < 0.9 * history[0]["val_loss"], history
 
-    # A second round for BSA, two for eps: the pack ships every BSA round and eps's last round,
-    # each distilled from its nearest shipped ancestor, sampling without guidance.
+    # A second round for BSA, two for eps, and one past the paper's halvings for both (50 -> 10,
+    # each student step matching five): the pack ships every BSA round, and eps's last halving
+    # round and the one past it, each distilled from its nearest shipped ancestor, unguided.
     from soundstep_factory.export import export_pack
 
-    cfg = dataclasses.replace(micro["cfg"], distill=dataclasses.replace(micro["cfg"].distill, rounds=2))
+    cfg = dataclasses.replace(micro["cfg"], distill=dataclasses.replace(
+        micro["cfg"].distill, rounds=2, beyond_steps=(10,), beyond_methods=("bsa", "eps")))
     for method in ("bsa", "eps"):
-        distill(cfg, method)
+        assert [s["factor"] for s in distill(cfg, method)][-1] == 5
     export_pack(cfg, micro["root"] / "pack-students")
     manifest = json.loads((micro["root"] / "pack-students" / "manifest.json").read_text())
     students = [d for d in manifest["denoisers"] if d["role"] == "student"]
@@ -166,8 +168,12 @@ def test_a_distillation_round_lowers_the_loss(micro):
          "steps": [100], "guidance": {"type": "folded"}, "distilled_from": "teacher"},
         {"id": "bsa-50", "file": "denoisers/bsa-50.onnx", "role": "student", "method": "bsa",
          "steps": [50], "guidance": {"type": "folded"}, "distilled_from": "bsa-100"},
+        {"id": "bsa-10", "file": "denoisers/bsa-10.onnx", "role": "student", "method": "bsa",
+         "steps": [10], "guidance": {"type": "folded"}, "distilled_from": "bsa-50"},
         {"id": "eps-50", "file": "denoisers/eps-50.onnx", "role": "student", "method": "eps",
          "steps": [50], "guidance": {"type": "folded"}, "distilled_from": "teacher"},
+        {"id": "eps-10", "file": "denoisers/eps-10.onnx", "role": "student", "method": "eps",
+         "steps": [10], "guidance": {"type": "folded"}, "distilled_from": "eps-50"},
     ]
     log = json.loads((micro["root"] / "pack-students" / "build_log.json").read_text())
     for student in students:
