@@ -23,7 +23,11 @@ export function App({ client }: { client: SoundstepClient }) {
           <ErrorAlert onRetryLoad={() => client.load()} />
           <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} onReadPrompt={readPrompt} />
           <GenerationProgress />
-          <Results onDelete={(key) => void client.deleteResult(key)} onClear={() => void client.clearResults()} />
+          <Results
+            onDelete={(key) => void client.deleteResult(key)}
+            onClear={() => void client.clearResults()}
+            onInpaint={(edit) => client.generate(edit)}
+          />
         </div>
         <aside className="side-panel" aria-label="Comparison of steps and methods" data-testid="side-panel">
           <ComparisonPanel onFill={() => client.fillGrid()} onCancel={() => client.cancel()} />

@@ -16,7 +16,16 @@ export interface PageManifest {
 
 export interface PageResult {
   key: string;
-  request: { prompt: string; denoiserId: string; steps: number; guidanceScale: number; seed: number; negativePrompt?: string };
+  request: {
+    prompt: string;
+    denoiserId: string;
+    steps: number;
+    guidanceScale: number;
+    seed: number;
+    negativePrompt?: string;
+    /** inpainting (a latent frame range) or audio-to-audio (a strength) */
+    edit?: { kind: 'inpaint' | 'audio'; startFrame?: number; endFrame?: number; strength?: number };
+  };
   totalMs: number;
   timings: Record<string, number>;
   networkEvaluations: number;

@@ -33,6 +33,10 @@ export interface ManifestSummary {
   vocabulary: VocabularyEntry[];
   /** the denoiser the manifest says the page starts on (`default_denoiser`); null: the page picks */
   defaultDenoiser: string | null;
+  /** latent frames (manifest latent.frames): a time range of a result maps onto these (inpainting) */
+  latentFrames?: number;
+  /** true when the pack has a VAE encoder, so it can start from a sound (audio-to-audio) */
+  vaeEncoder?: boolean;
 }
 
 /** The summary of a validated manifest. */
@@ -69,5 +73,7 @@ export function summarizeManifest(m: Manifest): ManifestSummary {
     metrics: m.metrics ?? null,
     vocabulary: (m.vocabulary ?? []).map((v) => ({ ...v, examples: [...v.examples] })),
     defaultDenoiser: m.default_denoiser ?? null,
+    latentFrames: m.latent.frames,
+    vaeEncoder: m.vae_encoder !== undefined,
   };
 }

@@ -37,6 +37,8 @@ export interface HistoryRecord {
   maxTokens: number | null;
   /** the complete WAV file */
   wav: ArrayBuffer;
+  /** its final latent, for inpainting (absent from records kept before latents were) */
+  latent?: Float32Array;
 }
 
 export interface History {

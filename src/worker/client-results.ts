@@ -50,6 +50,7 @@ export function toRecord(r: GenerationResult, wav: ArrayBuffer): HistoryRecord {
     mel: r.mel,
     maxTokens: r.maxTokens,
     wav,
+    ...(r.latent ? { latent: r.latent } : {}),
   };
 }
 
@@ -75,6 +76,7 @@ export function fromRecord(r: HistoryRecord): GenerationResult {
     maxTokens: r.maxTokens,
     mel: r.mel,
     restored: true,
+    ...(r.latent ? { latent: r.latent } : {}),
   };
 }
 

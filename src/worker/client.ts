@@ -7,7 +7,7 @@
 // and nothing else of the job starts. Results of a 'variations' job go to the results list and
 // to the browser's history (IndexedDB, src/history/); grid cells stay in the page.
 
-import type { Backend, GenerateRequest } from '../runtime/api';
+import type { Backend, GenerateRequest, LatentEdit } from '../runtime/api';
 import { SoundstepError } from '../runtime/errors';
 import type { History } from '../history';
 import { selectDenoiser, selectGenerateBlocker, useStore, type GenerationResult, type JobItem, type JobState } from '../store';
@@ -38,8 +38,12 @@ export interface DenoiseOnceOutput {
 export interface SoundstepClient {
   /** (re)load a pack; defaults to the store's pack URL and backend preference */
   load(packUrl?: string, backend?: BackendPreference): void;
-  /** start the form's variations job; returns the first run's id, or null when blocked */
-  generate(): number | null;
+  /**
+   * start the form's variations job; returns the first run's id, or null when blocked. With an
+   * `edit` every variation regenerates a range of a result (inpainting) or starts from a sound
+   * (audio-to-audio) instead of from noise alone.
+   */
+  generate(edit?: LatentEdit): number | null;
   /** fill the comparison grid for the form's prompt and seed; the first run's id, or null when blocked */
   fillGrid(): number | null;
   /** stop the running request within a denoising step and drop the rest of its job */
@@ -222,8 +226,9 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       send({ type: 'load', packUrl: url, backend: pref });
     },
 
-    generate() {
-      const base = formRequest();
+    generate(edit) {
+      const form = formRequest();
+      const base = form && edit ? { ...form, edit } : form;
       if (!base) return null;
       const s = store.getState();
       // random by default: a new seed each time unless the user fixed one

@@ -60,9 +60,10 @@ export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, cont
         networkEvaluations: result.networkEvaluations,
         truncated: result.truncated,
         tokenCount: result.tokenCount,
+        latent: result.latent,
         request: { ...request },
       },
-      [wav],
+      [wav, result.latent.buffer as ArrayBuffer],
     );
   } catch (e) {
     // once aborted, whatever the run threw ends in 'cancelled'

@@ -183,6 +183,11 @@ export interface DoneReply {
   /** the prompt had more than text.max_tokens tokens and was cut */
   truncated: boolean;
   tokenCount: number;
+  /**
+   * the final latent [C, T, F] (transferred): a result keeps it so a range of it can be regenerated
+   * (inpainting); the worker always sends it, test doubles may leave it out
+   */
+  latent?: Float32Array;
   /** echo of the request, so the page can name the file */
   request: GenerateRequest;
 }

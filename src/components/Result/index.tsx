@@ -3,7 +3,9 @@ import { STAGES } from '../../runtime/api';
 import { selectLastCancel, selectLastOutcome, selectResults, selectRun, useStore, type GenerationResult } from '../../store';
 import { HISTORY_LIMIT } from '../../history';
 import { SoundPictures } from '../SoundPictures';
+import type { LatentEdit } from '../../runtime/api';
 import { fmtSeconds } from './format';
+import { EditNote, RangeEditor } from './RangeEditor';
 
 /** "teacher · 25 steps · seed 7 · guidance 3 · negative “rain”", the line that says how a sound was made. */
 export function describeRequest(r: GenerationResult['request'], guided: boolean): string {
@@ -12,7 +14,7 @@ export function describeRequest(r: GenerationResult['request'], guided: boolean)
 }
 
 /** One result: heading, how it was made, measured time and NFE, player, pictures, download, delete. */
-function ResultCard({ result, onDelete, headingRef }: { result: GenerationResult; onDelete: () => void; headingRef?: React.Ref<HTMLHeadingElement> }) {
+function ResultCard({ result, onDelete, onInpaint, headingRef }: { result: GenerationResult; onDelete: () => void; onInpaint: (edit: LatentEdit) => void; headingRef?: React.Ref<HTMLHeadingElement> }) {
   const { request } = result;
   const denoiser = useStore((s) => s.manifest?.denoisers.find((d) => d.id === request.denoiserId));
   // a result from another pack (history) has no denoiser entry: 2 NFE per step means it was guided
@@ -25,6 +27,7 @@ function ResultCard({ result, onDelete, headingRef }: { result: GenerationResult
       </h3>
       <p className="result-meta muted" data-testid="result-meta">
         {describeRequest(request, guided)}
+        <EditNote result={result} />
         {result.restored && <span className="badge"> · kept from an earlier visit</span>}
       </p>
       <p className="result-cost" data-testid="result-cost">
@@ -49,6 +52,7 @@ function ResultCard({ result, onDelete, headingRef }: { result: GenerationResult
           Delete
         </button>
       </div>
+      <RangeEditor result={result} onInpaint={onInpaint} />
       <details>
         <summary>Time per stage</summary>
         <dl className="timings" data-testid="timings">
@@ -91,7 +95,7 @@ function CancelNote() {
 }
 
 /** The results list: newest first, kept in this browser (the last HISTORY_LIMIT); delete one or all. */
-export function Results({ onDelete, onClear }: { onDelete: (key: string) => void; onClear: () => void }) {
+export function Results({ onDelete, onClear, onInpaint }: { onDelete: (key: string) => void; onClear: () => void; onInpaint: (edit: LatentEdit) => void }) {
   const results = useStore(selectResults);
   const run = useStore(selectRun);
   const historyStatus = useStore((s) => s.historyStatus);
@@ -160,6 +164,7 @@ export function Results({ onDelete, onClear }: { onDelete: (key: string) => void
       <ol className="result-list">
         {results.map((r, i) => (
           <ResultCard
+            onInpaint={onInpaint}
             key={r.key}
             result={r}
             onDelete={() => {

@@ -1,0 +1,71 @@
+// Inpainting (docs/sampling.md E21) in the page, on the shipped pack (WASM): a range of a result
+// is chosen with the keyboard and regenerated with another prompt; the new sound differs inside
+// the range and is the same sound away from it (the latent outside is kept exactly; the VAE
+// decoder and the vocoder only blur the edges), and the first result stays in the list.
+
+import type { Locator } from '@playwright/test';
+import { test, expect } from './fixtures';
+import { parseWav } from './wav';
+
+const SEED = 3;
+const RANGE = { from: 0.96, to: 1.6 }; // latent frames 24..40 of 64
+
+/** rms of a - b over samples [from, to) seconds, at `rate` Hz. */
+function rmsDiff(a: Float32Array, b: Float32Array, rate: number, from: number, to: number): number {
+  let s = 0;
+  const [i0, i1] = [Math.round(from * rate), Math.round(to * rate)];
+  for (let i = i0; i < i1; i++) s += (a[i]! - b[i]!) ** 2;
+  return Math.sqrt(s / (i1 - i0));
+}
+
+/** Type `value` into a number field from the keyboard (select what is there, then type). */
+async function typeInto(field: Locator, value: number): Promise<void> {
+  await field.focus();
+  await field.press('ControlOrMeta+a');
+  await field.pressSequentially(String(value));
+}
+
+test('regenerates a chosen range of a result with the keyboard and keeps the rest of the sound', async ({ app, page }, testInfo) => {
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady();
+  await app.prompt.fill('a dog barks');
+  await app.seed.fill(String(SEED));
+  await app.generateButton.click();
+  await expect(app.results).toHaveCount(1, { timeout: 150_000 });
+  await app.waitForAudio();
+  const first = parseWav(await app.audioBytes());
+  const made = await app.result();
+
+  // the range, from the keyboard only: open the card's editor, type both ends, press the button
+  await app.prompt.fill('a piano plays a melody');
+  const card = app.results.first();
+  const editor = card.getByTestId('range-editor');
+  await editor.locator('summary').focus();
+  await page.keyboard.press('Enter');
+  await typeInto(editor.getByLabel('From (s)'), RANGE.from);
+  await typeInto(editor.getByLabel('To (s)'), RANGE.to);
+  await page.keyboard.press('Tab');
+  await expect(editor.getByRole('button', { name: 'Regenerate this range' })).toBeFocused();
+  await page.keyboard.press('Enter');
+
+  await expect(app.results).toHaveCount(2, { timeout: 150_000 });
+  await app.waitForAudio();
+  const second = parseWav(await app.audioBytes());
+  const edited = await app.result();
+  expect(edited.request.edit).toMatchObject({ kind: 'inpaint', startFrame: 24, endFrame: 40 });
+  expect(edited.request.prompt).toBe('a piano plays a melody');
+  await expect(app.results.first().getByTestId('edit-note')).toHaveText(' · range 0.96–1.6 s regenerated');
+  // nothing the user made is lost: the first result is still listed, unchanged
+  expect((await app.allResults()).map((r) => r.key)).toContain(made.key);
+
+  const rate = first.sampleRate;
+  const inside = rmsDiff(first.samples, second.samples, rate, RANGE.from, RANGE.to);
+  const before = rmsDiff(first.samples, second.samples, rate, 0, RANGE.from - 0.3);
+  const after = rmsDiff(first.samples, second.samples, rate, RANGE.to + 0.3, 2.56);
+  const line = `rms difference inside ${inside.toFixed(4)}, before ${before.toFixed(5)}, after ${after.toFixed(5)}`;
+  testInfo.annotations.push({ type: 'inpaint', description: line });
+  console.log(`inpaint: ${line}`);
+  expect(inside).toBeGreaterThan(0.01);
+  expect(before).toBeLessThan(inside / 10);
+  expect(after).toBeLessThan(inside / 10);
+});

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { inpaintEdit, rangeSeconds } from './inpaint-range';
+
+const pack = { id: 'small', name: 'small', clipSeconds: 2.56, latentFrames: 64 };
+const latent = new Float32Array(4 * 64 * 16);
+
+describe('inpaintEdit', () => {
+  it('maps seconds onto the pack’s latent frames, rounded outwards', () => {
+    expect(inpaintEdit({ latent, packId: 'small' }, pack, 0.7, 1.3)).toEqual({ edit: { kind: 'inpaint', latent, startFrame: 17, endFrame: 33 } });
+    expect(rangeSeconds({ startFrame: 17, endFrame: 33 }, 64, 2.56)).toEqual([0.68, 1.32]);
+  });
+
+  it.each([
+    ['a result without a latent', { packId: 'small' }, pack, 0, 1, /kept before results kept their latent/],
+    ['a result of another pack', { latent, packId: 'other' }, pack, 0, 1, /made by the pack “other”; load that pack again/],
+    ['an empty range', { latent, packId: 'small' }, pack, 1, 1, /“from” before “to”, both between 0 and 2.56 s/],
+    ['a range past the end', { latent, packId: 'small' }, pack, 1, 3, /between 0 and 2.56 s/],
+    ['a range that is not a number', { latent, packId: 'small' }, pack, Number.NaN, 1, /Choose a range/],
+  ])('says why not for %s', (_, result, p, from, to, message) => {
+    const out = inpaintEdit(result, p, from, to);
+    expect('refusal' in out && out.refusal).toMatch(message);
+  });
+});

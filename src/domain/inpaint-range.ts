@@ -1,0 +1,34 @@
+// The inpainting request for a time range of a result (docs/sampling.md E21): the range in
+// seconds the user chose, mapped onto the latent frames of the pack that made the result, or a
+// sentence saying why that result's range cannot be regenerated now.
+
+import { framesOfRange } from '../engine/latent-edit';
+import type { InpaintEdit } from '../runtime/api';
+import type { ManifestSummary } from './pack-summary';
+
+/** The edit for [fromSec, toSec) of `result`, or the reason there is none. */
+export function inpaintEdit(
+  result: { latent?: Float32Array; packId: string },
+  pack: Pick<ManifestSummary, 'id' | 'name' | 'clipSeconds' | 'latentFrames'> | null,
+  fromSec: number,
+  toSec: number,
+): { edit: InpaintEdit } | { refusal: string } {
+  if (!result.latent) {
+    return { refusal: 'This sound was kept before results kept their latent, so a range of it cannot be regenerated; make it again to edit it.' };
+  }
+  if (!pack || pack.id !== result.packId || pack.latentFrames === undefined) {
+    return { refusal: `This sound was made by the pack “${result.packId}”; load that pack again to regenerate a range of it.` };
+  }
+  const d = pack.clipSeconds;
+  if (!(fromSec >= 0 && toSec <= d && fromSec < toSec)) {
+    return { refusal: `Choose a range inside the sound: “from” before “to”, both between 0 and ${d} s.` };
+  }
+  const { start, end } = framesOfRange(fromSec, toSec, d, pack.latentFrames);
+  return { edit: { kind: 'inpaint', latent: result.latent, startFrame: start, endFrame: end } };
+}
+
+/** The seconds a latent frame range covers, for the result line ("0.64–1.28 s"). */
+export function rangeSeconds(edit: { startFrame: number; endFrame: number }, frames: number, clipSeconds: number): [number, number] {
+  const perFrame = clipSeconds / frames;
+  return [Number((edit.startFrame * perFrame).toFixed(2)), Number((edit.endFrame * perFrame).toFixed(2))];
+}
