@@ -8,12 +8,13 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { STAGES, type Backend, type GenerateRequest, type GenerateResult, type Stage } from '../runtime/api';
+import type { Backend, GenerateRequest } from '../runtime/api';
 import { PackError } from '../runtime/errors';
 import { fsFetchFile } from '../runtime/fs-fetch';
 import type { DenoiserSpec, Manifest } from '../runtime/manifest';
 import type { OrtModule } from '../runtime/ort';
 import { Pipeline } from '../runtime/pipeline';
+import { benchRequest, defaultBenchCases, formatBenchTable, ms, runBench, totalMs, type BenchCase } from '../bench/bench-table';
 import { formatProfile, profilePack, readManifest, type ProfileTarget } from './profile';
 import { encodeWav } from '../engine/wav';
 
@@ -29,9 +30,10 @@ Usage:
 Options:
   --pack DIR         model pack folder (default public/models/soundstep-small)
   --prompt TEXT      what to hear (bench default: "a dog barks")
-  --denoiser ID      a denoiser of the pack (default: the first listed, usually the teacher)
+  --denoiser ID      a denoiser of the pack (generate default: the first listed, usually the teacher;
+                     bench: a comma list, default the teacher at its most steps and the default student)
   --steps N          sampling steps (generate; default 25 for a teacher, a student's own N)
-  --steps N,N,...    step counts to compare (bench; default: the denoiser's listed steps)
+  --steps N,N,...    step counts to compare (bench; default: each denoiser's listed steps)
   --guidance S       classifier-free guidance scale, teacher only (default: the pack's, 3)
   --seed N           noise seed (default 0)
   --out FILE         WAV file to write (generate)
@@ -136,21 +138,6 @@ function request(flags: Flags, manifest: Manifest, steps?: number): GenerateRequ
   };
 }
 
-function ms(x: number): string {
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) throw new RangeError('median of no values');
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function total(r: GenerateResult): number {
-  return STAGES.reduce((sum, s) => sum + r.timings[s], 0);
-}
-
 function rms(x: Float32Array): number {
   let sum = 0;
   for (const v of x) sum += v * v;
@@ -175,7 +162,7 @@ async function generate(flags: Flags): Promise<void> {
     const seconds = result.waveform.length / result.sampleRate;
     console.log(
       `wrote ${flags.out}: ${seconds.toFixed(2)} s at ${result.sampleRate} Hz, RMS ${rms(result.waveform).toFixed(4)}; ` +
-        `${req.denoiserId} ${req.steps} steps, ${result.networkEvaluations} network evaluations, ${ms(total(result))} ms` +
+        `${req.denoiserId} ${req.steps} steps, ${result.networkEvaluations} network evaluations, ${ms(totalMs(result))} ms` +
         (result.truncated ? `; prompt truncated (${result.tokenCount} tokens > ${pipeline.manifest.text.max_tokens})` : ''),
     );
   } finally {
@@ -183,43 +170,35 @@ async function generate(flags: Flags): Promise<void> {
   }
 }
 
+/**
+ * The rows of `bench`: each --denoiser (comma list) at each --steps (comma list, default the
+ * denoiser's listed steps); no --denoiser: defaultBenchCases (teacher-200 vs the default student).
+ */
+export function benchCases(m: Manifest, flags: Pick<Flags, 'denoiser' | 'steps'>): BenchCase[] {
+  const stepList = flags.steps?.split(',').map((s) => int(s.trim(), 'steps', 0, 1));
+  if (flags.denoiser === undefined) return defaultBenchCases(m, stepList);
+  return flags.denoiser.split(',').flatMap((id) => {
+    const d = pickDenoiser(m, id.trim());
+    return (stepList ?? d.steps).map((steps) => ({ denoiserId: d.id, steps }));
+  });
+}
+
 async function bench(flags: Flags): Promise<void> {
   const pipeline = await load(flags);
   try {
     const m = pipeline.manifest;
-    const d = pickDenoiser(m, flags.denoiser);
-    const stepCounts =
-      flags.steps === undefined ? d.steps : flags.steps.split(',').map((s) => int(s.trim(), 'steps', 0, 1));
+    const cases = benchCases(m, flags);
     const runs = int(flags.runs, 'runs', 3, 1);
-    const base = request(flags, m, stepCounts[0]);
-    for (const steps of stepCounts) pipeline.validateRequest({ ...base, steps });
+    const opts = {
+      prompt: flags.prompt ?? 'a dog barks',
+      seed: int(flags.seed, 'seed', 0),
+      runs,
+      guidanceScale: flags.guidance === undefined ? undefined : float(flags.guidance, 'guidance', 1),
+    };
+    for (const c of cases) pipeline.validateRequest(benchRequest(m, c, opts));
     const clip = m.audio.num_samples / m.audio.sample_rate;
-    console.log(
-      `${m.id}, denoiser ${d.id} (${d.role}${d.role === 'teacher' ? `, guidance ${base.guidanceScale}` : `, ${d.method}`}), ` +
-        `backend ${pipeline.backend}, ${clip} s clips; median ms over ${runs} run${runs === 1 ? '' : 's'} after 1 warm-up`,
-    );
-    const header = ['steps', ...STAGES, 'total', 'NFE', 'RTF'];
-    const rows: string[][] = [];
-    for (const steps of stepCounts) {
-      const req = { ...base, steps };
-      await pipeline.generate(req); // warm-up
-      const results: GenerateResult[] = [];
-      for (let i = 0; i < runs; i++) results.push(await pipeline.generate(req));
-      const stageMs = (s: Stage): number => median(results.map((r) => r.timings[s]));
-      const totalMs = median(results.map(total));
-      rows.push([
-        String(steps),
-        ...STAGES.map((s) => ms(stageMs(s))),
-        ms(totalMs),
-        String(results[0]!.networkEvaluations),
-        (totalMs / 1000 / clip).toFixed(3),
-      ]);
-    }
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-    console.log(line(header));
-    for (const r of rows) console.log(line(r));
-    console.log('NFE: denoiser network evaluations (a guided step is 2); RTF: compute time / audio duration');
+    console.log(`${m.id} on ${pipeline.backend}, ${clip} s clips; median ms over ${runs} run${runs === 1 ? '' : 's'} after 1 warm-up`);
+    console.log(formatBenchTable(await runBench(pipeline, cases, opts)));
   } finally {
     await pipeline.dispose();
   }
