@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { fillPlan, formatMetric, gridColumns, hasLogMel, metricsFor } from '../src/compare/grid';
-import type { MetricFigures, MetricsTable } from '../src/runtime/manifest';
+import { fillPlan, formatMetric, gridColumns, metricsFor } from '../src/compare/grid';
+import type { MetricsTable } from '../src/runtime/manifest';
 import type { DenoiserSummary } from '../src/domain/pack-summary';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
 import { parseWav } from './wav';
@@ -59,20 +59,15 @@ test('shipped pack: fills every cell cheapest first with progress; cells play, d
   );
   if (metrics === null) {
     await expect(page.getByTestId('metrics-note')).toContainText('Metrics: —');
-    for (const c of plan) await expect(page.getByTestId(`cell-${c.key}`).getByTestId('cell-metrics').locator('dd')).toHaveText(['—', '—', '—']);
-    await expect(page.getByTestId('cell-metrics-log-mel')).toHaveCount(0);
+    for (const c of plan) await expect(page.getByTestId(`cell-${c.key}`).getByTestId('cell-figure')).toHaveText('FAD —');
+    await expect(page.getByTestId('metrics-chart')).toHaveCount(0);
   } else {
-    // the factory's table: each cell shows its row's figures, or "—"; the log-mel group in
-    // every cell when any row has it, in none otherwise
+    // the factory's table: each cell shows one figure, its row's audio FAD, or "—"
+    // (the chart and the full table: metrics-chart.spec.ts)
     await expect(page.getByTestId('metrics-note')).toContainText(metrics.judge);
-    const figures = (f: MetricFigures | undefined) => [formatMetric(f?.fad_judge), formatMetric(f?.fd_mel), formatMetric(f?.adherence, 2, true)];
     for (const c of plan) {
       const row = metricsFor(metrics, c.denoiserId, c.steps);
-      const cell = page.getByTestId(`cell-${c.key}`);
-      await expect(cell.getByTestId('cell-metrics-audio').locator('dd')).toHaveText(figures(row ?? undefined));
-      const logMel = cell.getByTestId('cell-metrics-log-mel');
-      if (hasLogMel(metrics)) await expect(logMel.locator('dd')).toHaveText(figures(row?.log_mel));
-      else await expect(logMel).toHaveCount(0);
+      await expect(page.getByTestId(`cell-${c.key}`).getByTestId('cell-figure')).toHaveText(`FAD ${formatMetric(row?.fad_judge)}`);
     }
   }
 
@@ -129,23 +124,25 @@ test('UI fixture pack: a column per method, "not distilled" cells, metrics besid
   await expect(grid.locator('[data-status="not-distilled"]')).toHaveCount(5); // bsa: 200, 100; eps: 200, 100, 50
   await expect(page.getByTestId('cell-bsa@100')).toHaveText('not distilled');
 
-  // the factory's metrics beside the cells, log-mel (before the vocoder) then audio; since some
-  // rows have log-mel figures, every cell shows both groups, "—" where its row lacks one or is absent
-  const metricsOf = (key: string) => page.getByTestId(`cell-${key}`).getByTestId('cell-metrics');
-  await expect(metricsOf('teacher@200').locator('dd')).toHaveText(['60.50 ± 2.25', '7.25 ± 0.50', '71% ± 3%', '1.23 ± 0.05', '3.50 ± 0.25', '62% ± 4%']);
-  await expect(metricsOf('teacher@200').getByTestId('cell-metrics-log-mel').locator('dd')).toHaveText(['60.50 ± 2.25', '7.25 ± 0.50', '71% ± 3%']);
-  await expect(metricsOf('teacher@200').getByTestId('cell-metrics-audio').locator('dd')).toHaveText(['1.23 ± 0.05', '3.50 ± 0.25', '62% ± 4%']);
-  await expect(metricsOf('eps-25@25').getByTestId('cell-metrics-log-mel').locator('dd')).toHaveText(['400.00', '22.50', '30%']);
-  await expect(metricsOf('eps-25@25').getByTestId('cell-metrics-audio').locator('dd')).toHaveText(['250.00', '30.00', '5%']);
-  await expect(metricsOf('bsa-25@25').getByTestId('cell-metrics-log-mel').locator('dd')).toHaveText(['—', '—', '—']);
-  await expect(metricsOf('bsa-25@25').getByTestId('cell-metrics-audio').locator('dd')).toHaveText(['2.50', '4.75', '50%']);
-  await expect(metricsOf('teacher@25').locator('dd')).toHaveText(['—', '—', '—', '—', '—', '—']);
+  // one figure of the factory's table in each cell (audio FAD), "—" where the table has no row
+  const figureOf = (key: string) => page.getByTestId(`cell-${key}`).getByTestId('cell-figure');
+  await expect(figureOf('teacher@200')).toHaveText('FAD 1.23 ± 0.05');
+  await expect(figureOf('eps-25@25')).toHaveText('FAD 250.00');
+  await expect(figureOf('teacher@25')).toHaveText('FAD —');
+  // every figure one click away: log-mel (before the vocoder) then audio, "—" where a row lacks one
+  await page.getByText('Every figure of the factory’s table').click();
+  const figures = page.getByTestId('figures-table');
+  await expect(figures.locator('tbody th')).toHaveText(['teacher · 200 steps', 'teacher · 100 steps', 'teacher · 50 steps', 'teacher · 25 steps', 'bsa · 50 steps', 'bsa · 25 steps', 'eps · 25 steps']);
+  const rowOf = (key: string) => figures.getByTestId(`figures-${key}`).locator('td');
+  await expect(rowOf('teacher@200')).toHaveText(['60.50 ± 2.25', '7.25 ± 0.50', '71% ± 3%', '1.23 ± 0.05', '3.50 ± 0.25', '62% ± 4%']);
+  await expect(rowOf('eps-25@25')).toHaveText(['400.00', '22.50', '30%', '250.00', '30.00', '5%']);
+  await expect(rowOf('bsa-25@25')).toHaveText(['—', '—', '—', '2.50', '4.75', '50%']);
+  await expect(rowOf('teacher@25')).toHaveText(['—', '—', '—', '—', '—', '—']);
   // the groups say what they were measured on, in words and in a tooltip
-  const teacherMel = metricsOf('teacher@200').getByTestId('cell-metrics-log-mel');
-  await expect(teacherMel.locator('.metric-group-name')).toHaveText('log-mel');
-  await expect(teacherMel).toHaveAttribute('title', /VAE decoder’s log-mel, before the vocoder/);
-  await expect(metricsOf('teacher@200').getByTestId('cell-metrics-audio').locator('.metric-group-name')).toHaveText('audio');
-  await expect(metricsOf('teacher@200').getByTestId('cell-metrics-audio')).toHaveAttribute('title', /final audio, after the vocoder/);
+  const groups = figures.locator('thead th[scope="colgroup"]');
+  await expect(groups).toHaveText(['log-mel', 'audio']);
+  await expect(groups.first()).toHaveAttribute('title', /VAE decoder’s log-mel, before the vocoder/);
+  await expect(groups.last()).toHaveAttribute('title', /final audio, after the vocoder/);
   await expect(page.getByTestId('metrics-note')).toContainText('UI fixture judge (made-up numbers), mean ± 95% interval over 5 runs');
   await expect(page.getByTestId('metrics-note')).toContainText('“log-mel”: measured on the VAE decoder’s log-mel before the vocoder');
 
@@ -225,15 +222,19 @@ test('UI fixture pack: a column per method, "not distilled" cells, metrics besid
   await expect(tally.locator('caption')).toHaveText('This visit: 2 rounds, 1 can’t tell');
 });
 
-test('UI fixture pack, a table without log-mel figures (an older factory): each cell shows the audio figures alone', async ({ app, page }) => {
+test('UI fixture pack, a table without log-mel figures (an older factory): the table shows the audio figures alone, the chart offers them alone', async ({ app, page }) => {
   await routeFixturePack(page.context(), { logMel: false });
   await app.goto({ backend: 'wasm', pack: FIXTURE_PACK_URL });
   await app.waitForReady();
-  await expect(page.getByTestId('grid').getByTestId('cell-metrics')).toHaveCount(7); // every distilled cell
-  await expect(page.getByTestId('cell-metrics-log-mel')).toHaveCount(0);
-  await expect(page.getByTestId('cell-teacher@200').getByTestId('cell-metrics').locator('dd')).toHaveText(['1.23 ± 0.05', '3.50 ± 0.25', '62% ± 4%']);
-  await expect(page.getByTestId('cell-eps-25@25').getByTestId('cell-metrics-audio').locator('dd')).toHaveText(['250.00', '30.00', '5%']);
-  await expect(page.getByTestId('cell-teacher@25').getByTestId('cell-metrics').locator('dd')).toHaveText(['—', '—', '—']);
+  await expect(page.getByTestId('grid').getByTestId('cell-figure')).toHaveCount(7); // every distilled cell
+  await expect(page.getByTestId('cell-teacher@200').getByTestId('cell-figure')).toHaveText('FAD 1.23 ± 0.05');
+  await expect(page.getByTestId('metrics-chart').getByRole('option')).toHaveText(['FAD (judge), audio', 'FD_mel, audio', 'adherence, audio']);
+  await page.getByText('Every figure of the factory’s table').click();
+  const figures = page.getByTestId('figures-table');
+  await expect(figures.locator('thead th[scope="colgroup"]')).toHaveText(['audio']);
+  await expect(figures.getByTestId('figures-teacher@200').locator('td')).toHaveText(['1.23 ± 0.05', '3.50 ± 0.25', '62% ± 4%']);
+  await expect(figures.getByTestId('figures-eps-25@25').locator('td')).toHaveText(['250.00', '30.00', '5%']);
+  await expect(figures.getByTestId('figures-teacher@25').locator('td')).toHaveText(['—', '—', '—']);
   await expect(page.getByTestId('metrics-note')).toContainText('UI fixture judge (made-up numbers)');
   await expect(page.getByTestId('metrics-note')).not.toContainText('log-mel');
 });

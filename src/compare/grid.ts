@@ -159,3 +159,9 @@ export function addToTally(t: AbTally, order: readonly [string, string], choice:
   }
   return { rounds: t.rounds + 1, ties: t.ties + (choice === 'tie' ? 1 : 0), wins, played };
 }
+
+/** The cells as the grid reads: column by column, most steps first in each (the figures table's rows). */
+export function readingOrder(cells: readonly GridCellSpec[], columns: readonly GridColumn[]): GridCellSpec[] {
+  const col = (c: GridCellSpec) => columns.findIndex((k) => k.key === c.column);
+  return [...cells].sort((a, b) => col(a) - col(b) || b.steps - a.steps);
+}

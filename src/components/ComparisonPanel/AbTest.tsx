@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { assignAB, randomPair, type AbChoice, type GridCellSpec } from '../../compare/grid';
 import { useStore, type GridCellState } from '../../store';
-import type { Player } from './index';
+import type { Player } from './player';
 
 const CHOICE_TEXT: Record<AbChoice, string> = { A: 'You preferred A', B: 'You preferred B', tie: 'You could not tell them apart' };
 
