@@ -75,3 +75,23 @@ test('a missing file is refused, naming the file', async ({ app, page }) => {
   await expect(app.alert).toContainText('vae_decoder.onnx');
   await expect(app.prompt).toBeEditable();
 });
+
+test('a manifest whose shapes disagree with its graphs names the graph, the input and both shapes', async ({ app, page }) => {
+  // latent.channels 8 while the graphs were exported for 4: caught by the warm-up run before ready
+  await page.context().route(PACK + 'manifest.json', async (route) => {
+    const response = await route.fetch();
+    const manifest = (await response.json()) as { latent: { channels: number } };
+    manifest.latent.channels = 8;
+    await route.fulfill({ response, json: manifest });
+  });
+  await app.goto({ backend: 'wasm' });
+  await app.prompt.fill('a cat meows');
+
+  await expect(app.alert).toBeVisible({ timeout: 120_000 });
+  await expect(app.alert.getByTestId('error-file')).toHaveText('denoisers/teacher.onnx');
+  await expect(app.alert).toContainText(
+    'input "sample" gets shape [2, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, 64, 16]. ' +
+      'The manifest and the graph disagree, so the pack is broken: load another pack, or rebuild this one with the factory.',
+  );
+  await expect(app.prompt).toHaveValue('a cat meows');
+});

@@ -20,7 +20,7 @@ export function App({ client }: { client: SoundstepClient }) {
       <Header />
       <main className="layout">
         <div className="workspace">
-          <ErrorAlert onRetryLoad={() => client.load()} />
+          <ErrorAlert onRetryLoad={() => client.load()} onRetryJob={() => client.retry()} />
           <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} onReadPrompt={readPrompt} />
           <GenerationProgress />
           <Results

@@ -16,6 +16,10 @@ export interface PageManifest {
 
 export interface PageResult {
   key: string;
+  /** the pack that made it: manifest id, name and URL */
+  packId: string;
+  packName?: string;
+  packUrl?: string;
   request: {
     prompt: string;
     denoiserId: string;

@@ -21,6 +21,9 @@ export interface HistoryRecord {
   createdAt: number;
   /** the pack that made it (manifest id) */
   packId: string;
+  /** its name and URL (absent from records kept before they were recorded) */
+  packName?: string;
+  packUrl?: string;
   request: GenerateRequest;
   sampleRate: number;
   numSamples: number;

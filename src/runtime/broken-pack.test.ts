@@ -153,6 +153,64 @@ describe('broken packs are refused with a PackError naming the file', () => {
   });
 });
 
+describe('shape mismatches name the graph, the input and both shapes', () => {
+  // latent.channels 8 while every graph was exported for 4: the manifest checks pass (they
+  // relate latent frames and bins to audio), the graphs load, and the first run refuses it
+  const eightChannels = (m: Manifest): void => {
+    m.latent.channels = 8;
+  };
+
+  it('caught before ONNX Runtime runs, from the graph\'s declared input shapes (warm-up and generate)', async () => {
+    const p = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(await brokenPack(eightChannels)) });
+    try {
+      const teacher = manifest.denoisers[0]!;
+      const warm = await p.warmUp().then(() => null, (e: unknown) => e);
+      expect(warm).toBeInstanceOf(PackError);
+      expect(warm).toMatchObject({ kind: 'pack', file: teacher.file });
+      expect((warm as PackError).problem).toBe(
+        'input "sample" gets shape [2, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, 64, 16]. ' +
+          'The manifest and the graph disagree, so the pack is broken: load another pack, or rebuild this one with the factory.',
+      );
+      const student = manifest.denoisers.find((d) => d.role === 'student')!;
+      const gen = p.generate({ prompt: 'a dog barks', denoiserId: student.id, steps: student.steps[0], guidanceScale: 1, seed: 1 });
+      await expect(gen).rejects.toMatchObject({ kind: 'pack', file: student.file });
+      await expect(gen).rejects.toThrow(`${student.file}: input "sample" gets shape [1, 8, 64, 16] from the manifest`);
+    } finally {
+      await p.dispose();
+    }
+  });
+
+  it('where the runtime does not report input shapes, ONNX Runtime\'s refusal is named with the graph and the shapes given', async () => {
+    // the same session without inputMetadata, as a runtime that does not say shapes
+    const blind: OrtModule = {
+      Tensor: ort.Tensor,
+      InferenceSession: {
+        create: async (model, options) => {
+          const session = await ort.InferenceSession.create(model, options);
+          return new Proxy(session, {
+            get: (target, prop) => {
+              if (prop === 'inputMetadata') return undefined;
+              const value: unknown = Reflect.get(target, prop, target);
+              return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+            },
+          });
+        },
+      },
+    };
+    const p = await Pipeline.load({ ort: blind, backend: 'cpu', fetchFile: fsFetchFile(await brokenPack(eightChannels)) });
+    try {
+      const e = await p.warmUp().then(() => null, (err: unknown) => err);
+      expect(e).toBeInstanceOf(PackError);
+      expect(e).toMatchObject({ kind: 'pack', file: manifest.denoisers[0]!.file });
+      expect((e as PackError).problem).toMatch(
+        /^the denoiser graph refused the shapes of its inputs \(sample \[2, 8, 64, 16\], timestep \[2\], encoder_hidden_states \[2, 32, 384\], encoder_attention_mask \[2, 32\]\): Got invalid dimensions for input: sample for the following indices index: 1 Got: 8 Expected: 4 Please fix either the inputs\/outputs or the model\. The manifest and the graph disagree: load another pack, or rebuild this one\.$/,
+      );
+    } finally {
+      await p.dispose();
+    }
+  });
+});
+
 describe('edited packs that load', () => {
   it('a student entry samples at its own N with one unguided evaluation per step', async () => {
     // the teacher's graph registered a second time as a "student": with guidance scale 1 the

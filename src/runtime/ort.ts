@@ -21,6 +21,8 @@ export interface OrtValueMetadata {
   readonly isTensor: boolean;
   /** element type, e.g. 'float32' (tensors only) */
   readonly type?: string;
+  /** dimensions, a name for a symbolic one (e.g. ['B', 4, 64, 16]); absent where the runtime does not say */
+  readonly shape?: ReadonlyArray<number | string>;
 }
 
 export interface OrtSession {

@@ -72,21 +72,24 @@ export interface RunState {
   cancelAtStep?: number | null;
   /** 'cancelling' after the user pressed Cancel, until the worker confirms */
   status: 'running' | 'cancelling';
+  /** why it is being stopped when not by Cancel (e.g. another pack is loading), said to the user */
+  stopReason?: string;
   stage: Stage | null;
   step: number | null;
   totalSteps: number | null;
 }
 
 /** A finished generation: the worker's 'done' reply, with the WAV as a Blob and its object URL. */
-export interface GenerationResult extends Omit<DoneReply, 'status' | 'wav' | 'id' | 'latent'> {
-  /** its final latent, to regenerate a range of it (absent from results kept before latents were) */
-  latent?: Float32Array;
+export interface GenerationResult extends Omit<DoneReply, 'status' | 'wav' | 'id' | 'pack'> {
   /** unique key (history key too) */
   key: string;
   /** ms since the epoch */
   createdAt: number;
   /** manifest id of the pack that made it */
   packId: string;
+  /** that pack's name and URL (absent from results kept before they were recorded) */
+  packName?: string;
+  packUrl?: string;
   /** object URL of the WAV blob (revoked when the result goes away) */
   url: string;
   wav: Blob;
@@ -110,6 +113,8 @@ export interface JobItem {
 
 export interface JobState {
   kind: 'variations' | 'grid';
+  /** the pack the job started on (PackState.packUrl then): every request of it is for that pack */
+  packUrl?: string;
   items: JobItem[];
   /** index of the item running now */
   index: number;
@@ -124,6 +129,8 @@ export interface CancelInfo {
   totalSteps: number | null;
   /** items of the job that were never run */
   skipped: number;
+  /** why it stopped when not by Cancel (RunState.stopReason) */
+  reason?: string;
 }
 
 export interface GenerationState {
@@ -169,7 +176,12 @@ export interface AppError {
   during: 'load' | 'generate' | 'denoise-once';
   /** false: no pack is loaded (generation unavailable until a reload) */
   recoverable: boolean;
+  /** what Retry runs again: the interrupted item of a job and the ones after it (a lost GPU device) */
+  retry?: RetryJob;
 }
+
+/** A job to run again from the item that was interrupted. */
+export type RetryJob = Pick<JobState, 'kind' | 'items'>;
 
 export interface ErrorState {
   error: AppError | null;

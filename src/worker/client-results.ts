@@ -15,13 +15,16 @@ function defaultMel(sampleRate: number): MelConfig {
 /** A listed result for a 'done' reply; `key` and `createdAt` name it in the list and the history. */
 export function resultFromDone(reply: DoneReply, s: AppState, id: { key: string; createdAt: number }): GenerationResult {
   const wav = new Blob([reply.wav], { type: 'audio/wav' });
-  const { status: _status, wav: bytes, id: _id, ...rest } = reply;
+  const { status: _status, wav: bytes, id: _id, pack: _pack, ...rest } = reply;
   const request = reply.request;
   return {
     ...rest,
     key: id.key,
     createdAt: id.createdAt,
-    packId: s.manifest?.id ?? 'unknown',
+    // the worker names the pack that ran it: the page may already show the next one
+    packId: reply.pack.id,
+    packName: reply.pack.name,
+    packUrl: reply.pack.url,
     url: URL.createObjectURL(wav),
     wav,
     fileName: wavFileName(request.prompt, request.denoiserId, request.steps, request.seed),
@@ -38,6 +41,8 @@ export function toRecord(r: GenerationResult, wav: ArrayBuffer): HistoryRecord {
     key: r.key,
     createdAt: r.createdAt,
     packId: r.packId,
+    ...(r.packName ? { packName: r.packName } : {}),
+    ...(r.packUrl ? { packUrl: r.packUrl } : {}),
     request: r.request,
     sampleRate: r.sampleRate,
     numSamples: r.numSamples,
@@ -69,6 +74,8 @@ export function fromRecord(r: HistoryRecord): GenerationResult {
     key: r.key,
     createdAt: r.createdAt,
     packId: r.packId,
+    ...(r.packName ? { packName: r.packName } : {}),
+    ...(r.packUrl ? { packUrl: r.packUrl } : {}),
     url: URL.createObjectURL(wav),
     wav,
     fileName: r.fileName,

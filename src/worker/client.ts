@@ -11,7 +11,7 @@ import type { Backend, GenerateRequest, LatentEdit } from '../runtime/api';
 import { SoundstepError } from '../runtime/errors';
 import type { History } from '../history';
 import { selectDenoiser, selectGenerateBlocker, useStore, type GenerationResult, type JobItem, type JobState } from '../store';
-import { gridItems, randomSeed, variationItems } from './client-jobs';
+import { gridItems, jobStopReason, randomSeed, retryOf, variationItems } from './client-jobs';
 import { createReadingClient } from './client-reading';
 import { fromRecord, gridResults, resultFromDone, revokeUnused as revokeUnusedIn, toRecord } from './client-results';
 import type { BackendPreference, DenoiseOnceRequest, DoneReply, WorkerReply, WorkerRequest } from './protocol';
@@ -48,6 +48,8 @@ export interface SoundstepClient {
   fillGrid(): number | null;
   /** stop the running request within a denoising step and drop the rest of its job */
   cancel(): void;
+  /** run the interrupted job again from the request that was interrupted (AppError.retry); its first id, or null */
+  retry(): number | null;
   /** restore the results kept in this browser, and keep new ones there */
   attachHistory(history: History): Promise<void>;
   deleteResult(key: string): Promise<void>;
@@ -104,8 +106,9 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
     const first = items[0];
     if (!first) return null;
     const id = nextId++;
-    store.getState().jobStarted({ kind, items, index: 0 }, id);
-    send({ type: 'generate', id, request: first.request });
+    const packUrl = store.getState().packUrl;
+    store.getState().jobStarted({ kind, items, index: 0, packUrl }, id);
+    send({ type: 'generate', id, request: first.request, packUrl });
     return id;
   }
 
@@ -123,10 +126,14 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       addResult(result, reply.wav);
     }
     const next = job?.items[job.index + 1];
-    if (job && next) {
+    if (s.run.status === 'cancelling') {
+      // it finished before the cancel reached the worker: kept, and the rest of the job is not started
+      if (job && s.run.stopReason) store.getState().cancelRequested(reply.id, jobStopReason({ ...job, index: job.index + 1 }, reply.pack.name));
+      store.getState().generationCancelled(reply.id);
+    } else if (job && next) {
       const id = nextId++;
       store.getState().jobAdvanced(id);
-      send({ type: 'generate', id, request: next.request });
+      send({ type: 'generate', id, request: next.request, ...(job.packUrl ? { packUrl: job.packUrl } : {}) });
     } else {
       store.getState().generationDone(reply.id);
       store.getState().jobFinished();
@@ -184,9 +191,13 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
           p?.reject(new SoundstepError(reply.kind, reply.message, { message: text }));
           break;
         }
+        // a lost GPU device: the worker rebuilds on WASM; Retry runs the interrupted request and the rest of its job
+        const retry = reply.deviceLost && s.run?.id === reply.id ? retryOf(s) : null;
         if (reply.during === 'load') s.packFailed();
         else s.generationFailed(reply.id);
-        s.setError({ kind: reply.kind, message: reply.message, file: reply.file, during: reply.during, recoverable: reply.recoverable });
+        s.setError({
+          kind: reply.kind, message: reply.message, file: reply.file, during: reply.during, recoverable: reply.recoverable, ...(retry ? { retry } : {}),
+        });
         break;
       }
       default: {
@@ -205,6 +216,14 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
     s.setError({ kind: 'device', message: `The generation worker failed: ${e.message || 'unknown error'}`, during: 'load', recoverable: false });
   });
 
+  /** Stop the running request within a denoising step; the rest of its job is not started. */
+  function stopRun(reason?: string): void {
+    const run = store.getState().run;
+    if (!run) return;
+    store.getState().cancelRequested(run.id, reason);
+    send({ type: 'cancel', id: run.id });
+  }
+
   /** The request the form describes, without its seed; null when Generate is blocked. */
   function formRequest(): Omit<GenerateRequest, 'seed'> | null {
     const s = store.getState();
@@ -222,6 +241,8 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       const s = store.getState();
       const url = packUrl ?? s.packUrl;
       const pref = backend ?? s.backendPreference;
+      // a job finishes on the pack it started with or not at all: stop it, keeping what it made
+      if (s.run && s.job) stopRun(jobStopReason(s.job, s.manifest?.name ?? s.packUrl));
       s.loadStarted(url, pref);
       send({ type: 'load', packUrl: url, backend: pref });
     },
@@ -250,10 +271,15 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
     },
 
     cancel() {
-      const run = store.getState().run;
-      if (!run) return;
-      store.getState().cancelRequested(run.id);
-      send({ type: 'cancel', id: run.id });
+      stopRun();
+    },
+
+    retry() {
+      const s = store.getState();
+      const job = s.error?.retry;
+      if (!job || s.job) return null;
+      s.clearError();
+      return startJob(job.kind, job.items);
     },
 
     async attachHistory(h) {

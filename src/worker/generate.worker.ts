@@ -9,7 +9,8 @@ import { httpFetchFile } from '../runtime/pack';
 import { browserCacheStorage, PACK_CACHE_NAME } from '../runtime/pack-cache';
 import { selectDevice, type GpuLike } from './device';
 import { runDenoiseOnce, runGenerate } from './job-runner';
-import { loadOrt } from './ort-loader';
+import { rebuildOnWasm, type GpuDeviceLike } from './device-lost';
+import { loadOrt, webgpuDevice } from './ort-loader';
 import { runLoad, type LoadEnv } from './pack-loader';
 import { PromptReader } from './prompt-reader';
 import type { WorkerReply, WorkerRequest } from './protocol';
@@ -38,12 +39,14 @@ const browser: LoadEnv = {
     }),
   loadOrt,
   fetchFile: httpFetchFile,
-  openCache: async () => {
-    try {
-      return (await browserCacheStorage()?.open(PACK_CACHE_NAME)) ?? null;
-    } catch {
-      return null;
-    }
+  // an error opening it is reported (the pack is then not kept offline, and the user is told why)
+  openCache: async () => (await browserCacheStorage()?.open(PACK_CACHE_NAME)) ?? null,
+  storageEstimate: async () => (scope.navigator.storage?.estimate ? scope.navigator.storage.estimate() : null),
+  webgpuDevice: async () => {
+    const device = (await webgpuDevice()) as GpuDeviceLike | null;
+    // TEST HOOK (e2e/device-lost.webgpu.spec.ts destroys it from the test): the device, nothing else
+    if (device) (scope as { __soundstepGpuDevice?: GpuDeviceLike }).__soundstepGpuDevice = device;
+    return device;
   },
 };
 
@@ -66,6 +69,9 @@ function enqueue(task: () => Promise<void>): void {
     reader.kick();
   });
 }
+
+// a lost WebGPU device: the pack is loaded again on WASM after the request now running
+ctx.onDeviceLost = (reason) => enqueue(() => rebuildOnWasm(ctx, (req) => runLoad(ctx, browser, req), reason));
 
 function onMessage(e: MessageEvent<WorkerRequest>): void {
   const msg = e.data;

@@ -2,12 +2,20 @@
 // answered with progress, done, cancelled or an error reply (protocol.ts).
 
 import { encodeWav } from '../engine/wav';
-import { errorKind, SoundstepError } from '../runtime/errors';
+import { errorKind, errorProblem, SoundstepError } from '../runtime/errors';
+import { deviceLostMessage, markDeviceLost } from './device-lost';
 import type { DenoiseOnceRequest, GenerateMessage } from './protocol';
-import { errorReply, type WorkerContext } from './worker-context';
+import { errorReply, type Loaded, type WorkerContext } from './worker-context';
 
 /** A request that needs a pack while none is loaded. */
 const noPack = (): SoundstepError => new SoundstepError('pack', 'No model pack is loaded.');
+
+/** A request made for pack `wanted` while another one has been loaded since. */
+const otherPack = (wanted: string, loaded: Loaded): SoundstepError =>
+  new SoundstepError(
+    'input',
+    `This sound was asked of the pack at ${wanted}, but ${loaded.ready.manifest.name} (${loaded.packUrl}) has been loaded since; nothing was made. Press Generate to make it with the pack now in use.`,
+  );
 
 /** The WAV bytes as a standalone ArrayBuffer that can be transferred. */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -25,18 +33,25 @@ function postCancelled(ctx: WorkerContext, id: number): void {
 /** Runs generation `msg.id` to 'done', 'cancelled' (its controller aborted) or 'error'. */
 export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, controller: AbortController): Promise<void> {
   const { id, request } = msg;
+  const running = ctx.loaded;
   try {
     if (controller.signal.aborted) {
       ctx.post({ status: 'cancelled', id });
       return;
     }
-    if (!ctx.loaded) {
+    const loaded = ctx.loaded;
+    if (!loaded) {
       ctx.post(errorReply(noPack(), 'generate', { id, recoverable: false }));
       return;
     }
+    if (msg.packUrl !== undefined && msg.packUrl !== loaded.packUrl) {
+      ctx.post(errorReply(otherPack(msg.packUrl, loaded), 'generate', { id, recoverable: true }));
+      return;
+    }
+    const pack = { url: loaded.packUrl, id: loaded.ready.manifest.id, name: loaded.ready.manifest.name };
     const t0 = performance.now();
     ctx.activeSignal = controller.signal;
-    const result = await ctx.loaded.pipeline.generate(request, {
+    const result = await loaded.pipeline.generate(request, {
       signal: controller.signal,
       onProgress: (p) => {
         if (p.stage === 'denoise' && p.step !== undefined) ctx.denoiseStep.set(id, p.step);
@@ -52,6 +67,7 @@ export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, cont
       {
         status: 'done',
         id,
+        pack,
         wav,
         sampleRate: result.sampleRate,
         numSamples: result.waveform.length,
@@ -68,7 +84,12 @@ export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, cont
   } catch (e) {
     // once aborted, whatever the run threw ends in 'cancelled'
     if (errorKind(e) === 'cancelled' || controller.signal.aborted) postCancelled(ctx, id);
-    else ctx.post(errorReply(e, 'generate', { id, recoverable: true }));
+    else if (running?.backend === 'webgpu' && errorKind(e) === 'device') {
+      // GPUDevice.lost, or ONNX Runtime failing on WebGPU: rebuilt on WASM, and this one can be retried
+      markDeviceLost(ctx, errorProblem(e));
+      const reply = errorReply(e, 'generate', { id, recoverable: true });
+      ctx.post({ ...reply, file: undefined, message: deviceLostMessage(ctx.deviceLost ?? errorProblem(e)), deviceLost: true });
+    } else ctx.post(errorReply(e, 'generate', { id, recoverable: true }));
   } finally {
     ctx.activeSignal = null;
     ctx.controllers.delete(id);

@@ -63,3 +63,13 @@ export async function loadOrt(setup: OrtSetup): Promise<Ort> {
   }
   return ort;
 }
+
+/**
+ * The GPUDevice the WebGPU build runs its sessions on: onnxruntime-web sets env.webgpu.device
+ * when it creates one (with the first WebGPU session); null before that or on WASM.
+ */
+export async function webgpuDevice(): Promise<unknown> {
+  const ort = loaded.get('webgpu');
+  if (!ort) return null;
+  return (await (ort.env.webgpu as { device?: unknown }).device) ?? null;
+}

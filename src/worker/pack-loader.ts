@@ -10,7 +10,9 @@ import { packFileCache, prunePack, type CacheLike } from '../runtime/pack-cache'
 import { Pipeline } from '../runtime/pipeline';
 import type { DeviceChoice } from './device';
 import type { BackendPreference, LoadRequest, ReadyReply } from './protocol';
-import { errorReply, type WorkerContext } from './worker-context';
+import { untilDeviceLost, watchDevice, type GpuDeviceLike } from './device-lost';
+import { errorReply, type Loaded, type WorkerContext } from './worker-context';
+import { keepOffline, type StorageEstimateLike } from './offline-keeper';
 import { withYieldingRuns } from './yielding-ort';
 
 /** Milliseconds between two 'file' progress replies for the same file. */
@@ -22,8 +24,12 @@ export interface LoadEnv {
   selectDevice(preference: BackendPreference): Promise<DeviceChoice>;
   loadOrt(device: DeviceChoice): Promise<OrtModule>;
   fetchFile(packUrl: string): FetchFile;
-  /** the pack file cache (Cache Storage), or null where there is none (then every load fetches) */
+  /** the pack file cache (Cache Storage), or null where there is none (then every load fetches); rejects when it cannot be opened */
   openCache(): Promise<CacheLike | null>;
+  /** navigator.storage.estimate(), or null where the browser has none */
+  storageEstimate(): Promise<StorageEstimateLike | null>;
+  /** the GPUDevice onnxruntime-web runs WebGPU sessions on, once one is created (null: none) */
+  webgpuDevice(): Promise<GpuDeviceLike | null>;
 }
 
 /** Tell the page which backend runs and why. */
@@ -38,17 +44,19 @@ export function postDevice(ctx: WorkerContext, env: LoadEnv, device: DeviceChoic
 }
 
 /**
- * `ort` whose session runs refuse to start once the running generation is aborted. Wrapped
+ * `ort` whose session runs refuse to start once the running generation is aborted (or the
+ * device is lost). Wrapped
  * inside withYieldingRuns, the check falls between the yield (where a 'cancel' message gets in)
  * and the evaluation, so a cancel that arrives in that gap does not cost one more step.
  */
-function withAbortCheck(ort: OrtModule, signal: () => AbortSignal | null): OrtModule {
+function withAbortCheck(ort: OrtModule, ctx: WorkerContext): OrtModule {
   const checked = (session: OrtSession): OrtSession =>
     new Proxy(session, {
       get(target, prop) {
         if (prop === 'run') {
+          // a lost WebGPU device fails the run at once (device-lost.ts), before or during it
           return (feeds: Parameters<OrtSession['run']>[0]) =>
-            signal()?.aborted ? Promise.reject(new CancelledError()) : target.run(feeds);
+            ctx.activeSignal?.aborted ? Promise.reject(new CancelledError()) : untilDeviceLost(ctx, () => target.run(feeds));
         }
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -81,7 +89,7 @@ async function createPipeline(
   const lastPost = new Map<string, number>();
   let precision: PrecisionChoice = { dtype: 'float32', reason: 'float32 weights' };
   const pipeline = await Pipeline.load({
-    ort: withYieldingRuns(withAbortCheck(ort, () => ctx.activeSignal)),
+    ort: withYieldingRuns(withAbortCheck(ort, ctx)),
     backend: device.backend,
     fetchFile,
     cache,
@@ -123,10 +131,15 @@ export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest
   try {
     ctx.post({ status: 'phase', phase: 'manifest' });
     let device = await env.selectDevice(req.backend);
+    if (req.because) device = { ...device, reason: req.because };
     postDevice(ctx, env, device);
     const fetchFile = env.fetchFile(req.packUrl);
-    const rawCache = await env.openCache();
-    const cache = rawCache ? packFileCache(rawCache, req.packUrl) : undefined;
+    const opened = await env.openCache().then((c) => ({ c, error: null }), (error: unknown) => ({ c: null, error }));
+    const rawCache = opened.c;
+    // checked before anything is cached: a file that does not fit is not stored, and the user is told
+    const estimate = rawCache ? await env.storageEstimate().catch(() => null) : null;
+    const keeper = keepOffline(rawCache ? packFileCache(rawCache, req.packUrl) : undefined, estimate, opened.error);
+    const cache = keeper.cache;
     let created: Created;
     try {
       created = await createPipeline(ctx, await env.loadOrt(device), device, fetchFile, req, cache);
@@ -158,11 +171,20 @@ export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest
         filesFromNetwork: report?.fromNetwork ?? 0,
         bytes: report?.bytes ?? 0,
         warmUpMs,
+        offline: keeper.status(),
       },
     };
-    ctx.loaded = { pipeline, backend: pipeline.backend, packUrl: req.packUrl, device, ready };
+    const loaded: Loaded = { pipeline, backend: pipeline.backend, packUrl: req.packUrl, device, ready };
+    ctx.loaded = loaded;
+    ctx.deviceLost = null;
+    if (pipeline.backend === 'webgpu') {
+      const gpu = await env.webgpuDevice();
+      if (gpu) watchDevice(ctx, loaded, gpu);
+    }
     ctx.post(ready);
-    if (previous) await previous.pipeline.dispose();
+    // (sessions on a lost device may never release: that pipeline is let go without waiting)
+    if (previous?.backend === 'webgpu' && req.because) void previous.pipeline.dispose().catch(() => undefined);
+    else if (previous) await previous.pipeline.dispose();
     // older versions of this pack's files are dead weight in the cache
     if (rawCache) await prunePack(rawCache, req.packUrl, pipeline.manifest).catch(() => 0);
   } catch (e) {

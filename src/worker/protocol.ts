@@ -18,6 +18,7 @@ import type { PromptReading } from '../domain/prompt-reading';
 import type { ErrorKind } from '../runtime/errors';
 import type { PrecisionChoice, PrecisionPreference, WeightDtype } from '../runtime/graphs';
 import type { FileSource } from '../runtime/pack';
+import type { OfflineStatus } from './offline-keeper';
 
 export type { PrecisionChoice, PrecisionPreference, WeightDtype } from '../runtime/graphs';
 export type { FileSource } from '../runtime/pack';
@@ -41,6 +42,8 @@ export interface LoadRequest {
   backend: BackendPreference;
   /** which weights where the pack has float16 variants; default 'auto' (graphs.ts selectPrecision) */
   precision?: PrecisionPreference;
+  /** why this load runs, said as the device reason (the worker's own rebuild after a lost GPU device) */
+  because?: string;
 }
 
 /** Run the five stages for one prompt. */
@@ -48,6 +51,11 @@ export interface GenerateMessage {
   type: 'generate';
   id: number;
   request: GenerateRequest;
+  /**
+   * the pack (its LoadRequest.packUrl) the request was made for: the worker refuses it when
+   * another pack is loaded by the time it runs, so no job ever finishes on a pack it did not start on
+   */
+  packUrl?: string;
 }
 
 /** Stop generation `id` after its current network evaluation. */
@@ -143,6 +151,8 @@ export interface LoadSummary {
   bytes: number;
   /** milliseconds of the warm-up run before ready (> 0: it ran) */
   warmUpMs: number;
+  /** whether the pack is kept in this browser for offline use, and if not why (absent from older workers) */
+  offline?: OfflineStatus;
 }
 
 /** The pack is validated and every session is created. */
@@ -168,9 +178,20 @@ export interface ProgressReply {
   totalSteps?: number;
 }
 
+/** The pack a result came from. */
+export interface PackRef {
+  /** the LoadRequest.packUrl it was loaded from */
+  url: string;
+  /** manifest id and name */
+  id: string;
+  name: string;
+}
+
 export interface DoneReply {
   status: 'done';
   id: number;
+  /** the pack that made it (the worker's, not whichever pack the page shows by now) */
+  pack: PackRef;
   /** a complete 16-bit PCM WAV file (transferred, not copied) */
   wav: ArrayBuffer;
   sampleRate: number;
@@ -207,6 +228,11 @@ export interface ErrorReply {
    * false: no pipeline is loaded (the pack failed to load), generation is unavailable.
    */
   recoverable: boolean;
+  /**
+   * true: the WebGPU device was lost during this request; the worker rebuilds the pack on WASM
+   * (device, phase, file and ready replies follow) and the request can be sent again
+   */
+  deviceLost?: boolean;
 }
 
 export interface CancelledReply {

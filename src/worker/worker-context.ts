@@ -27,10 +27,19 @@ export interface WorkerContext {
   /** last denoising step finished, and that step when 'cancel' arrived, by request id */
   readonly denoiseStep: Map<number, number>;
   readonly cancelStep: Map<number, number>;
+  /** why the WebGPU device of the loaded pack stopped working; null while it works (device-lost.ts) */
+  deviceLost: string | null;
+  /** called once when it stops working: the router queues the rebuild on WASM */
+  onDeviceLost: ((reason: string) => void) | null;
+  /** runs in flight, told when the device is lost (so none waits on a device that will not answer) */
+  readonly lostListeners: Set<(reason: string) => void>;
 }
 
 export function createContext(post: WorkerContext['post']): WorkerContext {
-  return { post, loaded: null, controllers: new Map(), activeSignal: null, denoiseStep: new Map(), cancelStep: new Map() };
+  return {
+    post, loaded: null, controllers: new Map(), activeSignal: null, denoiseStep: new Map(), cancelStep: new Map(),
+    deviceLost: null, onDeviceLost: null, lostListeners: new Set(),
+  };
 }
 
 /** The reply for error `e`: its kind, the problem in words and, apart, the pack file at fault. */

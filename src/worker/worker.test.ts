@@ -42,6 +42,8 @@ function env(over: Partial<LoadEnv> & { device?: DeviceChoice } = {}): LoadEnv {
     loadOrt: async (d) => (d.backend === 'webgpu' ? brokenOrt : nodeAsWeb),
     fetchFile: () => fsFetchFile(requirePack()),
     openCache: async () => null,
+    storageEstimate: async () => null,
+    webgpuDevice: async () => null,
     ...over,
   };
 }
@@ -188,6 +190,19 @@ describe('job runner', () => {
     expect((replies[0] as ErrorReply).message).toMatch(/steps 3 does not divide 1000/);
     await runGenerate(ctx, { type: 'generate', id: 4, request: request({ steps: 1 }) }, new AbortController());
     expect(replies.at(-1)).toMatchObject({ status: 'done', id: 4 });
+  });
+
+  it('a done result names the pack that made it; a request made for another pack is refused, nothing run', async () => {
+    const { ctx, replies } = withPack();
+    const name = ctx.loaded!.ready.manifest.name;
+    await runGenerate(ctx, { type: 'generate', id: 8, request: request({ steps: 1 }), packUrl: '/models/p/' }, new AbortController());
+    expect(replies.at(-1)).toMatchObject({ status: 'done', id: 8, pack: { url: '/models/p/', id: 'soundstep-small', name } });
+    replies.length = 0;
+    await runGenerate(ctx, { type: 'generate', id: 9, request: request({ steps: 1 }), packUrl: '/models/earlier/' }, new AbortController());
+    expect(replies).toEqual([expect.objectContaining({ status: 'error', id: 9, during: 'generate', kind: 'input', recoverable: true })]);
+    expect((replies[0] as ErrorReply).message).toBe(
+      `This sound was asked of the pack at /models/earlier/, but ${name} (/models/p/) has been loaded since; nothing was made. Press Generate to make it with the pack now in use.`,
+    );
   });
 
   it('denoise-once with inputs of the wrong size reports kind input', async () => {

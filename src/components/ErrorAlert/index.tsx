@@ -1,7 +1,7 @@
 import { selectError, useStore } from '../../store';
 
 /** The one error region. Names the pack file at fault; offers a retry when the pack failed. */
-export function ErrorAlert({ onRetryLoad }: { onRetryLoad: () => void }) {
+export function ErrorAlert({ onRetryLoad, onRetryJob }: { onRetryLoad: () => void; onRetryJob?: () => void }) {
   const error = useStore(selectError);
   const clearError = useStore((s) => s.clearError);
   if (!error) return null;
@@ -19,6 +19,11 @@ export function ErrorAlert({ onRetryLoad }: { onRetryLoad: () => void }) {
         {error.message}
       </p>
       <div className="alert-actions">
+        {error.retry && onRetryJob && (
+          <button type="button" onClick={onRetryJob}>
+            Retry
+          </button>
+        )}
         {!error.recoverable && (
           <button type="button" onClick={onRetryLoad}>
             Retry loading

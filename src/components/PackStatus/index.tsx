@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { browserCacheStorage, cacheUsage, clearPackCache, type CacheUsage } from '../../runtime/pack-cache';
 import { DEFAULT_PACK_URL, selectFiles, selectLoadStatus, selectManifest, useStore, type AppState, type FileProgress } from '../../store';
 import type { LoadPhase, LoadSummary } from '../../worker/protocol';
+import { OfflineNote } from './OfflineNote';
 import { PackConsent } from './PackConsent';
 import { requestPackLoad, useConsent, type ConsentState } from './pack-consent';
 import { formatBytes, parsePackUrl, percent } from './pack-url';
@@ -216,6 +217,7 @@ export function PackStatus({ onLoad }: { onLoad?: (url: string) => void }) {
             …
           </p>
         )}
+        {status === 'ready' && load?.offline && <OfflineNote offline={load.offline} />}
         {precision && (
           <p className="muted" data-testid="pack-precision" data-dtype={precision.dtype}>
             {precision.reason}.

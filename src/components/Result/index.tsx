@@ -27,6 +27,10 @@ function ResultCard({ result, onDelete, onInpaint, headingRef }: { result: Gener
       </h3>
       <p className="result-meta muted" data-testid="result-meta">
         {describeRequest(request, guided)}
+        <span data-testid="result-pack" title={result.packUrl}>
+          {' '}
+          · pack {result.packName ?? result.packId}
+        </span>
         <EditNote result={result} />
         {result.restored && <span className="badge"> · kept from an earlier visit</span>}
       </p>
@@ -75,7 +79,7 @@ function CancelNote() {
   if (outcome !== 'cancelled') return null;
   return (
     <p className="muted" role="status" data-testid="cancel-note">
-      Generation cancelled.
+      {info?.reason ?? 'Generation cancelled.'}
       {info?.stoppedAt != null && info.totalSteps != null && (
         <>
           {' '}

@@ -22,7 +22,8 @@ export interface GenerationActions {
   /** a lone run (no job), e.g. from tests or tools */
   generationStarted: (id: number, request: GenerateRequest) => void;
   generationProgressed: (reply: ProgressReply) => void;
-  cancelRequested: (id: number) => void;
+  /** `reason`: why, when the user did not press Cancel (said in the cancel note) */
+  cancelRequested: (id: number, reason?: string) => void;
   /** run `id` finished; the caller stores its result (resultAdded or gridCellDone) */
   generationDone: (id: number) => void;
   /** `worker`: the steps the worker measured (CancelledReply), preferred over what the page saw */
@@ -94,10 +95,10 @@ export const createGenerationSlice: StateCreator<Store, [], [], GenerationSlice>
         },
       };
     }),
-  cancelRequested: (id) =>
+  cancelRequested: (id, reason) =>
     set((s) =>
       s.run && s.run.id === id
-        ? { run: { ...s.run, status: 'cancelling', cancelAtStep: s.run.stage === 'denoise' ? s.run.step : null } }
+        ? { run: { ...s.run, status: 'cancelling', cancelAtStep: s.run.stage === 'denoise' ? s.run.step : null, stopReason: reason ?? s.run.stopReason } }
         : {},
     ),
   generationDone: (id) => set((s) => (s.run?.id === id ? { run: null, lastOutcome: 'done' } : {})),
@@ -114,6 +115,7 @@ export const createGenerationSlice: StateCreator<Store, [], [], GenerationSlice>
           stoppedAt: worker?.stoppedAtStep ?? (run.stage === 'denoise' ? run.step : null),
           totalSteps: run.totalSteps,
           skipped: job ? job.items.length - job.index - 1 : 0,
+          ...(run.stopReason ? { reason: run.stopReason } : {}),
         },
         grid: job?.kind === 'grid' ? dropUnfinished(s.grid) : s.grid,
       };
