@@ -80,7 +80,9 @@ export interface RunState {
 }
 
 /** A finished generation: the worker's 'done' reply, with the WAV as a Blob and its object URL. */
-export interface GenerationResult extends Omit<DoneReply, 'status' | 'wav' | 'id' | 'pack'> {
+export interface GenerationResult extends Omit<DoneReply, 'status' | 'wav' | 'id' | 'pack' | 'latent'> {
+  /** its final latent, to regenerate a range of it (absent from results kept before latents were) */
+  latent?: Float32Array;
   /** unique key (history key too) */
   key: string;
   /** ms since the epoch */
