@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="folder to write (replaced if it exists)")
     ap.add_argument("--tiny", action="store_true", help="with --random: the tiny configuration (tests)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--resume", action="store_true", help="with --from: keep the graphs an interrupted run finished")
     ap.add_argument("--tokenizer", type=Path, help="with --from-release: FLAN-T5's tokenizer folder (not in the release)")
     args = ap.parse_args(argv)
     torch.set_num_threads(cpu_threads())
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         check_layout(args.src)
         from .tango_pack import export_tango_pack
-        result = export_tango_pack(args.src, args.out)
+        result = export_tango_pack(args.src, args.out, args.resume)
     print(json.dumps(result, indent=1))
 
 

@@ -90,11 +90,11 @@ def export_job(job: GraphJob, pack: Path, scratch: Path) -> tuple[dict, dict]:
     model = onnx.load(str(raw))
     log["float32_weight_bytes"] = weight_bytes(model)
     fields: dict = {}
+    if job.float16_kind is not None:  # first: saving with external data empties `model`'s tensors
+        fields["variants"] = [float16_variant(job, model, pack, references[0], log)]
     stored = store_main(job, raw, model, pack, references[0], log)
     if len(stored) > 1:
         fields["external_data"] = relative_files(stored[1:], pack)
-    if job.float16_kind is not None:
-        fields["variants"] = [float16_variant(job, model, pack, references[0], log)]
     del model
     for path in scratch.iterdir():
         path.unlink()

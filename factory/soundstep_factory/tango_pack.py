@@ -82,7 +82,8 @@ def pack_shapes(folder: Path) -> dict:
 
 
 def graph_jobs(folder: Path, s: dict, scale: float) -> list[tuple[str, GraphJob]]:
-    """(manifest slot, job) for every graph, the biggest last."""
+    """(manifest slot, job) for every graph: the text encoder, then the U-Net (the one graph the
+    timings need), then the VAE and the vocoder."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import SpeechT5HifiGan, T5EncoderModel
 
@@ -105,6 +106,10 @@ def graph_jobs(folder: Path, s: dict, scale: float) -> list[tuple[str, GraphJob]
                           lambda: EncoderForExport(T5EncoderModel.from_pretrained(str(folder / "text_encoder"))),
                           {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)},
                           "last_hidden_state", TEXT_AXES, storages=("int8", "float16"))),
+        ("teacher", GraphJob("denoisers/teacher.onnx",
+                             lambda: DenoiserGraph(UNet2DConditionModel.from_pretrained(str(folder / "unet"))),
+                             denoiser_inputs(T), "v_prediction", TANGO_DENOISER_AXES, float16_kind="denoiser",
+                             extra_inputs=[denoiser_inputs(SHORT_FRAMES)])),
         ("vae_decoder", GraphJob("vae_decoder.onnx", lambda: VaeDecoderGraph(vae()), {"latent": latent}, "log_mel",
                                  VAE_DECODER_AXES, float16_kind="vae")),
         ("vae_encoder", GraphJob("vae_encoder.onnx", lambda: VaeEncoderGraph(vae(), scale), {"log_mel": log_mel},
@@ -112,10 +117,6 @@ def graph_jobs(folder: Path, s: dict, scale: float) -> list[tuple[str, GraphJob]
         ("vocoder", GraphJob("vocoder.onnx",
                              lambda: TrimmedVocoderGraph(SpeechT5HifiGan.from_pretrained(str(folder / "vocoder"))),
                              {"log_mel": log_mel[:, 0].transpose(1, 2).contiguous()}, "waveform", VOCODER_AXES)),
-        ("teacher", GraphJob("denoisers/teacher.onnx",
-                             lambda: DenoiserGraph(UNet2DConditionModel.from_pretrained(str(folder / "unet"))),
-                             denoiser_inputs(T), "v_prediction", TANGO_DENOISER_AXES, float16_kind="denoiser",
-                             extra_inputs=[denoiser_inputs(SHORT_FRAMES)])),
     ]
 
 
@@ -153,23 +154,33 @@ def describe(folder: Path, s: dict) -> dict:
                           + weights}
 
 
-def export_tango_pack(folder: Path, out: Path) -> dict:
+def export_tango_pack(folder: Path, out: Path, resume: bool = False) -> dict:
+    """With `resume`, graphs an interrupted run of the same command finished are kept (on a shared
+    2-core machine the full size takes hours: each finished graph is recorded as it completes)."""
     started = time.time()
     check_schedule(read_config(folder, "scheduler"))
     s = pack_shapes(folder)
     scale = float(read_config(folder, "vae").get("scaling_factor", 1.0))
-    if out.exists():
+    done_file = out.parent / f".{out.name}.done.json"  # beside the pack: not one of its files
+    done = json.loads(done_file.read_text()) if resume and done_file.is_file() else {}
+    if out.exists() and not resume:
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     scratch = out.parent / f".{out.name}.export"
     scratch.mkdir(exist_ok=True)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(folder / "tokenizer" / name, out / name)
     fields, log = {}, {}
     for slot, job in graph_jobs(folder, s, scale):
+        if job.file in done and (out / job.file).is_file():
+            fields[slot], log[job.file] = done[job.file]["fields"], done[job.file]["log"]
+            continue
         fields[slot], log[job.file] = export_job(job, out, scratch)
+        done[job.file] = {"fields": fields[slot], "log": log[job.file]}
+        done_file.write_text(json.dumps(done, indent=1))
         print(json.dumps({job.file: log[job.file]}), flush=True)
     shutil.rmtree(scratch)
+    done_file.unlink(missing_ok=True)
     write_golden(out, folder, s, scale)
     about = describe(folder, s)
     (out / "build_log.json").write_text(json.dumps({"graphs": log, "seconds": round(time.time() - started, 1),

@@ -27,11 +27,11 @@ function ResultCard({ result, onDelete, onInpaint, headingRef }: { result: Gener
       </h3>
       <p className="result-meta muted" data-testid="result-meta">
         {describeRequest(request, guided)}
+        <EditNote result={result} />
         <span data-testid="result-pack" title={result.packUrl}>
           {' '}
           · pack {result.packName ?? result.packId}
         </span>
-        <EditNote result={result} />
         {result.restored && <span className="badge"> · kept from an earlier visit</span>}
       </p>
       <p className="result-cost" data-testid="result-cost">

@@ -1,0 +1,88 @@
+// Benchmark: one denoiser evaluation of a pack in onnxruntime-node (CPU), batch 1, at the pack's
+// latent and at shortened latent lengths. Prints JSON numbers (never pass/fail: the machine is
+// shared). Used for the Tango-size pack (docs/tango.md), whose teacher takes any latent length.
+// Usage: npx tsx src/cli/bench-denoiser.ts PACK [--file denoisers/teacher.onnx] [--frames 256,16]
+//        [--repeats 3] [--threads 2]
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-node';
+
+interface Options { pack: string; file: string; frames: number[] | null; repeats: number; threads: number }
+
+function parseOptions(argv: readonly string[]): Options {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const pack = argv.find((a, i) => !a.startsWith('--') && (i === 0 || !argv[i - 1]?.startsWith('--')));
+  if (!pack) throw new Error('usage: npx tsx src/cli/bench-denoiser.ts PACK [--file F] [--frames 256,16] [--repeats N] [--threads N]');
+  const frames = value('--frames');
+  return {
+    pack,
+    file: value('--file') ?? 'denoisers/teacher.onnx',
+    frames: frames ? frames.split(',').map(Number) : null,
+    repeats: Number(value('--repeats') ?? 3),
+    threads: Number(value('--threads') ?? 2),
+  };
+}
+
+interface LatentShape { channels: number; frames: number; bins: number }
+interface PackText { max_tokens: number; hidden_size: number }
+
+/** Seconds per run of `run`, after one untimed warm-up run (first-run allocations). */
+async function secondsPerRun(run: () => Promise<unknown>, repeats: number): Promise<number> {
+  await run();
+  const started = performance.now();
+  for (let i = 0; i < repeats; i++) await run();
+  return (performance.now() - started) / 1000 / repeats;
+}
+
+/** Deterministic inputs of one batch-1 evaluation at `frames` latent frames. */
+function feeds(latent: LatentShape, text: PackText, frames: number): Record<string, ort.Tensor> {
+  const size = latent.channels * frames * latent.bins;
+  const hidden = text.max_tokens * text.hidden_size;
+  return {
+    sample: new ort.Tensor('float32', Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.37)),
+      [1, latent.channels, frames, latent.bins]),
+    timestep: new ort.Tensor('int64', BigInt64Array.from([500n]), [1]),
+    encoder_hidden_states: new ort.Tensor('float32', Float32Array.from({ length: hidden }, (_, i) => Math.cos(i * 0.11)),
+      [1, text.max_tokens, text.hidden_size]),
+    encoder_attention_mask: new ort.Tensor('int64', BigInt64Array.from({ length: text.max_tokens }, (_, i) => (i < 8 ? 1n : 0n)),
+      [1, text.max_tokens]),
+  };
+}
+
+/** The manifest's shapes; Tango's while an export is still under way (no manifest.json yet). */
+function readShapes(pack: string): { latent: LatentShape; text: PackText } {
+  const file = join(pack, 'manifest.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { latent: LatentShape; text: PackText };
+  return { latent: { channels: 8, frames: 256, bins: 16 }, text: { max_tokens: 64, hidden_size: 1024 } };
+}
+
+export async function bench(o: Options): Promise<Record<string, unknown>> {
+  const manifest = readShapes(o.pack);
+  const started = performance.now();
+  const session = await ort.InferenceSession.create(join(o.pack, ...o.file.split('/')), {
+    executionProviders: ['cpu'], intraOpNumThreads: o.threads, interOpNumThreads: 1,
+  });
+  const sessionSeconds = (performance.now() - started) / 1000;
+  const perFrames: Record<string, number> = {};
+  for (const frames of o.frames ?? [manifest.latent.frames]) {
+    const inputs = feeds(manifest.latent, manifest.text, frames);
+    const seconds = await secondsPerRun(() => session.run(inputs), o.repeats);
+    perFrames[`${manifest.latent.channels}x${frames}x${manifest.latent.bins}`] = Number(seconds.toFixed(3));
+  }
+  await session.release();
+  return {
+    runtime: `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim(), file: o.file, threads: o.threads,
+    repeats: o.repeats, session_seconds: Number(sessionSeconds.toFixed(1)), seconds_per_evaluation: perFrames,
+    rss_peak_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(resolve(entry)).href) {
+  console.log(JSON.stringify(await bench(parseOptions(process.argv.slice(2))), null, 1));
+}
