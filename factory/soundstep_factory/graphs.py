@@ -7,12 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 
 from .config import AudioConfig
 from .mel import MelFrontEnd
 from .quantize import quantize_weights
+from .time_axis import DENOISER_TIME, VAE_DECODER_TIME, VAE_ENCODER_TIME, VOCODER_TIME, free_time_axis
 
 PARITY_TOLERANCE = 1e-3  # float32 graphs: ORT and PyTorch agree to ~1e-5 in practice
 # Compressed weights: the output's RMS error relative to the output's RMS (int8 U-Net: ~1%).
@@ -77,6 +79,9 @@ DENOISER_AXES = {"sample": {0: "B"}, "timestep": {0: "B"}, "encoder_hidden_state
 VAE_ENCODER_AXES = {"log_mel": {0: "B"}, "latent": {0: "B"}}
 VAE_DECODER_AXES = {"latent": {0: "B"}, "log_mel": {0: "B"}}
 VOCODER_AXES = {"log_mel": {0: "B"}, "waveform": {0: "B"}}
+# each graph's time axes, found by its (unique) output name
+TIME_AXES_BY_OUTPUT = {"v_prediction": DENOISER_TIME, "log_mel": VAE_DECODER_TIME, "latent": VAE_ENCODER_TIME,
+                       "waveform": VOCODER_TIME}
 
 
 def torch_export(module: torch.nn.Module, inputs: dict[str, torch.Tensor], output: str, path: Path,
@@ -88,6 +93,20 @@ def torch_export(module: torch.nn.Module, inputs: dict[str, torch.Tensor], outpu
     with torch.no_grad():
         torch.onnx.export(module, tuple(inputs.values()), str(path), input_names=list(inputs),
                           output_names=[output], dynamic_axes=dynamic, opset_version=17)
+    free_graph_time_axis(path, output)
+
+
+def free_graph_time_axis(path: Path, output: str) -> None:
+    """Declare the graph's time axis free (time_axis.py): the exported nodes read every length at
+    run time, so clips of any multiple of the pack's length run through the same graphs. Done on the
+    written graph rather than through dynamic_axes, which would export other nodes than the ones
+    the shipped pack was measured with (time_axis.py's test runs those at 2x and 4x the length)."""
+    axes = TIME_AXES_BY_OUTPUT.get(output)
+    if axes is None:
+        return
+    model = onnx.load(str(path))
+    if free_time_axis(model, axes):
+        onnx.save(model, str(path))
 
 
 def run_graph(path: Path, inputs: dict[str, torch.Tensor]) -> np.ndarray:

@@ -36,6 +36,8 @@ Options:
   --steps N,N,...    step counts to compare (bench; default: each denoiser's listed steps)
   --guidance S       classifier-free guidance scale, teacher only (default: the pack's, 3)
   --seed N           noise seed (default 0)
+  --seconds S        clip length (generate): a whole multiple of the pack's clip up to 10.24 s, for a
+                     pack whose graphs take longer latents (default: the pack's own, 2.56 s)
   --out FILE         WAV file to write (generate)
   --runs N           timed runs per step count after one warm-up (bench; default 3;
                      profile: evaluations per graph, default 20)
@@ -60,6 +62,7 @@ const OPTIONS = {
   steps: { type: 'string' },
   guidance: { type: 'string' },
   seed: { type: 'string' },
+  seconds: { type: 'string' },
   out: { type: 'string' },
   runs: { type: 'string' },
   backend: { type: 'string' },
@@ -135,6 +138,8 @@ function request(flags: Flags, manifest: Manifest, steps?: number): GenerateRequ
     steps: steps ?? int(flags.steps, 'steps', defaultSteps, 1),
     guidanceScale: float(flags.guidance, 'guidance', defaultScale),
     seed: int(flags.seed, 'seed', 0),
+    // the pipeline checks the length against the pack and says which lengths it makes
+    ...(flags.seconds === undefined ? {} : { seconds: float(flags.seconds, 'seconds', manifest.audio.clip_seconds) }),
   };
 }
 

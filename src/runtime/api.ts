@@ -25,6 +25,11 @@ export interface GenerateRequest {
   negativePrompt?: string;
   /** seeds the Gaussian noise z at tau_0 */
   seed: number;
+  /**
+   * Clip length in seconds: a whole multiple of the pack's audio.clip_seconds up to 10.24 s, for
+   * packs whose graphs take longer latents (runtime/clip-length.ts). Absent: the pack's own length.
+   */
+  seconds?: number;
   /** start from a latent instead of pure noise: inpaint a result's range, or start from a sound */
   edit?: LatentEdit;
 }

@@ -10,13 +10,14 @@ import { logMel } from '../engine/mel';
 import { sample, type Denoise } from '../engine/sample';
 import { alphasCumprod, trailingGrid } from '../engine/schedule';
 import { STAGES, type Backend, type GenerateOptions, type GenerateRequest, type GenerateResult, type Stage } from './api';
-import { CancelledError } from './errors';
+import { CancelledError, InputError } from './errors';
 import { runGraph, type Graph } from './graph-io';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
 import type { OrtModule, OrtTensor } from './ort';
 import { loadPack, type LoadedPack, type LoadReport, type PipelineLoadOptions } from './pipeline-load';
 import { planDenoise } from './latent-start';
 import { checkDenoiseInputs, checkLatent, checkRequest, unconditionalPrompt } from './request-checks';
+import { clipMultiple, framesOf, timeAxisFree } from './clip-length';
 import { clamp, rowLength, transpose } from './tensors';
 import { encodeBatch, type PromptTokenizer } from './tokenizer';
 
@@ -38,6 +39,8 @@ export class Pipeline {
   private readonly vocoder: Graph;
   /** null when the pack has no vae_encoder (no audio-to-audio) */
   private readonly vaeEncoder: Graph | null;
+  /** whether the denoisers, VAE decoder and vocoder take latents longer than the pack's clip (clip-length.ts) */
+  readonly longClips: boolean;
   /** abar_t, t = 0..T-1 (float64) */
   private readonly abar: Float64Array;
   /** session runs are chained one at a time */
@@ -55,6 +58,7 @@ export class Pipeline {
     this.vocoder = pack.vocoder;
     this.vaeEncoder = pack.vaeEncoder;
     this.loadReport = pack.report;
+    this.longClips = [...pack.denoisers.values(), pack.vaeDecoder, pack.vocoder].every(timeAxisFree);
     const s = pack.manifest.schedule;
     this.abar = alphasCumprod(s.num_train_timesteps, s.beta_start, s.beta_end);
   }
@@ -72,6 +76,23 @@ export class Pipeline {
     return this.tokenizer;
   }
 
+  /**
+   * k for the request's clip length (1: the pack's own). A longer clip needs graphs whose time
+   * axis is free and no edit (inpainting and audio-to-audio work on the pack's length).
+   */
+  private clipMultipleFor(req: GenerateRequest): number {
+    const k = clipMultiple(this.manifest, req.seconds);
+    if (k === 1) return 1;
+    const clip = this.manifest.audio.clip_seconds;
+    if (!this.longClips) {
+      throw new InputError(
+        `this pack's graphs are fixed at ${clip} s clips: free their time axis (python -m soundstep_factory.time_axis PACK_DIR) to make ${req.seconds} s`,
+      );
+    }
+    if (req.edit) throw new InputError(`inpainting and audio-to-audio work on clips of the pack's own ${clip} s: choose ${clip} s`);
+    return k;
+  }
+
   /** Checks a request against the pack; throws an InputError saying what is wrong. */
   validateRequest(req: GenerateRequest): DenoiserSpec {
     return checkRequest(this.manifest, req);
@@ -82,6 +103,7 @@ export class Pipeline {
     this.checkAlive();
     const { signal, onProgress } = opts;
     const denoiser = this.validateRequest(req);
+    const lengthK = this.clipMultipleFor(req);
     const guided = denoiser.role === 'teacher';
     const m = this.manifest;
     const timings = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
@@ -115,7 +137,7 @@ export class Pipeline {
     //    (docs/sampling.md E7, E8, E20); the denoiser sees the `batch` text rows encoded above.
     //    An edit keeps a latent outside a range (E21) or starts down the grid from a sound (E22).
     const { channels: C, frames: Tl, bins: F } = m.latent;
-    const noise = gaussianNoise(req.seed, C * Tl * F); // eps, z at tau_0, (1, C, T, F)
+    const noise = gaussianNoise(req.seed, C * Tl * lengthK * F); // eps, z at tau_0, (1, C, k T, F) for a clip k times the pack's
     const plan = planDenoise(m, trailingGrid(req.steps, m.schedule.num_train_timesteps), this.abar, noise, edit, encoded);
     const grid = plan.grid;
     const denoise: Denoise = (z, t, rows) =>
@@ -200,7 +222,8 @@ export class Pipeline {
     const graph = this.denoisers.get(denoiserId);
     if (!graph) throw new Error(`denoiser "${denoiserId}" has no session`);
     const L = checkDenoiseInputs(this.manifest, { sample, timestep, hidden, mask, batch });
-    const { channels: C, frames: T, bins: F } = this.manifest.latent;
+    const { channels: C, frames: packT, bins: F } = this.manifest.latent;
+    const T = framesOf(this.manifest, sample.length, batch * C * F, packT, 'sample'); // k T for a longer clip
     const H = this.manifest.text.hidden_size;
     return this.run(
       graph,
@@ -217,9 +240,11 @@ export class Pipeline {
 
   /** VAE decoder on z / latent.scale: z [C, T, F] -> log_mel [1, 1, frames, mels]. */
   async decodeLatent(z: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
-    const { channels: C, frames: T, bins: F, scale } = this.manifest.latent;
-    const { frames, n_mels: mels } = this.manifest.audio;
+    const { channels: C, frames: packT, bins: F, scale } = this.manifest.latent;
+    const { frames: packFrames, n_mels: mels } = this.manifest.audio;
     checkLatent(this.manifest, z);
+    const T = framesOf(this.manifest, z.length, C * F, packT, 'latent'); // k T for a longer clip
+    const frames = (packFrames / packT) * T;
     const latent = new Float32Array(z.length);
     for (let i = 0; i < z.length; i++) latent[i] = z[i]! / scale;
     return this.run(this.vaeDecoder, { latent: this.float32(latent, [1, C, T, F]) }, [1, 1, frames, mels], signal);
@@ -240,7 +265,9 @@ export class Pipeline {
 
   /** Vocoder: log_mel [1, 1, frames, mels] -> transposed to [1, mels, frames] -> waveform [1, samples]. */
   async vocode(logMel: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
-    const { frames, n_mels: mels, num_samples: samples } = this.manifest.audio;
+    const { frames: packFrames, n_mels: mels, hop_length: hop } = this.manifest.audio;
+    const frames = framesOf(this.manifest, logMel.length, mels, packFrames, 'log_mel'); // k frames for a longer clip
+    const samples = frames * hop;
     const input = transpose(logMel, frames, mels); // (frames, mels) -> (mels, frames)
     return this.run(this.vocoder, { log_mel: this.float32(input, [1, mels, frames]) }, [1, samples], signal);
   }

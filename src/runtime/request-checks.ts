@@ -3,6 +3,7 @@
 
 import { stepsRefusal } from '../engine/steps';
 import type { GenerateRequest, LatentEdit } from './api';
+import { maxClipMultiple } from './clip-length';
 import { InputError } from './errors';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
 import { rowLength } from './tensors';
@@ -66,8 +67,9 @@ export function checkDenoiseInputs(m: Manifest, x: DenoiseInputs): number {
   const { channels: C, frames: T, bins: F } = m.latent;
   const H = m.text.hidden_size;
   const L = rowLength(x.mask.length, x.batch, 'encoder_attention_mask');
-  if (x.sample.length !== x.batch * C * T * F) {
-    throw new InputError(`sample has ${x.sample.length} values, expected batch ${x.batch} x [${C}, ${T}, ${F}]`);
+  const k = x.sample.length / (x.batch * C * T * F); // a clip k times the pack's length (clip-length.ts)
+  if (!Number.isInteger(k) || k < 1 || k > maxClipMultiple(m)) {
+    throw new InputError(`sample has ${x.sample.length} values, expected batch ${x.batch} x [${C}, ${T}, ${F}] (or a whole multiple of ${T} frames)`);
   }
   if (x.hidden.length !== x.batch * L * H) {
     throw new InputError(`encoder_hidden_states has ${x.hidden.length} values, expected [${x.batch}, ${L}, ${H}]`);
@@ -82,5 +84,8 @@ export function checkDenoiseInputs(m: Manifest, x: DenoiseInputs): number {
 /** Checks a latent's size against the manifest (decodeLatent's input). */
 export function checkLatent(m: Manifest, z: Float32Array): void {
   const { channels: C, frames: T, bins: F } = m.latent;
-  if (z.length !== C * T * F) throw new InputError(`latent has ${z.length} values, expected [${C}, ${T}, ${F}]`);
+  const k = z.length / (C * T * F); // a clip k times the pack's length (clip-length.ts)
+  if (!Number.isInteger(k) || k < 1 || k > maxClipMultiple(m)) {
+    throw new InputError(`latent has ${z.length} values, expected [${C}, ${T}, ${F}] (or a whole multiple of ${T} frames)`);
+  }
 }
