@@ -26,8 +26,9 @@ async function typeInto(field: Locator, value: number): Promise<void> {
 }
 
 test('regenerates a chosen range of a result with the keyboard and keeps the rest of the sound', async ({ app, page }, testInfo) => {
+  test.setTimeout(480_000); // two generations, on a machine that may be busy
   await app.goto({ backend: 'wasm' });
-  await app.waitForReady();
+  await app.waitForReady(300_000);
   await app.prompt.fill('a dog barks');
   await app.seed.fill(String(SEED));
   await app.generateButton.click();

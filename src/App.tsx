@@ -5,6 +5,7 @@ import { Header } from './components/Header';
 import { PackStatus } from './components/PackStatus';
 import { PromptForm } from './components/PromptForm';
 import { Results } from './components/Result';
+import { SoundInput } from './components/SoundInput';
 import { ComparisonPanel } from './components/ComparisonPanel';
 import type { SoundstepClient } from './worker/client';
 
@@ -22,6 +23,7 @@ export function App({ client }: { client: SoundstepClient }) {
         <div className="workspace">
           <ErrorAlert onRetryLoad={() => client.load()} onRetryJob={() => client.retry()} />
           <PromptForm onGenerate={() => client.generate()} onCancel={() => client.cancel()} onReadPrompt={readPrompt} />
+          <SoundInput onGenerate={(edit) => client.generate(edit)} />
           <GenerationProgress />
           <Results
             onDelete={(key) => void client.deleteResult(key)}

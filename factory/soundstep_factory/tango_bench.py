@@ -26,7 +26,7 @@ import torch
 
 from . import sampling
 from .config import cpu_threads
-from .distill import Conditioning, make_batch, step_generator, student_x_hat, two_step_target, weighted_loss
+from .distill import Conditioning, make_batch, step_generator, student_x_hat, teacher_target, weighted_loss
 
 
 def peak_rss_gb() -> float:
@@ -86,13 +86,13 @@ def train_step(folder: Path, repeats: int, guidance: float = 3.0) -> dict:
     x0, hidden = torch.randn(1, C, T, F, generator=g), torch.randn(1, L, H, generator=g)
     mask = (torch.arange(L) < 8).long()[None]
     abar = sampling.alphas_cumprod()
-    z_t, t, t_mid, t_next, h, m = make_batch(x0, hidden, mask, torch.tensor([0]), 100, g, abar)
+    z_t, t, path, t_next, h, m = make_batch(x0, hidden, mask, torch.tensor([0]), 100, g, abar)
     cond = Conditioning(h, m, torch.zeros(L, H), (torch.arange(L) < 1).long())
     memory = {"after_load": peak_rss_gb()}
 
     def targets(scale: float | None) -> torch.Tensor:
         with torch.no_grad():
-            return two_step_target(cond.predictor(student, scale), z_t, t, t_mid, t_next, abar)
+            return teacher_target(cond.predictor(student, scale), z_t, t, path, t_next, abar)
     x_target = targets(None)
     optimizer = torch.optim.AdamW(student.parameters(), lr=1e-9, foreach=False)  # no multi-tensor temporaries
 
