@@ -49,14 +49,19 @@ export function postDevice(ctx: WorkerContext, env: LoadEnv, device: DeviceChoic
  * inside withYieldingRuns, the check falls between the yield (where a 'cancel' message gets in)
  * and the evaluation, so a cancel that arrives in that gap does not cost one more step.
  */
-function withAbortCheck(ort: OrtModule, ctx: WorkerContext): OrtModule {
+function withAbortCheck(ort: OrtModule, ctx: WorkerContext, backend: DeviceChoice['backend']): OrtModule {
   const checked = (session: OrtSession): OrtSession =>
     new Proxy(session, {
       get(target, prop) {
         if (prop === 'run') {
-          // a lost WebGPU device fails the run at once (device-lost.ts), before or during it
+          // a lost WebGPU device fails a WebGPU run at once (device-lost.ts), before or during it;
+          // the WASM rebuild's runs do not wait on it
           return (feeds: Parameters<OrtSession['run']>[0]) =>
-            ctx.activeSignal?.aborted ? Promise.reject(new CancelledError()) : untilDeviceLost(ctx, () => target.run(feeds));
+            ctx.activeSignal?.aborted
+              ? Promise.reject(new CancelledError())
+              : backend === 'webgpu'
+                ? untilDeviceLost(ctx, () => target.run(feeds))
+                : target.run(feeds);
         }
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -89,7 +94,7 @@ async function createPipeline(
   const lastPost = new Map<string, number>();
   let precision: PrecisionChoice = { dtype: 'float32', reason: 'float32 weights' };
   const pipeline = await Pipeline.load({
-    ort: withYieldingRuns(withAbortCheck(ort, ctx)),
+    ort: withYieldingRuns(withAbortCheck(ort, ctx, device.backend)),
     backend: device.backend,
     fetchFile,
     cache,
