@@ -90,7 +90,7 @@ test('a manifest whose shapes disagree with its graphs names the graph, the inpu
   await expect(app.alert).toBeVisible({ timeout: 120_000 });
   await expect(app.alert.getByTestId('error-file')).toHaveText('denoisers/teacher.onnx');
   await expect(app.alert).toContainText(
-    'input "sample" gets shape [2, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, 64, 16]. ' +
+    'input "sample" gets shape [2, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, T, 16]. ' +
       'The manifest and the graph disagree, so the pack is broken: load another pack, or rebuild this one with the factory.',
   );
   await expect(app.prompt).toHaveValue('a cat meows');

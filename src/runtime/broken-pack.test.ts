@@ -168,7 +168,7 @@ describe('shape mismatches name the graph, the input and both shapes', () => {
       expect(warm).toBeInstanceOf(PackError);
       expect(warm).toMatchObject({ kind: 'pack', file: teacher.file });
       expect((warm as PackError).problem).toBe(
-        'input "sample" gets shape [2, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, 64, 16]. ' +
+        'input "sample" gets shape [2, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, T, 16]. ' +
           'The manifest and the graph disagree, so the pack is broken: load another pack, or rebuild this one with the factory.',
       );
       const student = manifest.denoisers.find((d) => d.role === 'student')!;
