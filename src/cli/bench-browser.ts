@@ -33,7 +33,9 @@ async function benchIn(browser: Browser, url: string): Promise<BenchReply> {
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   try {
     // the dev server transforms modules on first request: slow on two loaded cores
-    await page.goto(url, { timeout: 5 * 60_000 });
+    // 'commit', not 'load': the result is awaited below, and a dev server busy re-optimizing
+    // dependencies can hold the load event for minutes
+    await page.goto(url, { timeout: 5 * 60_000, waitUntil: 'commit' });
     if (!(await page.evaluate(() => self.crossOriginIsolated))) throw new Error(`${url} is not cross-origin isolated`);
     await page.waitForFunction(() => window.__bench !== undefined, undefined, { timeout: TIMEOUT_MS, polling: 1000 });
     return (await page.evaluate(() => window.__bench))!;
@@ -57,7 +59,9 @@ async function main(): Promise<number> {
   let server: ChildProcess | undefined;
   let browser: Browser | undefined;
   try {
-    server = spawn('npx', ['vite', '--port', String(PORT), '--strictPort', '--logLevel', 'warn'], { stdio: 'inherit' });
+    // vite's own entry under this node (not npx), so server.kill() stops the server itself
+    const vite = 'node_modules/vite/bin/vite.js';
+    server = spawn(process.execPath, [vite, '--port', String(PORT), '--strictPort', '--logLevel', 'warn'], { stdio: 'inherit' });
     const base = `http://127.0.0.1:${PORT}/`;
     await waitForServer(base);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, '--enable-unsafe-webgpu'] });
