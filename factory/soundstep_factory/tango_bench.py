@@ -25,6 +25,7 @@ import onnxruntime as ort
 import torch
 
 from . import sampling
+from .bench_distill import seconds_per_call
 from .config import cpu_threads
 from .distill import Conditioning, make_batch, step_generator, student_x_hat, teacher_target, weighted_loss
 
@@ -32,13 +33,6 @@ from .distill import Conditioning, make_batch, step_generator, student_x_hat, te
 def peak_rss_gb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2)
 
-
-def seconds_per_call(fn, repeats: int) -> float:
-    fn()  # warm-up: first-call allocations
-    started = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - started) / repeats
 
 
 def pack_shapes(pack: Path) -> tuple[dict, dict]:
