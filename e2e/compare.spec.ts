@@ -130,7 +130,7 @@ test('UI fixture pack: a column per method, "not distilled" cells, metrics besid
   await expect(figureOf('eps-25@25')).toHaveText('FAD 250.00');
   await expect(figureOf('teacher@25')).toHaveText('FAD —');
   // every figure one click away: log-mel (before the vocoder) then audio, "—" where a row lacks one
-  await page.getByText('Every figure of the factory’s table').click();
+  await page.getByText("Every figure of the factory's table").click();
   const figures = page.getByTestId('figures-table');
   await expect(figures.locator('tbody th')).toHaveText(['teacher · 200 steps', 'teacher · 100 steps', 'teacher · 50 steps', 'teacher · 25 steps', 'bsa · 50 steps', 'bsa · 25 steps', 'eps · 25 steps']);
   const rowOf = (key: string) => figures.getByTestId(`figures-${key}`).locator('td');
@@ -229,7 +229,7 @@ test('UI fixture pack, a table without log-mel figures (an older factory): the t
   await expect(page.getByTestId('grid').getByTestId('cell-figure')).toHaveCount(7); // every distilled cell
   await expect(page.getByTestId('cell-teacher@200').getByTestId('cell-figure')).toHaveText('FAD 1.23 ± 0.05');
   await expect(page.getByTestId('metrics-chart').getByRole('option')).toHaveText(['FAD (judge), audio', 'FD_mel, audio', 'adherence, audio']);
-  await page.getByText('Every figure of the factory’s table').click();
+  await page.getByText("Every figure of the factory's table").click();
   const figures = page.getByTestId('figures-table');
   await expect(figures.locator('thead th[scope="colgroup"]')).toHaveText(['audio']);
   await expect(figures.getByTestId('figures-teacher@200').locator('td')).toHaveText(['1.23 ± 0.05', '3.50 ± 0.25', '62% ± 4%']);
