@@ -2,7 +2,7 @@
 // per-operator sums from ORT's own trace, and the inputs each graph gets.
 import { describe, expect, it } from 'vitest';
 import { ortNode, requirePack } from '../testing/pack';
-import { profilePack, profileTargets, readManifest } from './profile';
+import { encodeProfilePrompt, profilePack, profileTargets, readManifest } from './profile';
 import { opTimes, runTimes, summarize } from './profile-trace';
 
 describe('profile', () => {
@@ -28,8 +28,12 @@ describe('profile', () => {
   });
 
   it('feeds the guided teacher batch 2 and a student batch 1', async () => {
-    const m = await readManifest(requirePack());
-    const targets = profileTargets(m, ['snr+1-25', 'teacher']);
+    const packDir = requirePack();
+    const m = await readManifest(packDir);
+    const prompt = await encodeProfilePrompt(packDir, m);
+    // the pack's own tokenizer: [CLS] a dog bark ##s [SEP] in the shipped BERT WordPiece vocabulary
+    expect([...prompt.inputIds.slice(0, 7)]).toEqual([101n, 1037n, 3899n, 11286n, 2015n, 102n, BigInt(m.text.pad_token_id)]);
+    const targets = profileTargets(m, ['snr+1-25', 'teacher'], prompt);
     expect(targets.map((t) => [t.label, t.batch])).toEqual([
       ['text encoder (batch 1)', 1],
       ['snr+1-25 (batch 1)', 1],
@@ -37,7 +41,9 @@ describe('profile', () => {
       ['VAE decoder', 1],
       ['vocoder', 1],
     ]);
-    expect(() => profileTargets(m, ['nope'])).toThrow(/"nope" is not in this pack/);
+    const teacherFeeds = targets[2]!.feeds(await ortNode());
+    expect([...teacherFeeds.encoder_attention_mask!.data as BigInt64Array].filter((x) => x === 1n)).toHaveLength(2 * 6);
+    expect(() => profileTargets(m, ['nope'], prompt)).toThrow(/"nope" is not in this pack/);
   });
 
   it("profiles the vocoder with onnxruntime-node: every kernel of each run is counted once", async () => {

@@ -11,6 +11,7 @@ import { gaussianNoise } from '../engine/rng';
 import type { Manifest } from '../runtime/manifest';
 import { validateManifest } from '../runtime/manifest';
 import type { OrtModule, OrtSession, OrtTensor } from '../runtime/ort';
+import { PromptTokenizer, type EncodedPrompt } from '../runtime/tokenizer';
 import { opTimes, summarize, type OpSummary } from './profile-trace';
 
 /** One graph to profile and the feeds of one evaluation. */
@@ -31,21 +32,34 @@ export interface ProfileRow {
   ops?: OpSummary;
 }
 
-/** What a generation feeds each graph: batch 2 for the guided teacher, 1 otherwise. */
-export function profileTargets(m: Manifest, denoiserIds: readonly string[]): ProfileTarget[] {
+/** The prompt every profile encodes: short, and a sound every pack's vocabulary is likely to know. */
+export const PROFILE_PROMPT = 'a dog barks';
+
+/** `prompt` encoded by the pack's own tokenizer (BERT WordPiece, T5 Unigram, ...), padded to its length. */
+export async function encodeProfilePrompt(packDir: string, m: Manifest, prompt = PROFILE_PROMPT): Promise<EncodedPrompt> {
+  const read = async (file: string) => new Uint8Array(await readFile(join(resolve(packDir), ...file.split('/'))));
+  const tokenizer = PromptTokenizer.fromBytes(await read(m.text.tokenizer), await read(m.text.tokenizer_config));
+  return tokenizer.encodePrompt(prompt, m.text.max_tokens, m.text.pad_token_id);
+}
+
+/** `row` repeated `batch` times: int64 [batch, L]. */
+function stackRows(row: BigInt64Array, batch: number): BigInt64Array {
+  const x = new BigInt64Array(batch * row.length);
+  for (let r = 0; r < batch; r++) x.set(row, r * row.length);
+  return x;
+}
+
+/**
+ * What a generation feeds each graph: batch 2 for the guided teacher, 1 otherwise; the text
+ * encoder and the denoisers' attention masks see `prompt` (encodeProfilePrompt).
+ */
+export function profileTargets(m: Manifest, denoiserIds: readonly string[], prompt: EncodedPrompt): ProfileTarget[] {
   const L = m.text.max_tokens;
   const H = m.text.hidden_size;
   const { channels: C, frames: T, bins: F } = m.latent;
-  const ids = (batch: number): BigInt64Array => {
-    const x = new BigInt64Array(batch * L).fill(BigInt(m.text.pad_token_id));
-    for (let r = 0; r < batch; r++) x.set([101n, 1037n, 3899n, 102n], r * L); // [CLS] a dog [SEP]
-    return x;
-  };
-  const mask = (batch: number): BigInt64Array => {
-    const x = new BigInt64Array(batch * L);
-    for (let r = 0; r < batch; r++) x.fill(1n, r * L, r * L + 4);
-    return x;
-  };
+  if (prompt.inputIds.length !== L) throw new Error(`the profile prompt has ${prompt.inputIds.length} tokens; the pack's text encoder takes ${L}`);
+  const ids = (batch: number) => stackRows(prompt.inputIds, batch);
+  const mask = (batch: number) => stackRows(prompt.attentionMask, batch);
   const text: ProfileTarget = {
     label: 'text encoder (batch 1)',
     file: m.text.encoder,
@@ -121,10 +135,11 @@ export async function readManifest(packDir: string): Promise<Manifest> {
 export async function profilePack(opts: ProfileOptions): Promise<ProfileRow[]> {
   const { ort, backend, packDir, runs } = opts;
   const manifest = await readManifest(packDir);
+  const prompt = await encodeProfilePrompt(packDir, manifest);
   const traceDir = backend === 'cpu' ? await mkdtemp(join(tmpdir(), 'soundstep-profile-')) : undefined;
   const rows: ProfileRow[] = [];
   try {
-    for (const target of profileTargets(manifest, opts.denoiserIds)) {
+    for (const target of profileTargets(manifest, opts.denoiserIds, prompt)) {
       const path = join(resolve(packDir), ...target.file.split('/'));
       // the warm-up run is profiled too: a session's profile starts at creation, so it is timed
       // apart and its kernels are left out below by profiling a second session
