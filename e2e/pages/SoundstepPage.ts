@@ -27,6 +27,8 @@ export interface PageResult {
     guidanceScale: number;
     seed: number;
     negativePrompt?: string;
+    /** clip length in seconds when not the pack's own */
+    seconds?: number;
     /** inpainting (a latent frame range) or audio-to-audio (a strength) */
     edit?: { kind: 'inpaint' | 'audio'; startFrame?: number; endFrame?: number; strength?: number };
   };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { inpaintEdit, rangeSeconds } from './inpaint-range';
 
-const pack = { id: 'small', name: 'small', clipSeconds: 2.56, latentFrames: 64 };
+const pack = { id: 'small', name: 'small', clipSeconds: 2.56, numSamples: 40960, latentFrames: 64 };
 const latent = new Float32Array(4 * 64 * 16);
 
 describe('inpaintEdit', () => {
@@ -16,6 +16,7 @@ describe('inpaintEdit', () => {
     ['an empty range', { latent, packId: 'small' }, pack, 1, 1, /“from” before “to”, both between 0 and 2.56 s/],
     ['a range past the end', { latent, packId: 'small' }, pack, 1, 3, /between 0 and 2.56 s/],
     ['a range that is not a number', { latent, packId: 'small' }, pack, Number.NaN, 1, /Choose a range/],
+    ['a longer clip (5.12 s)', { latent, packId: 'small', numSamples: 81920 }, pack, 0, 1, /pack’s own 2.56 s; this one is 5.12 s long/],
   ])('says why not for %s', (_, result, p, from, to, message) => {
     const out = inpaintEdit(result, p, from, to);
     expect('refusal' in out && out.refusal).toMatch(message);

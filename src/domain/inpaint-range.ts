@@ -8,8 +8,8 @@ import type { ManifestSummary } from './pack-summary';
 
 /** The edit for [fromSec, toSec) of `result`, or the reason there is none. */
 export function inpaintEdit(
-  result: { latent?: Float32Array; packId: string },
-  pack: Pick<ManifestSummary, 'id' | 'name' | 'clipSeconds' | 'latentFrames'> | null,
+  result: { latent?: Float32Array; packId: string; numSamples?: number },
+  pack: Pick<ManifestSummary, 'id' | 'name' | 'clipSeconds' | 'numSamples' | 'latentFrames'> | null,
   fromSec: number,
   toSec: number,
 ): { edit: InpaintEdit } | { refusal: string } {
@@ -20,6 +20,11 @@ export function inpaintEdit(
     return { refusal: `This sound was made by the pack “${result.packId}”; load that pack again to regenerate a range of it.` };
   }
   const d = pack.clipSeconds;
+  if (result.numSamples !== undefined && result.numSamples !== pack.numSamples) {
+    // a longer clip's latent is k times the pack's: inpainting works on the pack's own length (Pipeline.clipMultipleFor)
+    const seconds = Number(((result.numSamples / pack.numSamples) * d).toFixed(2));
+    return { refusal: `Regenerating a range works on sounds of the pack’s own ${d} s; this one is ${seconds} s long.` };
+  }
   if (!(fromSec >= 0 && toSec <= d && fromSec < toSec)) {
     return { refusal: `Choose a range inside the sound: “from” before “to”, both between 0 and ${d} s.` };
   }

@@ -3,6 +3,7 @@
 // is the pack's file format; these summaries are what the page needs of it, in its own names.
 
 import type { MelConfig } from '../engine/mel';
+import { clipSecondsChoices } from '../runtime/clip-length';
 import type { Manifest, MetricsTable, VocabularyEntry } from '../runtime/pack-types';
 
 /** One denoiser of the pack: which step counts it takes and how it is guided. */
@@ -37,10 +38,18 @@ export interface ManifestSummary {
   latentFrames?: number;
   /** true when the pack has a VAE encoder, so it can start from a sound (audio-to-audio) */
   vaeEncoder?: boolean;
+  /**
+   * The clip lengths it makes, in seconds: whole multiples of clipSeconds up to 10.24 s when its
+   * graphs take longer latents (runtime/clip-length.ts), else [clipSeconds]. Absent: older workers.
+   */
+  clipLengths?: number[];
 }
 
-/** The summary of a validated manifest. */
-export function summarizeManifest(m: Manifest): ManifestSummary {
+/**
+ * The summary of a validated manifest; `longClips`: whether the loaded graphs take longer latents
+ * (Pipeline.longClips: a fact of the graphs, not of the manifest).
+ */
+export function summarizeManifest(m: Manifest, longClips = false): ManifestSummary {
   return {
     id: m.id,
     name: m.name,
@@ -75,5 +84,6 @@ export function summarizeManifest(m: Manifest): ManifestSummary {
     defaultDenoiser: m.default_denoiser ?? null,
     latentFrames: m.latent.frames,
     vaeEncoder: m.vae_encoder !== undefined,
+    clipLengths: clipSecondsChoices(m.audio.clip_seconds, longClips),
   };
 }

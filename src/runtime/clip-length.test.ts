@@ -3,6 +3,7 @@
 // or 4x as long through the same graphs. The audio has the asked length and no silent stretch;
 // lengths that are not whole multiples of the pack's clip, or too long, are refused with a sentence.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { summarizeManifest } from '../domain/pack-summary';
 import { ortNode, requirePack } from '../testing/pack';
 import type { GenerateRequest } from './api';
 import { clipMultiple, clipSecondsChoices, MAX_CLIP_SECONDS } from './clip-length';
@@ -46,8 +47,10 @@ describe('clip length', () => {
     expect(() => clipMultiple(m, 12.8)).toThrow('a clip of 12.8 s cannot be made');
   });
 
-  it('the shipped pack takes longer latents', () => {
+  it('the shipped pack takes longer latents, and the page is offered every length up to 10.24 s', () => {
     expect(pipeline.longClips).toBe(true);
+    expect(summarizeManifest(pipeline.manifest, pipeline.longClips).clipLengths).toEqual([2.56, 5.12, 7.68, 10.24]);
+    expect(summarizeManifest(pipeline.manifest, false).clipLengths).toEqual([2.56]); // graphs fixed at their length
   });
 
   it.each([

@@ -40,6 +40,7 @@ export function createInitialState(): AppState {
     seedFixed: false,
     guidanceScale: DEFAULT_GUIDANCE_SCALE,
     variations: 1,
+    seconds: null,
     // generation
     run: null,
     job: null,

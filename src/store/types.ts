@@ -63,6 +63,8 @@ export interface FormState {
   guidanceScale: number;
   /** sounds per Generate, seeds seed, seed + 1, ... */
   variations: number;
+  /** clip length in seconds, one of the pack's clipLengths; null: the pack's own clipSeconds */
+  seconds: number | null;
 }
 
 export interface RunState {

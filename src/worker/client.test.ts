@@ -184,6 +184,34 @@ describe('jobs', () => {
     expect(generates(sent)[2]!.request).not.toHaveProperty('negativePrompt');
   });
 
+  it('the chosen clip length goes with a new sound, not with an edit; a length the pack does not make is kept out', () => {
+    const { client, sent, reply } = ready();
+    const s = useStore.getState;
+    const long = { ...manifest, clipSeconds: 2.56, numSamples: 40960, clipLengths: [2.56, 5.12, 7.68, 10.24] };
+    client.load('/long/', 'wasm');
+    reply({ status: 'ready', packUrl: '/long/', manifest: long, backend: 'wasm', loadMs: 1 });
+    s().setSeconds(3); // not a multiple of 2.56 s: ignored
+    expect(s().seconds).toBeNull();
+    s().setSeconds(5.12);
+    expect(s().seconds).toBe(5.12);
+    client.generate();
+    expect(generates(sent)[0]!.request).toMatchObject({ seconds: 5.12 });
+    reply(doneFor(generates(sent)[0]!));
+    // inpainting and audio-to-audio work on the pack's own length
+    client.generate({ kind: 'inpaint', latent: new Float32Array(4), startFrame: 0, endFrame: 1 });
+    expect(generates(sent)[1]!.request).not.toHaveProperty('seconds');
+    reply(doneFor(generates(sent)[1]!));
+    s().setSeconds(2.56); // the pack's own: sent as no length at all
+    expect(s().seconds).toBeNull();
+    s().setSeconds(10.24);
+    // a pack whose graphs are fixed at their length: back to its own
+    client.load('/p/', 'wasm');
+    reply({ status: 'ready', packUrl: '/p/', manifest: { ...long, clipLengths: [2.56] }, backend: 'wasm', loadMs: 1 });
+    expect(s().seconds).toBeNull();
+    client.generate();
+    expect(generates(sent)[2]!.request).not.toHaveProperty('seconds');
+  });
+
   it('fills the grid cheapest cell first with the form prompt and seed; cells get results, the list does not', () => {
     const { client, sent, reply } = ready();
     const s = useStore.getState;

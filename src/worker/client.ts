@@ -224,7 +224,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
     send({ type: 'cancel', id: run.id });
   }
 
-  /** The request the form describes, without its seed; null when Generate is blocked. */
+  /** The request the form describes, without its seed (nor its length: withLength); null when Generate is blocked. */
   function formRequest(): Omit<GenerateRequest, 'seed'> | null {
     const s = store.getState();
     if (selectGenerateBlocker(s) !== null || s.job || !s.manifest) return null;
@@ -249,7 +249,9 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
 
     generate(edit) {
       const form = formRequest();
-      const base = form && edit ? { ...form, edit } : form;
+      // an edit works on the pack's own clip length; a new sound on the length chosen
+      const seconds = store.getState().seconds;
+      const base = form && edit ? { ...form, edit } : form && seconds !== null ? { ...form, seconds } : form;
       if (!base) return null;
       const s = store.getState();
       // random by default: a new seed each time unless the user fixed one

@@ -165,7 +165,7 @@ export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest
     const ready: ReadyReply = {
       status: 'ready',
       packUrl: req.packUrl,
-      manifest: summarizeManifest(pipeline.manifest),
+      manifest: summarizeManifest(pipeline.manifest, pipeline.longClips),
       backend: pipeline.backend,
       loadMs: performance.now() - t0,
       load: {

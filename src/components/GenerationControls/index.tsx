@@ -14,6 +14,7 @@ import {
   useStore,
 } from '../../store';
 import { copyText } from './copy';
+import { LengthField } from './LengthField';
 import { NegativePromptField } from './NegativePromptField';
 
 /** Teacher/student switch: two radio buttons (arrow keys move between them). */
@@ -250,7 +251,7 @@ function VariationsField({ disabled }: { disabled: boolean }) {
   );
 }
 
-/** Model, steps and their cost, guidance, seed and variations: everything a Generate uses besides the prompt. */
+/** Model, steps and their cost, guidance, seed, variations and length: everything a Generate uses besides the prompt. */
 export function GenerationControls({ disabled }: { disabled: boolean }) {
   return (
     <div className="controls">
@@ -263,6 +264,7 @@ export function GenerationControls({ disabled }: { disabled: boolean }) {
         <GuidanceField disabled={disabled} />
         <SeedField disabled={disabled} />
         <VariationsField disabled={disabled} />
+        <LengthField disabled={disabled} />
       </div>
       <NegativePromptField disabled={disabled} />
     </div>

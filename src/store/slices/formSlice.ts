@@ -25,6 +25,8 @@ export interface FormActions {
   setSeedFixed: (fixed: boolean) => void;
   setGuidanceScale: (scale: number) => void;
   setVariations: (count: number) => void;
+  /** a clip length the pack offers (ManifestSummary.clipLengths); null or the pack's own: its own */
+  setSeconds: (seconds: number | null) => void;
   /** choose a denoiser; the step count moves to one it supports */
   setDenoiser: (id: string) => void;
   /** the teacher/student switch: keeps the step count when the other side has it, else the nearest */
@@ -89,6 +91,12 @@ export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => 
     }),
   setVariations: (count) =>
     set({ variations: Number.isFinite(count) ? Math.min(MAX_VARIATIONS, Math.max(1, Math.round(count))) : 1 }),
+  setSeconds: (seconds) =>
+    set((s) => {
+      const own = s.manifest?.clipSeconds;
+      if (seconds === null || seconds === own) return { seconds: null };
+      return s.manifest?.clipLengths?.includes(seconds) ? { seconds } : {};
+    }),
   setDenoiser: (id) =>
     set((s) => {
       const d = s.manifest?.denoisers.find((x) => x.id === id);

@@ -56,6 +56,8 @@ export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => 
         denoiserId: denoiser?.id ?? null,
         steps,
         guidanceScale,
+        // a length this pack does not make falls back to its own
+        seconds: s.seconds !== null && r.manifest.clipLengths?.includes(s.seconds) ? s.seconds : null,
         // a restored pack (a later load failed) is the one in use again
         packUrl: r.packUrl,
         loadPhase: null,
