@@ -77,7 +77,7 @@ test('keyboard: Tab from the prompt follows the form to Generate; every control 
       return `${role}:${name.split(':')[0]}`;
     });
   const order: string[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 11; i++) {
     await page.keyboard.press('Tab');
     order.push(await focused());
   }
@@ -92,6 +92,7 @@ test('keyboard: Tab from the prompt follows the form to Generate; every control 
     'button:Copy',
     'switch:Fixed seed',
     'select:Variations',
+    'select:Length', // the fixture's graphs take longer latents
     'button:Generate',
     // then the comparison panel
     'button:Fill the grid',
