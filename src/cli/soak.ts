@@ -32,7 +32,7 @@ interface UasmResult {
 
 const mb = (n: number): number => Math.round((n / 2 ** 20) * 10) / 10;
 
-type SoakWindow = Window & { __soundstep?: { getState(): { loadStatus: string; results: unknown[]; run: unknown; job: unknown; error: { message: string } | null } } };
+type SoakWindow = Window & { __soundstep?: { getState(): { loadStatus: string; results: Array<{ key: string }>; run: unknown; job: unknown; error: { message: string } | null } } };
 
 /** Forced GC, then the main thread's heap and the page's memory (all realms; workers apart). */
 async function measure(page: Page, generation: number, seconds: number): Promise<Sample> {
@@ -52,12 +52,18 @@ async function measure(page: Page, generation: number, seconds: number): Promise
 }
 
 /** Press Generate and wait until the run ends with one more result (or fail with the page's error). */
-async function generateOnce(page: Page, before: number): Promise<void> {
+/**
+ * Press Generate and wait until the run is over with a new newest result (or an error). By the
+ * newest result's key, not the count: the page keeps the last 12, so from then on the count stays.
+ */
+async function generateOnce(page: Page): Promise<void> {
+  const newest = () => (window as SoakWindow).__soundstep?.getState().results[0]?.key ?? null;
+  const before = await page.evaluate(newest);
   await page.getByRole('button', { name: 'Generate' }).click();
   await page.waitForFunction(
-    (n) => {
+    (key) => {
       const s = (window as SoakWindow).__soundstep?.getState();
-      return !!s && ((!s.run && !s.job && s.results.length !== n) || s.error !== null);
+      return !!s && ((!s.run && !s.job && (s.results[0]?.key ?? null) !== key) || s.error !== null);
     },
     before,
     { timeout: 10 * 60_000, polling: 250 },
@@ -95,8 +101,7 @@ async function main(): Promise<void> {
     let t0 = performance.now();
     let since = 0;
     for (let i = 1; i <= runs; i++) {
-      const before = await page.evaluate(() => (window as SoakWindow).__soundstep?.getState().results.length ?? 0);
-      await generateOnce(page, before);
+      await generateOnce(page);
       if (at.has(i) || i === runs) {
         const seconds = (performance.now() - t0) / 1000 / (i - since);
         const s = await measure(page, i, seconds);
