@@ -224,7 +224,7 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
     send({ type: 'cancel', id: run.id });
   }
 
-  /** The request the form describes, without its seed (nor its length: withLength); null when Generate is blocked. */
+  /** The request the form describes, without its seed and its length (generate adds both); null when Generate is blocked. */
   function formRequest(): Omit<GenerateRequest, 'seed'> | null {
     const s = store.getState();
     if (selectGenerateBlocker(s) !== null || s.job || !s.manifest) return null;

@@ -13,6 +13,7 @@ export function LengthField({ disabled }: { disabled: boolean }) {
   if (own === undefined) return null;
   const offered = lengths && lengths.length > 0 ? lengths : [own];
   const value = chosen ?? own;
+  const k = Math.round(value / own);
   return (
     <div className="field">
       <label htmlFor="clip-length">Length</label>
@@ -34,7 +35,7 @@ export function LengthField({ disabled }: { disabled: boolean }) {
           ? `This pack's graphs make ${own} s clips only.`
           : value === own
             ? `The length the pack was trained on.`
-            : `${Math.round(value / own)}× the trained length: each step works on a ${Math.round(value / own)}× longer latent; regenerating a range needs ${own} s sounds.`}
+            : `${k}× the trained length: each step works on a ${k}× longer latent; regenerating a range needs ${own} s sounds.`}
       </p>
     </div>
   );
