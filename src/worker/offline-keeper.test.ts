@@ -62,7 +62,7 @@ describe('keeping a pack offline', () => {
     });
   });
 
-  it('reports a store the browser refused (no longer swallowed), naming the file and the error', async () => {
+  it('a store refused for lack of room (Chromium reports a static quota) says the file does not fit', async () => {
     const { manifest, fetchFile } = await pack(FILES);
     const error = new Error('The quota has been exceeded.');
     error.name = 'QuotaExceededError';
@@ -74,7 +74,21 @@ describe('keeping a pack offline', () => {
     expect(keeper.status()).toEqual({
       available: false,
       reason:
-        'Not available offline: the browser refused to store b.onnx (QuotaExceededError: The quota has been exceeded.). Load the pack again to retry. It works online as it is; until then it is downloaded again on every visit.',
+"Not available offline: b.onnx (2 kB) does not fit in the storage this browser gives this site (the browser refused it: quota exceeded). Free some space (Clear cache below, or other sites' data in the browser's settings) and load the pack again to keep it. It works online as it is; until then it is downloaded again on every visit.",
+    });
+  });
+
+  it('reports any other refused store (no longer swallowed), naming the file and the error', async () => {
+    const { manifest, fetchFile } = await pack(FILES);
+    const error = new Error('The operation is insecure.');
+    error.name = 'SecurityError';
+    const inner = memoryCache({ file: 'b.onnx', error });
+    const keeper = keepOffline(inner, { quota: 1e6, usage: 0 });
+    expect((await loadPackFiles(fetchFile, manifest, { cache: keeper.cache })).size).toBe(3);
+    expect(keeper.status()).toEqual({
+      available: false,
+      reason:
+        'Not available offline: the browser refused to store b.onnx (SecurityError: The operation is insecure.). Load the pack again to retry. It works online as it is; until then it is downloaded again on every visit.',
     });
   });
 

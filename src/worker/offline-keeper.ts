@@ -3,6 +3,11 @@
 // is not stored, and a store that fails is no longer swallowed. Either way loading goes on (the
 // pack works online), and the ready reply says plainly whether the pack will be available
 // offline, and if not, why and what to do.
+//
+// The estimate alone is not enough: Chromium reports a static quota (usage + 10 GiB, so that
+// sites cannot fingerprint the disk; feature StaticStorageQuota) whatever the real limit is, so
+// there the first sign of a full disk is the store's QuotaExceededError. That error gets the same
+// "does not fit, free some space" answer as a failed estimate check.
 
 import { formatBytes } from '../components/PackStatus/pack-url';
 import type { FileEntry } from '../runtime/manifest';
@@ -44,7 +49,18 @@ export function noRoomReason(file: string, bytes: number, free: number, quota: n
   );
 }
 
-/** Why storing `file` failed: the browser's own error, named. */
+/** Why `file` (`bytes` long) was not stored: the browser refused it for lack of room (its quota is not known). */
+export function quotaExceededReason(file: string, bytes: number): string {
+  return (
+    `Not available offline: ${file} (${formatBytes(bytes)}) does not fit in the storage this browser gives this site ` +
+    `(the browser refused it: quota exceeded). Free some space (Clear cache below, or other sites' data in the browser's ` +
+    `settings) and load the pack again to keep it. ${AFTER}`
+  );
+}
+
+const isQuotaError = (e: unknown): boolean => e instanceof Error && e.name === 'QuotaExceededError';
+
+/** Why storing `file` failed for another reason: the browser's own error, named. */
 export function storeFailedReason(file: string, e: unknown): string {
   return `Not available offline: the browser refused to store ${file} (${errorText(e)}). Load the pack again to retry. ${AFTER}`;
 }
@@ -75,7 +91,7 @@ export function keepOffline(inner: PackFileCache | undefined, estimate: StorageE
       await write();
       free -= bytes.length;
     } catch (e) {
-      refusal = storeFailedReason(file, e);
+      refusal = isQuotaError(e) ? quotaExceededReason(file, bytes.length) : storeFailedReason(file, e);
     }
   };
 
