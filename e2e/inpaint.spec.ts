@@ -1,7 +1,8 @@
 // Inpainting (docs/sampling.md E21) in the page, on the shipped pack (WASM): a range of a result
 // is chosen with the keyboard and regenerated with another prompt; the new sound differs inside
 // the range and is the same sound away from it (the latent outside is kept exactly; the VAE
-// decoder and the vocoder only blur the edges), and the first result stays in the list.
+// decoder and the vocoder only blur the edges), and the first result stays in the list. A drag
+// across the editor's waveform chooses the same kind of range with the mouse.
 
 import type { Locator } from '@playwright/test';
 import { test, expect } from './fixtures';
@@ -72,4 +73,41 @@ test('regenerates a chosen range of a result with the keyboard and keeps the res
   // reaches the whole log-mel. Measured (seeded, 2026-12-03): before / inside 0.03, after / inside 0.28.
   expect(before).toBeLessThan(inside / 3);
   expect(after).toBeLessThan(inside / 3);
+});
+
+test('a drag across the waveform chooses the range, snapped to latent frames, and regenerates it', async ({ app, page }) => {
+  test.setTimeout(480_000);
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady(300_000);
+  await app.prompt.fill('rain falls');
+  await app.seed.fill(String(SEED));
+  await app.generateButton.click();
+  await app.waitForAudio();
+
+  const editor = app.results.first().getByTestId('range-editor');
+  await editor.locator('summary').click();
+  const track = editor.getByTestId('range-track');
+  const box = await track.boundingBox();
+  if (!box) throw new Error('the range track is not laid out');
+  const y = box.y + box.height / 2;
+  const at = (fraction: number) => box.x + fraction * box.width;
+
+  // right to left, from 3/4 to 1/4 of the track: 1.92 s back to 0.64 s (latent frames 16..48 of 64)
+  await page.mouse.move(at(0.75), y);
+  await page.mouse.down();
+  await page.mouse.move(at(0.5), y, { steps: 4 });
+  await page.mouse.move(at(0.25), y, { steps: 4 });
+  await page.mouse.up();
+  await expect(editor.getByLabel('From (s)')).toHaveValue('0.64');
+  await expect(editor.getByLabel('To (s)')).toHaveValue('1.92');
+  // the shaded range covers the middle half of the track
+  const shade = await track.locator('.range-track-selection').boundingBox();
+  expect(shade && (shade.x - box.x) / box.width).toBeCloseTo(0.25, 2);
+  expect(shade && shade.width / box.width).toBeCloseTo(0.5, 2);
+
+  await editor.getByRole('button', { name: 'Regenerate this range' }).click();
+  await expect(app.results).toHaveCount(2, { timeout: 150_000 });
+  await app.waitForAudio();
+  expect((await app.result()).request.edit).toMatchObject({ kind: 'inpaint', startFrame: 16, endFrame: 48 });
+  await expect(app.results.first().getByTestId('edit-note')).toHaveText(' · range 0.64–1.92 s regenerated');
 });

@@ -37,3 +37,19 @@ export function rangeSeconds(edit: { startFrame: number; endFrame: number }, fra
   const perFrame = clipSeconds / frames;
   return [Number((edit.startFrame * perFrame).toFixed(2)), Number((edit.endFrame * perFrame).toFixed(2))];
 }
+
+/**
+ * The range in seconds a drag across the track selects: the two pointer positions as fractions of
+ * the track's width (either order, clamped to it), widened outwards to whole latent frames of
+ * `frameSeconds` (what inpainting can change) and never less than one frame.
+ */
+export function rangeFromDrag(startFraction: number, endFraction: number, clipSeconds: number, frameSeconds: number): { from: number; to: number } {
+  const clamp = (f: number) => Math.min(1, Math.max(0, f));
+  const frames = Math.round(clipSeconds / frameSeconds);
+  const [a, b] = [clamp(startFraction), clamp(endFraction)].sort((x, y) => x - y) as [number, number];
+  let first = Math.floor(a * frames + 1e-9);
+  let last = Math.ceil(b * frames - 1e-9);
+  if (last <= first) [first, last] = first >= frames ? [frames - 1, frames] : [first, first + 1];
+  const seconds = (frame: number) => Number((frame * frameSeconds).toFixed(2));
+  return { from: seconds(first), to: seconds(last) };
+}
