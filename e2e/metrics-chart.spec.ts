@@ -87,6 +87,8 @@ test('shipped pack: the chart plots metrics.json (audio FAD, then log-mel adhere
   expect(fad.get('bsa')!.map((p) => p.steps)).toEqual([25, 50, 100]);
   expectSame(await plotted(chart), fad);
   await expect(chart.getByRole('img')).toHaveAttribute('aria-label', /teacher: 4 points; bsa: 3 points/);
+  // every step count on the x axis is labelled (the log scale's default formatter dropped 25)
+  await expect(chart.getByTestId('metrics-chart-canvas')).toHaveAttribute('data-x-ticks', '25 50 100 200');
 
   // one compact figure per filled-or-fillable cell: the same metric, mean ± interval from metrics.json
   for (const d of denoisers) {

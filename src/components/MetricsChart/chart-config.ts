@@ -69,6 +69,9 @@ export function chartConfig(series: readonly ChartSeries[], metric: ChartMetric,
           afterBuildTicks: (axis) => {
             axis.ticks = [...steps].sort((a, b) => a - b).map((value) => ({ value }));
           },
+          // every step count labelled: the log scale's own formatter labels only 1, 2 and 5 times a
+          // power of ten, which left 25 (the point of the product) without a label
+          ticks: { callback: (value) => String(value) },
         },
         y: { type: 'linear', title: { display: true, text: yTitle(metric) } },
       },
@@ -115,13 +118,15 @@ export function readBack(chart: Chart, metric: ChartMetric): PlottedSeries[] {
   }));
 }
 
-/** A plugin that writes the read-back on the canvas's parent element after every draw (data-plotted). */
+/** A plugin that writes the read-back on the canvas's parent element after every draw (data-plotted, and the x axis's labels as data-x-ticks). */
 export function readBackPlugin(metric: () => ChartMetric): Plugin<'scatterWithErrorBars'> {
   return {
     id: 'soundstepReadBack',
     afterRender(chart) {
       const holder = chart.canvas.parentElement;
-      if (holder) holder.dataset.plotted = JSON.stringify(readBack(chart, metric()));
+      if (!holder) return;
+      holder.dataset.plotted = JSON.stringify(readBack(chart, metric()));
+      holder.dataset.xTicks = (chart.scales.x?.ticks ?? []).map((t) => String(t.label)).join(' ');
     },
   };
 }
