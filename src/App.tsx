@@ -11,7 +11,7 @@ import type { SoundstepClient } from './worker/client';
 
 /**
  * The page: everything reads the store; actions go through the worker client. On wide screens
- * (layout.css) the generator and its results make one column and the comparison grid a side
+ * (styles/layout.css) the generator and its results make one column and the comparison grid a side
  * panel beside them; narrow screens stack the three areas in document order.
  */
 export function App({ client }: { client: SoundstepClient }) {

@@ -10,8 +10,13 @@ import { DEFAULT_PACK_URL, useStore } from './store';
 import { createClient, type SoundstepClient } from './worker/client';
 import { openHistory } from './history';
 import { BACKEND_PREFERENCES, type BackendPreference } from './worker/protocol';
-import './styles.css';
-import './layout.css';
+// the page's styles, in cascade order (layout last: it arranges what the others style)
+import './styles/base.css';
+import './styles/controls.css';
+import './styles/results.css';
+import './styles/compare.css';
+import './styles/pack.css';
+import './styles/layout.css';
 
 declare global {
   interface Window {

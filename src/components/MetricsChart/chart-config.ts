@@ -75,7 +75,7 @@ export function chartConfig(series: readonly ChartSeries[], metric: ChartMetric,
         },
         y: { type: 'linear', title: { display: true, text: yTitle(metric) } },
       },
-      plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } } },
+      plugins: { legend: { position: 'bottom', labels: { boxWidth: 12, usePointStyle: true } } },
     },
   };
 }
