@@ -35,6 +35,19 @@ export function seriesColour(series: readonly ChartSeries[], index: number): str
 export const yTitle = (metric: ChartMetric): string => `${metric.label} (${metric.lowerIsBetter ? 'lower' : 'higher'} is better)`;
 
 /**
+ * The x factor that sets the `i`th of `n` series with a point at the same step count a little
+ * beside the others: at 25 steps every method has a point, and without it their whiskers hide
+ * each other (a point alone at its step stays on it). 4% apart on the log axis is far less than
+ * the step counts' 2x spacing, so a point is still read at its step.
+ */
+export const dodge = (i: number, n: number): number => 1.04 ** (i - (n - 1) / 2);
+
+/** The step count of `x` read off the axis: the nearest of `steps` (undoes dodge). */
+export function nearestStep(x: number, steps: readonly number[]): number {
+  return steps.reduce((best, s) => (Math.abs(Math.log(s / x)) < Math.abs(Math.log(best / x)) ? s : best), steps[0] ?? x);
+}
+
+/**
  * Score against steps: the x axis logarithmic (25, 50, 100, 200 equally spaced, as each
  * distillation round halves the steps), a line through each method's points, whiskers for the
  * 95% interval. No animation: the chart shows the figures at once and the read-back is final.
@@ -46,7 +59,11 @@ export function chartConfig(series: readonly ChartSeries[], metric: ChartMetric,
     data: {
       datasets: series.map((s, i) => ({
         label: s.label,
-        data: s.points.map((p) => ({ x: p.steps, xMin: p.steps, xMax: p.steps, y: p.mean * scale, yMin: p.low * scale, yMax: p.high * scale })),
+        data: s.points.map((p) => {
+          const sharing = series.filter((other) => other.points.some((q) => q.steps === p.steps));
+          const x = p.steps * dodge(sharing.indexOf(s), sharing.length);
+          return { x, xMin: x, xMax: x, y: p.mean * scale, yMin: p.low * scale, yMax: p.high * scale };
+        }),
         showLine: true,
         borderColor: seriesColour(series, i),
         backgroundColor: seriesColour(series, i),
@@ -101,19 +118,21 @@ interface DrawnPoint {
 
 /**
  * What the chart drew, read back from the pixels of its points and whiskers through its own
- * scales, in the table's units (fractions, not percent).
+ * scales, in the table's units (fractions, not percent); a point's steps are the axis tick it
+ * stands beside (the series are dodged a little apart).
  */
 export function readBack(chart: Chart, metric: ChartMetric): PlottedSeries[] {
   const { x, y } = chart.scales;
   if (!x || !y) return [];
   const scale = metric.percent ? 100 : 1;
   const value = (px: number | null, fallback: number) => (px === null ? fallback : y.getValueForPixel(px)! / scale);
+  const ticks = x.ticks.map((t) => t.value);
   return chart.data.datasets.map((dataset, i) => ({
     label: dataset.label ?? '',
     points: chart.getDatasetMeta(i).data.map((element) => {
       const drawn = element as unknown as DrawnPoint;
       const mean = y.getValueForPixel(drawn.y)! / scale;
-      return { steps: x.getValueForPixel(drawn.x)!, mean, low: value(drawn.yMin, mean), high: value(drawn.yMax, mean) };
+      return { steps: nearestStep(x.getValueForPixel(drawn.x)!, ticks), mean, low: value(drawn.yMin, mean), high: value(drawn.yMax, mean) };
     }),
   }));
 }
