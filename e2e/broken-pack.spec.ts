@@ -25,9 +25,12 @@ async function corruptFile(context: BrowserContext, file: string, until: Promise
   });
 }
 
+// the default student: the one denoiser a load downloads (the others load on first use)
+const DEFAULT_DENOISER = 'denoisers/snr+1-25.onnx';
+
 test('a corrupted model file gives an error naming it; the prompt survives and Retry works', async ({ app, page }) => {
   const typed = gate();
-  await corruptFile(page.context(), 'denoisers/teacher.onnx', typed.wait);
+  await corruptFile(page.context(), DEFAULT_DENOISER, typed.wait);
   await app.goto({ backend: 'wasm' });
 
   const prompt = 'waves crash on a rocky shore';
@@ -35,7 +38,7 @@ test('a corrupted model file gives an error naming it; the prompt survives and R
   typed.open();
 
   await expect(app.alert).toBeVisible({ timeout: 120_000 });
-  await expect(app.alert).toContainText('denoisers/teacher.onnx');
+  await expect(app.alert).toContainText(DEFAULT_DENOISER);
   await expect(app.prompt).toHaveValue(prompt);
   await expect(app.generateButton).toBeDisabled();
   await expect(app.generateReason).toHaveText('The model pack could not be loaded');
@@ -77,7 +80,8 @@ test('a missing file is refused, naming the file', async ({ app, page }) => {
 });
 
 test('a manifest whose shapes disagree with its graphs names the graph, the input and both shapes', async ({ app, page }) => {
-  // latent.channels 8 while the graphs were exported for 4: caught by the warm-up run before ready
+  // latent.channels 8 while the graphs were exported for 4: caught by the warm-up run of the
+  // default student (batch 1) before ready
   await page.context().route(PACK + 'manifest.json', async (route) => {
     const response = await route.fetch();
     const manifest = (await response.json()) as { latent: { channels: number } };
@@ -88,9 +92,9 @@ test('a manifest whose shapes disagree with its graphs names the graph, the inpu
   await app.prompt.fill('a cat meows');
 
   await expect(app.alert).toBeVisible({ timeout: 120_000 });
-  await expect(app.alert.getByTestId('error-file')).toHaveText('denoisers/teacher.onnx');
+  await expect(app.alert.getByTestId('error-file')).toHaveText(DEFAULT_DENOISER);
   await expect(app.alert).toContainText(
-    'input "sample" gets shape [2, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, T, 16]. ' +
+    'input "sample" gets shape [1, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, T, 16]. ' +
       'The manifest and the graph disagree, so the pack is broken: load another pack, or rebuild this one with the factory.',
   );
   await expect(app.prompt).toHaveValue('a cat meows');

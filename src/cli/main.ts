@@ -110,7 +110,8 @@ async function loadOrt(backend: Backend, threads: number): Promise<{ ort: OrtMod
   return { ort: web, sessionOptions: { executionProviders: ['wasm'] } };
 }
 
-async function load(flags: Flags): Promise<Pipeline> {
+/** The pack; `eager`: every denoiser up front (bench times runs, not downloads), else one and the rest on first use. */
+async function load(flags: Flags, eager = false): Promise<Pipeline> {
   const backend = flags.backend ?? 'cpu';
   if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend must be cpu or wasm, got "${backend}"`);
   const threads = int(flags.threads, 'threads', availableParallelism(), 1);
@@ -120,7 +121,7 @@ async function load(flags: Flags): Promise<Pipeline> {
   // onnxruntime-node has no `externalData` option: it reads a graph's external data from the
   // files next to the graph when the session is created from the graph's path.
   const modelPath = backend === 'cpu' ? (file: string) => join(resolve(dir), ...file.split('/')) : undefined;
-  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions, modelPath });
+  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions, modelPath, eager });
   const m = pipeline.manifest;
   console.error(
     `loaded ${m.id} from ${dir} on ${backend} (${threads} thread${threads === 1 ? '' : 's'}) in ${ms(performance.now() - t0)} ms`,
@@ -189,7 +190,7 @@ export function benchCases(m: Manifest, flags: Pick<Flags, 'denoiser' | 'steps'>
 }
 
 async function bench(flags: Flags): Promise<void> {
-  const pipeline = await load(flags);
+  const pipeline = await load(flags, true);
   try {
     const m = pipeline.manifest;
     const cases = benchCases(m, flags);

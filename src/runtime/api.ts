@@ -1,6 +1,8 @@
 // The pipeline's public surface: what the worker (browser) and the CLI (Node) call.
 // Implemented in src/runtime/pipeline.ts over the pure math in src/engine/.
 
+import type { FileEvent } from './pack';
+
 /** The five stages of one generation, in order (STYLE.md: a pipeline reads as numbered stages). */
 export type Stage = 'tokenize' | 'encode' | 'denoise' | 'decode' | 'vocode';
 export const STAGES: readonly Stage[] = ['tokenize', 'encode', 'denoise', 'decode', 'vocode'];
@@ -86,6 +88,8 @@ export interface GenerateResult {
 
 export interface GenerateOptions {
   onProgress?: (p: Progress) => void;
-  /** aborting stops the generation after the current network evaluation */
+  /** aborting stops the generation after the current network evaluation, or its download */
   signal?: AbortSignal;
+  /** download progress of a denoiser (or VAE encoder) loaded on first use by this generation */
+  onFile?: (e: FileEvent) => void;
 }

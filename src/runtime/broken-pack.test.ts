@@ -86,10 +86,25 @@ describe('broken packs are refused with a PackError naming the file', () => {
   });
 
   it('a missing file', async () => {
-    const file = manifest.denoisers[0]!.file;
+    const file = 'vae_decoder.onnx';
     const e = await refusal(await brokenPack((_, dir) => unlink(join(dir, file))));
     expect(e.file).toBe(file);
     expect(e.message).toMatch(/not found/);
+  });
+
+  it('a missing denoiser file: refused at load when it loads up front, else on its first use', async () => {
+    const teacher = manifest.denoisers[0]!;
+    const dir = await brokenPack((_, d) => unlink(join(d, teacher.file)));
+    const e = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(dir), denoiser: teacher.id }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ kind: 'pack', file: teacher.file });
+    const p = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(dir) });
+    try {
+      const gen = p.generate({ prompt: 'a dog barks', denoiserId: teacher.id, steps: 1, guidanceScale: 3, seed: 1 });
+      await expect(gen).rejects.toMatchObject({ kind: 'pack', file: teacher.file });
+      await expect(gen).rejects.toThrow(/not found.*downloaded on first use/);
+    } finally {
+      await p.dispose();
+    }
   });
 
   it('an unknown format', async () => {
@@ -161,7 +176,8 @@ describe('shape mismatches name the graph, the input and both shapes', () => {
   };
 
   it('caught before ONNX Runtime runs, from the graph\'s declared input shapes (warm-up and generate)', async () => {
-    const p = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(await brokenPack(eightChannels)) });
+    // the teacher up front, so the warm-up runs it (batch 2) before the default student
+    const p = await Pipeline.load({ ort, backend: 'cpu', fetchFile: fsFetchFile(await brokenPack(eightChannels)), denoiser: manifest.denoisers[0]!.id });
     try {
       const teacher = manifest.denoisers[0]!;
       const warm = await p.warmUp().then(() => null, (e: unknown) => e);
@@ -197,7 +213,7 @@ describe('shape mismatches name the graph, the input and both shapes', () => {
         },
       },
     };
-    const p = await Pipeline.load({ ort: blind, backend: 'cpu', fetchFile: fsFetchFile(await brokenPack(eightChannels)) });
+    const p = await Pipeline.load({ ort: blind, backend: 'cpu', fetchFile: fsFetchFile(await brokenPack(eightChannels)), denoiser: manifest.denoisers[0]!.id });
     try {
       const e = await p.warmUp().then(() => null, (err: unknown) => err);
       expect(e).toBeInstanceOf(PackError);

@@ -3,13 +3,14 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PackError } from './errors';
+import { CancelledError, PackError } from './errors';
 import type { FetchFile } from './pack';
 
 /** A FetchFile reading `dir/<path>`; a missing file throws PackError naming it. */
 export function fsFetchFile(dir: string): FetchFile {
   const root = resolve(dir);
-  return async (path, onProgress) => {
+  return async (path, onProgress, signal) => {
+    if (signal?.aborted) throw new CancelledError(`The download of ${path} was cancelled.`);
     const full = join(root, ...path.split('/'));
     if (!full.startsWith(root)) throw new PackError(path, 'is outside the pack folder');
     let bytes: Buffer;

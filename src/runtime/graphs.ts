@@ -61,6 +61,16 @@ export function chooseSource(graph: PackGraph, dtype: WeightDtype): GraphSource 
   return graph.variants.find((v) => v.dtype === dtype) ?? graph.float32;
 }
 
+/** The files one graph source loads: its graph file, then its external data. */
+export function sourceFiles(source: GraphSource): string[] {
+  return [source.file, ...source.externalData];
+}
+
+/** Bytes of a graph source's files, as manifest.json lists them (what it downloads). */
+export function sourceBytes(m: Manifest, source: GraphSource): number {
+  return sourceFiles(source).reduce((n, f) => n + (m.files[f]?.bytes ?? 0), 0);
+}
+
 /** How many graphs of the pack have a `dtype` variant. */
 export function countVariants(graphs: readonly PackGraph[], dtype: WeightDtype): number {
   return graphs.filter((g) => g.variants.some((v) => v.dtype === dtype)).length;

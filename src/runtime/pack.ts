@@ -1,12 +1,22 @@
 // Fetching a model pack's files and checking them against manifest.json (size and SHA-256).
 // Browser-safe: no Node imports here (the Node reader is in fs-fetch.ts).
 
-import { PackError } from './errors';
+import { CancelledError, PackError } from './errors';
 import { MANIFEST_FILE, validateManifest, type FileEntry, type Manifest } from './manifest';
 import { resolveInsidePack } from './pack-paths';
 
-/** Reads one pack file by pack-relative path; reports progress as (loaded, total) bytes (total 0 if unknown). */
-export type FetchFile = (path: string, onProgress?: (loaded: number, total: number) => void) => Promise<Uint8Array>;
+/**
+ * Reads one pack file by pack-relative path; reports progress as (loaded, total) bytes (total 0
+ * if unknown). Aborting `signal` stops the download: it rejects with CancelledError.
+ */
+export type FetchFile = (
+  path: string,
+  onProgress?: (loaded: number, total: number) => void,
+  signal?: AbortSignal,
+) => Promise<Uint8Array>;
+
+/** A download stopped by its caller (a cancelled generation), not a network failure. */
+const downloadCancelled = (path: string): CancelledError => new CancelledError(`The download of ${path} was cancelled.`);
 
 /** Where a file's bytes came from: fetched (network or disk) or the browser's Cache Storage. */
 export type FileSource = 'network' | 'cache';
@@ -42,12 +52,13 @@ const NETWORK_ADVICE =
 /** A FetchFile over HTTP(S) below `baseUrl`, streaming the body for progress. */
 export function httpFetchFile(baseUrl: string): FetchFile {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-  return async (path, onProgress) => {
+  return async (path, onProgress, signal) => {
     const url = resolveUrl(base, path);
     let response: Response;
     try {
-      response = await fetch(url);
+      response = await fetch(url, signal ? { signal } : undefined);
     } catch (e) {
+      if (signal?.aborted) throw downloadCancelled(path);
       throw new PackError(path, `could not be fetched from ${url}: ${NETWORK_ADVICE} (${e instanceof Error ? e.message : String(e)})`, {
         cause: e,
         network: true,
@@ -73,7 +84,10 @@ export function httpFetchFile(baseUrl: string): FetchFile {
     let loaded = 0;
     onProgress?.(0, total);
     for (;;) {
-      const { done, value } = await reader.read();
+      // an abort rejects the pending read (the fetch's signal cancels the body stream)
+      const { done, value } = await reader.read().catch((e: unknown) => {
+        throw signal?.aborted ? downloadCancelled(path) : e;
+      });
       if (done) break;
       chunks.push(value);
       loaded += value.length;
@@ -209,6 +223,8 @@ export interface LoadFilesOptions {
   files?: readonly string[];
   /** verified copies: read before fetching, written after a fetched file is verified */
   cache?: PackFileCache;
+  /** aborting stops the download in progress and the files after it (CancelledError) */
+  signal?: AbortSignal;
 }
 
 /**
@@ -224,9 +240,10 @@ export async function loadPackFiles(
   onFileOrOptions?: ((e: FileEvent) => void) | LoadFilesOptions,
 ): Promise<Map<string, Uint8Array>> {
   const opts: LoadFilesOptions = typeof onFileOrOptions === 'function' ? { onFile: onFileOrOptions } : (onFileOrOptions ?? {});
-  const { onFile, cache } = opts;
+  const { onFile, cache, signal } = opts;
   const out = new Map<string, Uint8Array>();
   for (const file of opts.files ?? Object.keys(manifest.files)) {
+    if (signal?.aborted) throw downloadCancelled(file);
     const entry = manifest.files[file];
     if (!entry) throw new PackError(file, 'is not listed in manifest.json files');
     onFile?.({ file, loaded: 0, total: entry.bytes, done: false });
@@ -239,8 +256,9 @@ export async function loadPackFiles(
     if (cached) await cache?.deleteFile(file, entry).catch(() => undefined);
     let bytes: Uint8Array;
     try {
-      bytes = await fetchFile(file, (loaded) => onFile?.({ file, loaded, total: entry.bytes, done: false }));
+      bytes = await fetchFile(file, (loaded) => onFile?.({ file, loaded, total: entry.bytes, done: false }), signal);
     } catch (e) {
+      if (signal?.aborted) throw downloadCancelled(file);
       if (e instanceof PackError && e.notFound) {
         throw new PackError(
           file,

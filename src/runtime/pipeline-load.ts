@@ -1,11 +1,19 @@
 // Loading a pack for the Pipeline: manifest, verified files, tokenizer, then one ONNX session
 // per graph, created one at a time (concurrent creates throw in ORT-web).
+//
+// Only what one generation needs is loaded up front: the text encoder, ONE denoiser (the pack's
+// default, or the one asked for), the VAE decoder and the vocoder. The other denoisers and the
+// optional VAE encoder are fetched and created on first use through the GraphLoader returned
+// here (./sessions.ts), over the same cache, checks and progress path: a Tango-size pack could
+// not hold all its U-Nets at once, and the small pack's first download stays small.
 
 import type { Backend } from './api';
+import { summarizeManifest } from '../domain/pack-summary';
+import { defaultChoice } from '../domain/default-denoiser';
 import { PackError } from './errors';
 import { checkGraphIo, withExternalData, type Graph } from './graph-io';
-import { chooseSource, filesToLoad, packGraphs, type GraphKind, type WeightDtype } from './graphs';
-import type { Manifest } from './manifest';
+import { chooseSource, filesToLoad, packGraphs, sourceFiles, type GraphKind, type GraphSource, type PackGraph, type WeightDtype } from './graphs';
+import { findDenoiser, type Manifest } from './manifest';
 import type { OrtModule, OrtSession } from './ort';
 import { fetchManifestFrom, loadPackFiles, type FetchFile, type FileEvent, type FileSource, type PackFileCache } from './pack';
 import { PromptTokenizer } from './tokenizer';
@@ -33,11 +41,15 @@ export interface PipelineLoadOptions {
   modelPath?: (file: string) => string;
   /** called as loading enters a phase: 'files' once the manifest is valid, 'sessions' once every file is verified */
   onPhase?: (phase: 'files' | 'sessions') => void;
+  /** the denoiser loaded up front (default: the pack's default, domain/default-denoiser.ts); the others load on first use */
+  denoiser?: string;
+  /** true: every graph up front (the CLI's bench and profile time runs, not downloads) */
+  eager?: boolean;
 }
 
 /** How a pack was loaded: which file of each graph, and where the files came from. */
 export interface LoadReport {
-  /** the file each graph session was created from, with its weight precision */
+  /** the file each graph session was created from at load, with its weight precision */
   graphs: Array<{ file: string; kind: GraphKind; dtype: WeightDtype; externalData: string[] }>;
   /** the precision asked for (a graph without that variant stays float32) */
   precision: WeightDtype;
@@ -49,36 +61,108 @@ export interface LoadReport {
   bytes: number;
 }
 
+/** What a graph loaded on demand takes: progress per file, and a signal that stops its download. */
+export interface GraphLoadOptions {
+  signal?: AbortSignal;
+  onFile?: (e: FileEvent) => void;
+}
+
+/** Fetches one graph's files and creates its session; the Pipeline's on-demand path (./sessions.ts). */
+export interface GraphLoader {
+  /** the file (and external data) the graph loads from at the chosen precision */
+  source(graph: PackGraph): GraphSource;
+  /** its files, from the cache or fetched, each checked against the manifest */
+  fetch(graph: PackGraph, opts: GraphLoadOptions): Promise<Map<string, Uint8Array>>;
+  /** its session from those bytes (or its path on Node), with its inputs and outputs checked */
+  create(graph: PackGraph, files: ReadonlyMap<string, Uint8Array>): Promise<Graph>;
+}
+
 /** Everything a Pipeline is made of, as loaded from a pack. */
 export interface LoadedPack {
   manifest: Manifest;
   tokenizer: PromptTokenizer;
-  textEncoder: Graph;
-  denoisers: Map<string, Graph>;
-  vaeDecoder: Graph;
-  vocoder: Graph;
-  /** the optional VAE encoder (audio-to-audio); null when the pack has none */
-  vaeEncoder: Graph | null;
+  /** the sessions created at load, by the graph's float32 file (graphs.ts PackGraph.float32.file) */
+  graphs: Map<string, Graph>;
+  /** creates the other graphs' sessions on first use */
+  loader: GraphLoader;
   report: LoadReport;
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/** The denoiser loaded up front: `named` when given (an unknown id is an InputError), else the one the page starts on. */
+export function upFrontDenoiser(m: Manifest, named?: string): string | undefined {
+  if (named !== undefined) return findDenoiser(m, named).id;
+  const summary = summarizeManifest(m);
+  return defaultChoice(summary.denoisers, summary.metrics, summary.defaultDenoiser)?.denoiserId;
+}
+
+/** The graphs loaded at load: all of them when `eager`, else every one but the other denoisers and the VAE encoder. */
+function upFrontGraphs(m: Manifest, opts: Pick<PipelineLoadOptions, 'denoiser' | 'eager'>): PackGraph[] {
+  const graphs = packGraphs(m);
+  if (opts.eager) return graphs;
+  const denoiser = upFrontDenoiser(m, opts.denoiser);
+  return graphs.filter((g) => (g.kind === 'denoiser' ? g.denoiserId === denoiser : g.kind !== 'vae-encoder'));
+}
+
+/** The GraphLoader over the load's options: one fetch and create path for load time and on demand. */
+function graphLoader(opts: PipelineLoadOptions, manifest: Manifest, precision: WeightDtype): GraphLoader {
+  const { ort, backend, fetchFile, cache } = opts;
+  const sessionOptions = opts.sessionOptions ?? { executionProviders: [backend] };
+  const source = (g: PackGraph): GraphSource => chooseSource(g, precision);
+  return {
+    source,
+    fetch: (g, o) =>
+      loadPackFiles(fetchFile, manifest, {
+        files: sourceFiles(source(g)),
+        cache,
+        signal: o.signal,
+        onFile: o.onFile,
+      }),
+    create: async (g, files) => {
+      const src = source(g);
+      const bytes = (file: string): Uint8Array => {
+        const b = files.get(file);
+        if (!b) throw new PackError(file, 'was not loaded');
+        return b;
+      };
+      let session: OrtSession;
+      try {
+        session = opts.modelPath
+          ? await ort.InferenceSession.create(opts.modelPath(src.file), sessionOptions)
+          : await ort.InferenceSession.create(bytes(src.file), withExternalData(sessionOptions, src, bytes));
+      } catch (e) {
+        throw new PackError(src.file, `could not create an ONNX session on ${backend} (${message(e)})`, { cause: e, kind: 'device' });
+      }
+      const graph: Graph = { file: src.file, kind: g.kind, session };
+      try {
+        checkGraphIo(graph);
+      } catch (e) {
+        await session.release().catch(() => undefined);
+        throw e;
+      }
+      return graph;
+    },
+  };
+}
+
 /**
- * Reads manifest.json through fetchFile, validates it, fetches and verifies every file, then
- * creates the ONNX sessions one at a time. A pack problem throws PackError naming the file
- * (kind 'pack'); a session this runtime cannot create, PackError of kind 'device'.
+ * Reads manifest.json through fetchFile, validates it, fetches and verifies the files of the
+ * graphs loaded up front (upFrontGraphs) and the tokenizer's, then creates their ONNX sessions
+ * one at a time. A pack problem throws PackError naming the file (kind 'pack'); a session this
+ * runtime cannot create, PackError of kind 'device'.
  */
 export async function loadPack(opts: PipelineLoadOptions): Promise<LoadedPack> {
-  const { ort, backend, fetchFile, cache } = opts;
+  const { fetchFile, cache } = opts;
   const { manifest, source: manifestSource } = await fetchManifestFrom(fetchFile, cache);
   const precision = typeof opts.precision === 'function' ? opts.precision(manifest) : (opts.precision ?? 'float32');
-  const graphs = packGraphs(manifest);
-  const chosen = graphs.map((g) => ({ graph: g, source: chooseSource(g, precision) }));
+  const loader = graphLoader(opts, manifest, precision);
+  const upFront = upFrontGraphs(manifest, opts);
   const sources: Record<FileSource, number> = { network: 0, cache: 0 };
   opts.onPhase?.('files');
+  // one pass over the files (tokenizer, metrics and the up-front graphs), in the manifest's order
   const files = await loadPackFiles(fetchFile, manifest, {
-    files: filesToLoad(manifest, chosen.map((c) => c.source)),
+    files: filesToLoad(manifest, upFront.map((g) => loader.source(g))),
     cache,
     onFile: (e) => {
       if (e.done && e.source) sources[e.source] += 1;
@@ -100,51 +184,23 @@ export async function loadPack(opts: PipelineLoadOptions): Promise<LoadedPack> {
   }
 
   opts.onPhase?.('sessions');
-  const sessionOptions = opts.sessionOptions ?? { executionProviders: [backend] };
-  const created: Graph[] = [];
-  const create = async (float32File: string, kind: GraphKind): Promise<Graph> => {
-    const source = chosen.find((c) => c.graph.float32.file === float32File)?.source ?? {
-      file: float32File,
-      externalData: [],
-      dtype: 'float32' as const,
-    };
-    const file = source.file;
-    let session: OrtSession;
-    try {
-      session = opts.modelPath
-        ? await ort.InferenceSession.create(opts.modelPath(file), sessionOptions)
-        : await ort.InferenceSession.create(bytes(file), withExternalData(sessionOptions, source, bytes));
-    } catch (e) {
-      throw new PackError(file, `could not create an ONNX session on ${backend} (${message(e)})`, { cause: e, kind: 'device' });
-    }
-    const graph = { file, kind, session };
-    created.push(graph);
-    checkGraphIo(graph);
-    return graph;
-  };
+  const graphs = new Map<string, Graph>();
   try {
-    const textEncoder = await create(manifest.text.encoder, 'text');
-    const denoisers = new Map<string, Graph>();
-    for (const d of manifest.denoisers) denoisers.set(d.id, await create(d.file, 'denoiser'));
-    const vaeDecoder = await create(manifest.vae_decoder.file, 'vae');
-    const vocoder = await create(manifest.vocoder.file, 'vocoder');
-    const vaeEncoder = manifest.vae_encoder ? await create(manifest.vae_encoder.file, 'vae-encoder') : null;
-    const report: LoadReport = {
-      graphs: chosen.map(({ graph, source }) => ({
-        file: source.file,
-        kind: graph.kind,
-        dtype: source.dtype,
-        externalData: source.externalData,
-      })),
-      precision,
-      manifestSource,
-      fromCache: sources.cache,
-      fromNetwork: sources.network,
-      bytes: [...files.values()].reduce((n, b) => n + b.length, 0),
-    };
-    return { manifest, tokenizer, textEncoder, denoisers, vaeDecoder, vocoder, vaeEncoder, report };
+    for (const g of upFront) graphs.set(g.float32.file, await loader.create(g, files));
   } catch (e) {
-    for (const g of created) await g.session.release().catch(() => undefined);
+    for (const g of graphs.values()) await g.session.release().catch(() => undefined);
     throw e;
   }
+  const report: LoadReport = {
+    graphs: upFront.map((g) => {
+      const { file, dtype, externalData } = loader.source(g);
+      return { file, kind: g.kind, dtype, externalData };
+    }),
+    precision,
+    manifestSource,
+    fromCache: sources.cache,
+    fromNetwork: sources.network,
+    bytes: [...files.values()].reduce((n, b) => n + b.length, 0),
+  };
+  return { manifest, tokenizer, graphs, loader, report };
 }

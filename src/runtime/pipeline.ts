@@ -1,8 +1,9 @@
 // The text-to-audio pipeline over ONNX Runtime (web or node), implementing ./api.ts.
 // Reads as numbered stages (STYLE.md): 1. tokenize, 2. encode text, 3. denoise, 4. decode latent,
 // 5. vocode. The sampler is the pure src/engine/ (docs/sampling.md); the pack layout is
-// docs/pack-format.md. Loading lives in ./pipeline-load.ts, graph I/O in ./graph-io.ts, the
-// request checks in ./request-checks.ts.
+// docs/pack-format.md. Loading lives in ./pipeline-load.ts, the sessions (those created at
+// load, the others on first use) in ./sessions.ts, graph I/O in ./graph-io.ts, the request
+// checks in ./request-checks.ts.
 
 import { meanPool } from '../engine/embedding';
 import { gaussianNoise } from '../engine/rng';
@@ -11,10 +12,13 @@ import { sample, type Denoise } from '../engine/sample';
 import { alphasCumprod, trailingGrid } from '../engine/schedule';
 import { STAGES, type Backend, type GenerateOptions, type GenerateRequest, type GenerateResult, type Stage } from './api';
 import { CancelledError, InputError } from './errors';
-import { runGraph, type Graph } from './graph-io';
+import type { Graph } from './graph-io';
+import { packGraphs, type GraphKind, type PackGraph } from './graphs';
 import { findDenoiser, type DenoiserSpec, type Manifest } from './manifest';
 import type { OrtModule, OrtTensor } from './ort';
-import { loadPack, type LoadedPack, type LoadReport, type PipelineLoadOptions } from './pipeline-load';
+import { loadPack, type GraphLoadOptions, type LoadedPack, type LoadReport, type PipelineLoadOptions } from './pipeline-load';
+import { PackSessions, type NotLoaded } from './sessions';
+import { warmUp } from './warm-up';
 import { planDenoise } from './latent-start';
 import { checkDenoiseInputs, checkLatent, checkRequest, unconditionalPrompt } from './request-checks';
 import { clipMultiple, framesOf, timeAxisFree } from './clip-length';
@@ -22,7 +26,8 @@ import { clamp, rowLength, transpose } from './tensors';
 import { encodeBatch, type PromptTokenizer } from './tokenizer';
 
 export type { OrtModule } from './ort';
-export type { LoadReport, PipelineLoadOptions } from './pipeline-load';
+export type { GraphLoadOptions, LoadReport, PipelineLoadOptions } from './pipeline-load';
+export type { NotLoaded } from './sessions';
 
 const now = (): number => performance.now();
 
@@ -33,42 +38,59 @@ export class Pipeline {
   loadReport: LoadReport | null = null;
   private readonly ort: OrtModule;
   private readonly tokenizer: PromptTokenizer;
-  private readonly textEncoder: Graph;
-  private readonly denoisers: Map<string, Graph>;
-  private readonly vaeDecoder: Graph;
-  private readonly vocoder: Graph;
-  /** null when the pack has no vae_encoder (no audio-to-audio) */
-  private readonly vaeEncoder: Graph | null;
-  /** whether the denoisers, VAE decoder and vocoder take latents longer than the pack's clip (clip-length.ts) */
+  /** every graph of the pack (graphs.ts), loaded or not */
+  private readonly graphs: PackGraph[];
+  /** the sessions: text encoder, VAE decoder, vocoder and one denoiser from load, the rest on first use */
+  private readonly sessions: PackSessions;
+  /**
+   * whether the loaded denoisers, VAE decoder and vocoder take latents longer than the pack's clip
+   * (clip-length.ts); a denoiser created later is checked itself when a long clip asks for it
+   */
   readonly longClips: boolean;
   /** abar_t, t = 0..T-1 (float64) */
   private readonly abar: Float64Array;
-  /** session runs are chained one at a time */
-  private queue: Promise<unknown> = Promise.resolve();
-  private disposed = false;
 
   private constructor(pack: LoadedPack, backend: Backend, ort: OrtModule) {
     this.manifest = pack.manifest;
     this.backend = backend;
     this.ort = ort;
     this.tokenizer = pack.tokenizer;
-    this.textEncoder = pack.textEncoder;
-    this.denoisers = pack.denoisers;
-    this.vaeDecoder = pack.vaeDecoder;
-    this.vocoder = pack.vocoder;
-    this.vaeEncoder = pack.vaeEncoder;
+    this.graphs = packGraphs(pack.manifest);
+    this.sessions = new PackSessions(pack.manifest, pack.graphs, pack.loader);
     this.loadReport = pack.report;
-    this.longClips = [...pack.denoisers.values(), pack.vaeDecoder, pack.vocoder].every(timeAxisFree);
+    this.longClips = this.sessions.loaded().filter((g) => g.kind !== 'text' && g.kind !== 'vae-encoder').every(timeAxisFree);
     const s = pack.manifest.schedule;
     this.abar = alphasCumprod(s.num_train_timesteps, s.beta_start, s.beta_end);
   }
 
   /**
-   * Loads the pack (./pipeline-load.ts): validates the manifest, verifies every file, creates
-   * the sessions one at a time. A pack problem throws PackError naming the file.
+   * Loads the pack (./pipeline-load.ts): validates the manifest, verifies the files of the text
+   * encoder, one denoiser (`opts.denoiser`, else the pack's default; every one with `opts.eager`),
+   * the VAE decoder and the vocoder, and creates their sessions one at a time. The other graphs
+   * load on first use. A pack problem throws PackError naming the file.
    */
   static async load(opts: PipelineLoadOptions): Promise<Pipeline> {
     return new Pipeline(await loadPack(opts), opts.backend, opts.ort);
+  }
+
+  /**
+   * The session of denoiser `id`, created on first use (downloaded, verified, cached, with
+   * `onFile` progress; aborting `signal` stops the download). generate() calls it itself.
+   */
+  async ensureDenoiser(id: string, opts: GraphLoadOptions = {}): Promise<Graph> {
+    this.checkAlive();
+    findDenoiser(this.manifest, id);
+    return this.sessions.ensure(this.packGraph('denoiser', id), opts);
+  }
+
+  /** Whether denoiser `id`'s session is created (false: its first use downloads it). */
+  hasDenoiser(id: string): boolean {
+    return this.graphs.some((g) => g.denoiserId === id && this.sessions.get(g) !== undefined);
+  }
+
+  /** The graphs not loaded yet and the bytes each one's first use downloads. */
+  notLoaded(): NotLoaded[] {
+    return this.sessions.notLoaded(this.graphs);
   }
 
   /** The prompt tokenizer of the pack (tokenizer.json + tokenizer_config.json). */
@@ -80,11 +102,11 @@ export class Pipeline {
    * k for the request's clip length (1: the pack's own). A longer clip needs graphs whose time
    * axis is free and no edit (inpainting and audio-to-audio work on the pack's length).
    */
-  private clipMultipleFor(req: GenerateRequest): number {
+  private clipMultipleFor(req: GenerateRequest, denoiser?: Graph): number {
     const k = clipMultiple(this.manifest, req.seconds);
     if (k === 1) return 1;
     const clip = this.manifest.audio.clip_seconds;
-    if (!this.longClips) {
+    if (!this.longClips || (denoiser && !timeAxisFree(denoiser))) {
       throw new InputError(
         `this pack's graphs are fixed at ${clip} s clips: free their time axis (python -m soundstep_factory.time_axis PACK_DIR) to make ${req.seconds} s`,
       );
@@ -103,7 +125,9 @@ export class Pipeline {
     this.checkAlive();
     const { signal, onProgress } = opts;
     const denoiser = this.validateRequest(req);
-    const lengthK = this.clipMultipleFor(req);
+    this.clipMultipleFor(req); // a length this pack cannot make fails before any download
+    // a denoiser not loaded yet is downloaded first (its files' progress goes to opts.onFile)
+    const lengthK = this.clipMultipleFor(req, await this.ensureDenoiser(denoiser.id, opts));
     const guided = denoiser.role === 'teacher';
     const m = this.manifest;
     const timings = Object.fromEntries(STAGES.map((s) => [s, 0])) as Record<Stage, number>;
@@ -131,7 +155,7 @@ export class Pipeline {
     const hidden = await stage('encode', () => this.encodeText(tokens.inputIds, tokens.attentionMask, batch, signal));
     //    Audio-to-audio encodes its sound too (log-mel, then the VAE encoder), timed with 'encode'.
     const edit = req.edit;
-    const encoded = edit?.kind === 'audio' ? await stage('encode', () => this.encodeAudio(edit.waveform, signal)) : null;
+    const encoded = edit?.kind === 'audio' ? await stage('encode', () => this.encodeAudio(edit.waveform, signal, opts)) : null;
 
     // 3. Denoise: sample() from z ~ N(0, I) at tau_0 on the trailing grid, guided for a teacher
     //    (docs/sampling.md E7, E8, E20); the denoiser sees the `batch` text rows encoded above.
@@ -177,7 +201,7 @@ export class Pipeline {
     const L = rowLength(inputIds.length, batch, 'input_ids');
     const H = this.manifest.text.hidden_size;
     return this.run(
-      this.textEncoder,
+      this.loadedGraph('text'),
       {
         input_ids: this.int64(inputIds, [batch, L]),
         attention_mask: this.int64(attentionMask, [batch, L]),
@@ -218,9 +242,7 @@ export class Pipeline {
     batch: number,
     signal?: AbortSignal,
   ): Promise<Float32Array> {
-    findDenoiser(this.manifest, denoiserId);
-    const graph = this.denoisers.get(denoiserId);
-    if (!graph) throw new Error(`denoiser "${denoiserId}" has no session`);
+    const graph = await this.ensureDenoiser(denoiserId, { signal });
     const L = checkDenoiseInputs(this.manifest, { sample, timestep, hidden, mask, batch });
     const { channels: C, frames: packT, bins: F } = this.manifest.latent;
     const T = framesOf(this.manifest, sample.length, batch * C * F, packT, 'sample'); // k T for a longer clip
@@ -247,20 +269,22 @@ export class Pipeline {
     const frames = (packFrames / packT) * T;
     const latent = new Float32Array(z.length);
     for (let i = 0; i < z.length; i++) latent[i] = z[i]! / scale;
-    return this.run(this.vaeDecoder, { latent: this.float32(latent, [1, C, T, F]) }, [1, 1, frames, mels], signal);
+    return this.run(this.loadedGraph('vae'), { latent: this.float32(latent, [1, C, T, F]) }, [1, 1, frames, mels], signal);
   }
 
   /**
    * VAE encoder on the pack's log-mel of `waveform` (mono, audio.sample_rate, audio.num_samples):
    * log_mel [1, 1, frames, mels] -> latent [1, C, T, F], the posterior mean times latent.scale.
    */
-  async encodeAudio(waveform: Float32Array, signal?: AbortSignal): Promise<Float32Array> {
-    if (!this.vaeEncoder) throw new Error('this pack has no vae_encoder');
+  async encodeAudio(waveform: Float32Array, signal?: AbortSignal, load: GraphLoadOptions = {}): Promise<Float32Array> {
+    if (!this.manifest.vae_encoder) throw new Error('this pack has no vae_encoder');
+    // loaded on first use: only audio-to-audio needs it
+    const vaeEncoder = await this.sessions.ensure(this.packGraph('vae-encoder'), { ...load, signal });
     const { frames, n_mels: mels } = this.manifest.audio;
     const { channels: C, frames: T, bins: F } = this.manifest.latent;
     const mel = logMel(waveform, this.manifest.audio); // the factory's front end (mel.py)
     if (mel.frames !== frames) throw new Error(`the log-mel has ${mel.frames} frames, the pack's ${frames}`);
-    return this.run(this.vaeEncoder, { log_mel: this.float32(mel.data, [1, 1, frames, mels]) }, [1, C, T, F], signal);
+    return this.run(vaeEncoder, { log_mel: this.float32(mel.data, [1, 1, frames, mels]) }, [1, C, T, F], signal);
   }
 
   /** Vocoder: log_mel [1, 1, frames, mels] -> transposed to [1, mels, frames] -> waveform [1, samples]. */
@@ -269,51 +293,40 @@ export class Pipeline {
     const frames = framesOf(this.manifest, logMel.length, mels, packFrames, 'log_mel'); // k frames for a longer clip
     const samples = frames * hop;
     const input = transpose(logMel, frames, mels); // (frames, mels) -> (mels, frames)
-    return this.run(this.vocoder, { log_mel: this.float32(input, [1, mels, frames]) }, [1, samples], signal);
+    return this.run(this.loadedGraph('vocoder'), { log_mel: this.float32(input, [1, mels, frames]) }, [1, samples], signal);
   }
 
   /**
-   * Runs each session once on dummy inputs of the shapes generate() uses (a guided teacher
-   * runs batch 2, a student batch 1): first runs allocate memory and, on WebGPU, compile the
-   * shaders for those shapes, so the user's first generation is not the slow one.
-   * Returns the milliseconds it took.
+   * Runs each loaded session once on dummy inputs of the shapes generate() uses (./warm-up.ts),
+   * so the user's first generation is not the slow one. Returns the milliseconds it took.
    */
   async warmUp(): Promise<number> {
-    const t0 = now();
-    const m = this.manifest;
-    const L = m.text.max_tokens;
-    const rows = (batch: number): { ids: BigInt64Array; mask: BigInt64Array } => {
-      const ids = new BigInt64Array(batch * L).fill(BigInt(m.text.pad_token_id));
-      const mask = new BigInt64Array(batch * L);
-      for (let r = 0; r < batch; r++) mask[r * L] = 1n;
-      return { ids, mask };
-    };
-    const size = m.latent.channels * m.latent.frames * m.latent.bins;
-    const batches = [...new Set(m.denoisers.map((d) => (d.role === 'teacher' ? 2 : 1)))];
-    for (const batch of batches) {
-      const { ids, mask } = rows(batch);
-      const hidden = await this.encodeText(ids, mask, batch);
-      for (const d of m.denoisers.filter((e) => (e.role === 'teacher' ? 2 : 1) === batch)) {
-        await this.denoiseOnce(d.id, new Float32Array(batch * size), 0, hidden, mask, batch);
-      }
-    }
-    await this.vocode(await this.decodeLatent(new Float32Array(size)));
-    return now() - t0;
+    return warmUp(this);
   }
 
   /** Releases every session; the pipeline cannot be used afterwards. */
   async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    await this.queue.catch(() => undefined);
-    const graphs = [this.textEncoder, ...this.denoisers.values(), this.vaeDecoder, this.vocoder, ...(this.vaeEncoder ? [this.vaeEncoder] : [])];
-    for (const g of graphs) await g.session.release().catch(() => undefined);
+    await this.sessions.dispose();
   }
 
   // -------------------------------------------------------------------------------------
 
   private checkAlive(): void {
-    if (this.disposed) throw new Error('this Pipeline was disposed');
+    this.sessions.checkAlive();
+  }
+
+  /** The pack graph of `kind` (the denoiser `id` for denoisers). */
+  private packGraph(kind: GraphKind, id?: string): PackGraph {
+    const g = this.graphs.find((e) => e.kind === kind && (kind !== 'denoiser' || e.denoiserId === id));
+    if (!g) throw new Error(`this pack has no ${kind} graph${id ? ` "${id}"` : ''}`);
+    return g;
+  }
+
+  /** The session of a graph that is always loaded at load (text encoder, VAE decoder, vocoder). */
+  private loadedGraph(kind: 'text' | 'vae' | 'vocoder'): Graph {
+    const g = this.sessions.get(this.packGraph(kind));
+    if (!g) throw new Error(`the ${kind} graph has no session`);
+    return g;
   }
 
   private float32(data: Float32Array, dims: number[]): OrtTensor {
@@ -324,15 +337,8 @@ export class Pipeline {
     return new this.ort.Tensor('int64', data, dims);
   }
 
-  /** Runs one session (chained after every other run), checks the output's shape, copies it out. */
+  /** Runs one session (chained after every other run and session create), checks the output's shape, copies it out. */
   private run(graph: Graph, feeds: Record<string, OrtTensor>, expected: number[], signal?: AbortSignal): Promise<Float32Array> {
-    const task = async (): Promise<Float32Array> => {
-      this.checkAlive();
-      if (signal?.aborted) throw new CancelledError();
-      return runGraph(graph, feeds, expected);
-    };
-    const result = this.queue.then(task, task);
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.sessions.run(graph, feeds, expected, signal);
   }
 }

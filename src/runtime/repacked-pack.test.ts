@@ -27,9 +27,10 @@ beforeAll(async () => {
   ort = await ortNode();
 }, 120_000);
 
-/** onnxruntime-node, sessions from file paths (as src/cli/main.ts). */
+/** onnxruntime-node, sessions from file paths (as src/cli/main.ts), every graph up front (each variant is checked). */
 function loadNode(dir: string, precision: 'float32' | 'float16' = 'float32', module: OrtModule = ort): Promise<Pipeline> {
   return Pipeline.load({
+    eager: true,
     ort: module,
     backend: 'cpu',
     fetchFile: fsFetchFile(dir),
@@ -90,6 +91,7 @@ describe('a repacked pack (external data, float16 variants)', () => {
     const half = await Pipeline.load({
       ort,
       backend: 'cpu',
+      eager: true,
       fetchFile: fsFetchFile(repacked),
       modelPath: (file) => join(repacked, ...file.split('/')),
       precision: 'float16',

@@ -29,6 +29,7 @@ export function createInitialState(): AppState {
     loadPhase: null,
     precision: null,
     packLoad: null,
+    onDemand: {},
     // form
     prompt: '',
     promptBefore: null,

@@ -7,6 +7,15 @@ import type { DenoiserSummary } from '../domain/pack-summary';
 import { DEFAULT_TEACHER_STEPS } from './initialState';
 import type { AppState } from './types';
 
+/** "1.2 of 2.6 MB" (one decimal in MB, as a download line reads calmly), or "1.2 MB" when the total is unknown. */
+export function downloadAmount(loaded: number, total: number): string {
+  const mb = (n: number): string => (n / 1e6).toFixed(1);
+  return total > 0 ? `${mb(loaded)} of ${mb(total)} MB` : `${mb(loaded)} MB`;
+}
+
+/** The ready pack's denoisers not downloaded yet: id -> bytes its first use fetches. */
+export const selectOnDemand = (s: AppState): Record<string, number> => s.onDemand;
+
 export const selectPrompt = (s: AppState): string => s.prompt;
 export const selectSteps = (s: AppState): number => s.steps;
 export const selectSeed = (s: AppState): number => s.seed;
@@ -118,13 +127,15 @@ export const selectProgressPercent = (s: AppState): number | null => {
   return from;
 };
 
-/** "denoise: step 3 of 25", "decode", or "starting". */
+/** "denoise: step 3 of 25", "decode", "downloading denoisers/teacher.onnx 1.2 of 2.6 MB" or "starting". */
 export const selectProgressText = (s: AppState): string | null => {
   const run = s.run;
   if (!run) return null;
   const job = selectJobLabel(s);
   if (!run.stage) {
-    const what = run.status === 'cancelling' ? 'cancelling' : 'starting';
+    const d = run.download;
+    const downloading = d && !d.done ? `downloading ${d.file} ${downloadAmount(d.loaded, d.total)}` : null;
+    const what = run.status === 'cancelling' ? (downloading ? `${downloading} (cancelling)` : 'cancelling') : (downloading ?? 'starting');
     return job ? `${job} · ${what}` : what;
   }
   const stage =

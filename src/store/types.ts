@@ -43,6 +43,8 @@ export interface PackState {
   precision: PrecisionChoice | null;
   /** how the ready pack was loaded (cache or network, warm-up time); null before ready */
   packLoad: LoadSummary | null;
+  /** the ready pack's denoisers not downloaded yet (their first use fetches them): id -> bytes */
+  onDemand: Record<string, number>;
 }
 
 export interface FormState {
@@ -79,6 +81,17 @@ export interface RunState {
   stage: Stage | null;
   step: number | null;
   totalSteps: number | null;
+  /** a file its denoiser's first use downloads before the stages start (null or absent: none) */
+  download?: FileDownload | null;
+}
+
+/** A file downloading for a run (FileReply with the run's id). */
+export interface FileDownload {
+  file: string;
+  loaded: number;
+  /** bytes; 0 when unknown */
+  total: number;
+  done: boolean;
 }
 
 /** A finished generation: the worker's 'done' reply, with the WAV as a Blob and its object URL. */

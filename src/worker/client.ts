@@ -147,7 +147,12 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
         s.deviceChosen(reply);
         break;
       case 'file':
-        s.fileProgress(reply);
+        // with an id: a denoiser's first use downloads it for that generation, else the pack's load
+        if (reply.id === undefined) s.fileProgress(reply);
+        else s.generationFileProgress(reply);
+        break;
+      case 'denoiser-ready':
+        s.denoiserDownloaded(reply.denoiserId);
         break;
       case 'ready': {
         if (s.gridFor && s.gridFor.packUrl !== reply.packUrl) {
@@ -191,8 +196,9 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
           p?.reject(new SoundstepError(reply.kind, reply.message, { message: text }));
           break;
         }
-        // a lost GPU device: the worker rebuilds on WASM; Retry runs the interrupted request and the rest of its job
-        const retry = reply.deviceLost && s.run?.id === reply.id ? retryOf(s) : null;
+        // a lost GPU device (the worker rebuilds on WASM) or a failed download on first use: Retry runs
+        // the interrupted request and the rest of its job
+        const retry = (reply.deviceLost || reply.download) && s.run?.id === reply.id ? retryOf(s) : null;
         if (reply.during === 'load') s.packFailed();
         else s.generationFailed(reply.id);
         s.setError({

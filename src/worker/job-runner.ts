@@ -5,7 +5,7 @@ import { encodeWav } from '../engine/wav';
 import { errorKind, errorProblem, SoundstepError } from '../runtime/errors';
 import { deviceLostMessage, markDeviceLost } from './device-lost';
 import type { DenoiseOnceRequest, GenerateMessage } from './protocol';
-import { errorReply, type Loaded, type WorkerContext } from './worker-context';
+import { errorReply, fileReplies, type Loaded, type WorkerContext } from './worker-context';
 
 /** A request that needs a pack while none is loaded. */
 const noPack = (): SoundstepError => new SoundstepError('pack', 'No model pack is loaded.');
@@ -30,10 +30,29 @@ function postCancelled(ctx: WorkerContext, id: number): void {
   ctx.post({ status: 'cancelled', id, cancelAtStep: ctx.cancelStep.get(id), stoppedAtStep: ctx.denoiseStep.get(id) });
 }
 
+/**
+ * A denoiser not loaded yet is downloaded (posting 'file' replies for generation `id`) and its
+ * session created, then 'denoiser-ready' tells the page; aborting `signal` stops the download.
+ */
+async function ensureDenoiser(ctx: WorkerContext, loaded: Loaded, id: number, request: GenerateMessage['request'], signal: AbortSignal): Promise<void> {
+  const { pipeline } = loaded;
+  if (pipeline.hasDenoiser(request.denoiserId)) return;
+  pipeline.validateRequest(request); // a request the pack refuses downloads nothing
+  await pipeline.ensureDenoiser(request.denoiserId, { signal, onFile: fileReplies(ctx, id) });
+  // the ready reply is sent again when a later load fails (restored): it must not list it any more
+  const load = loaded.ready.load;
+  if (load?.onDemand) {
+    loaded.ready = { ...loaded.ready, load: { ...load, onDemand: load.onDemand.filter((g) => g.denoiserId !== request.denoiserId) } };
+  }
+  ctx.post({ status: 'denoiser-ready', id, denoiserId: request.denoiserId });
+}
+
 /** Runs generation `msg.id` to 'done', 'cancelled' (its controller aborted) or 'error'. */
 export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, controller: AbortController): Promise<void> {
   const { id, request } = msg;
   const running = ctx.loaded;
+  /** true while a denoiser downloads for it: a failure then is that download's */
+  let downloading = false;
   try {
     if (controller.signal.aborted) {
       ctx.post({ status: 'cancelled', id });
@@ -51,6 +70,9 @@ export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, cont
     const pack = { url: loaded.packUrl, id: loaded.ready.manifest.id, name: loaded.ready.manifest.name };
     const t0 = performance.now();
     ctx.activeSignal = controller.signal;
+    downloading = true;
+    await ensureDenoiser(ctx, loaded, id, request, controller.signal);
+    downloading = false;
     const result = await loaded.pipeline.generate(request, {
       signal: controller.signal,
       onProgress: (p) => {
@@ -89,7 +111,10 @@ export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, cont
       markDeviceLost(ctx, errorProblem(e));
       const reply = errorReply(e, 'generate', { id, recoverable: true });
       ctx.post({ ...reply, file: undefined, message: deviceLostMessage(ctx.deviceLost ?? errorProblem(e)), deviceLost: true });
-    } else ctx.post(errorReply(e, 'generate', { id, recoverable: true }));
+    } else {
+      const download = downloading && errorKind(e) === 'pack' ? { download: true } : {};
+      ctx.post({ ...errorReply(e, 'generate', { id, recoverable: true }), ...download });
+    }
   } finally {
     ctx.activeSignal = null;
     ctx.controllers.delete(id);

@@ -11,12 +11,9 @@ import { Pipeline } from '../runtime/pipeline';
 import type { DeviceChoice } from './device';
 import type { BackendPreference, LoadRequest, ReadyReply } from './protocol';
 import { untilDeviceLost, watchDevice, type GpuDeviceLike } from './device-lost';
-import { errorReply, type Loaded, type WorkerContext } from './worker-context';
+import { errorReply, fileReplies, type Loaded, type WorkerContext } from './worker-context';
 import { keepOffline, type StorageEstimateLike } from './offline-keeper';
 import { withYieldingRuns } from './yielding-ort';
-
-/** Milliseconds between two 'file' progress replies for the same file. */
-const FILE_PROGRESS_INTERVAL_MS = 100;
 
 /** What loading needs from the browser (a test passes Node stand-ins). */
 export interface LoadEnv {
@@ -81,7 +78,9 @@ interface Created {
 
 /**
  * Load the pack on `device` (float16 variants where selectPrecision says so) and run each
- * graph once before ready: first runs allocate and, on WebGPU, compile shaders.
+ * loaded graph once before ready: first runs allocate and, on WebGPU, compile shaders. One
+ * denoiser loads now (the pack's default); the others on first use, through the same `ort`
+ * (so their sessions get withAbortCheck and withYieldingRuns too) and the same cache.
  */
 async function createPipeline(
   ctx: WorkerContext,
@@ -91,7 +90,6 @@ async function createPipeline(
   req: LoadRequest,
   cache: PackFileCache | undefined,
 ): Promise<Created> {
-  const lastPost = new Map<string, number>();
   let precision: PrecisionChoice = { dtype: 'float32', reason: 'float32 weights' };
   const pipeline = await Pipeline.load({
     ort: withYieldingRuns(withAbortCheck(ort, ctx, device.backend)),
@@ -110,13 +108,7 @@ async function createPipeline(
       return precision.dtype;
     },
     onPhase: (phase) => ctx.post({ status: 'phase', phase, precision }),
-    onFile: (e) => {
-      const now = performance.now();
-      const last = lastPost.get(e.file);
-      if (!e.done && last !== undefined && now - last < FILE_PROGRESS_INTERVAL_MS) return;
-      lastPost.set(e.file, now);
-      ctx.post({ status: 'file', file: e.file, loaded: e.loaded, total: e.total, done: e.done, source: e.source });
-    },
+    onFile: fileReplies(ctx),
   });
   try {
     ctx.post({ status: 'phase', phase: 'warm-up', precision });
@@ -177,6 +169,9 @@ export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest
         bytes: report?.bytes ?? 0,
         warmUpMs,
         offline: keeper.status(),
+        onDemand: pipeline.notLoaded().flatMap(({ kind, denoiserId, file, bytes }) =>
+          kind === 'denoiser' || kind === 'vae-encoder' ? [{ kind, ...(denoiserId ? { denoiserId } : {}), file, bytes }] : [],
+        ),
       },
     };
     const loaded: Loaded = { pipeline, backend: pipeline.backend, packUrl: req.packUrl, device, ready };

@@ -7,7 +7,8 @@
 //   page                         worker
 //   load ----------------------> device, phase*, file*, ready | error (+ device, ready(restored)
 //                                when an earlier pack stays in use)
-//   generate(id) --------------> progress(id)*, done(id) | cancelled(id) | error(id)
+//   generate(id) --------------> [file(id)*, denoiser-ready(id): its denoiser's first use downloads it]
+//                                progress(id)*, done(id) | cancelled(id) | error(id)
 //   cancel(id) ----------------> (the running generate(id) ends with cancelled(id))
 //   denoise-once(id) ----------> denoise-once-result(id) | error(id)
 //   read-prompt(id) -----------> prompt-reading(id) | error(id) | nothing (a newer read-prompt replaced it)
@@ -117,6 +118,8 @@ export interface DeviceReply {
 /** Download progress of one pack file. */
 export interface FileReply {
   status: 'file';
+  /** the generation it downloads for (a denoiser loaded on first use); absent: the pack's load */
+  id?: number;
   file: string;
   loaded: number;
   /** bytes; 0 when unknown */
@@ -137,6 +140,17 @@ export interface PhaseReply {
   precision?: PrecisionChoice;
 }
 
+/** A graph of the ready pack that is not downloaded yet: its first use fetches `bytes`. */
+export interface OnDemandGraph {
+  kind: 'denoiser' | 'vae-encoder';
+  /** the denoiser id, for denoisers */
+  denoiserId?: string;
+  /** its graph file (pack-relative) */
+  file: string;
+  /** bytes of its files, external data included */
+  bytes: number;
+}
+
 /** How the ready pack was loaded (ReadyReply.load). */
 export interface LoadSummary {
   /** which weights, and why (e.g. "float32 weights: the WebGPU adapter has no shader-f16 ...") */
@@ -153,6 +167,11 @@ export interface LoadSummary {
   warmUpMs: number;
   /** whether the pack is kept in this browser for offline use, and if not why (absent from older workers) */
   offline?: OfflineStatus;
+  /**
+   * the graphs loaded on first use, not downloaded yet (every denoiser but the one loaded up
+   * front, and the VAE encoder); absent from older workers, which loaded everything
+   */
+  onDemand?: OnDemandGraph[];
 }
 
 /** The pack is validated and every session is created. */
@@ -167,6 +186,13 @@ export interface ReadyReply {
   load?: LoadSummary;
   /** true: a new load failed and this earlier pack is still the one in use */
   restored?: boolean;
+}
+
+/** Denoiser `denoiserId` was downloaded and its session created on its first use, by generation `id`. */
+export interface DenoiserReadyReply {
+  status: 'denoiser-ready';
+  id: number;
+  denoiserId: string;
 }
 
 /** Generation `id` entered `stage` (or finished denoising step `step` of `totalSteps`). */
@@ -229,6 +255,11 @@ export interface ErrorReply {
    */
   recoverable: boolean;
   /**
+   * true: a file downloaded on first use (ErrorReply.file) could not be fetched; nothing else was
+   * lost, the pack stays loaded and the request can be sent again
+   */
+  download?: boolean;
+  /**
    * true: the WebGPU device was lost during this request; the worker rebuilds the pack on WASM
    * (device, phase, file and ready replies follow) and the request can be sent again
    */
@@ -269,6 +300,7 @@ export type WorkerReply =
   | FileReply
   | PhaseReply
   | ReadyReply
+  | DenoiserReadyReply
   | ProgressReply
   | DoneReply
   | ErrorReply

@@ -5,7 +5,11 @@ import type { Backend } from '../runtime/api';
 import { errorFile, errorKind, errorProblem } from '../runtime/errors';
 import type { Pipeline } from '../runtime/pipeline';
 import type { DeviceChoice } from './device';
+import type { FileEvent } from '../runtime/pack';
 import type { ErrorReply, ReadyReply, WorkerReply } from './protocol';
+
+/** Milliseconds between two 'file' progress replies for the same file. */
+const FILE_PROGRESS_INTERVAL_MS = 100;
 
 /** The pack in use. */
 export interface Loaded {
@@ -49,4 +53,19 @@ export function errorReply(
   rest: { id?: number; recoverable: boolean },
 ): ErrorReply {
   return { status: 'error', ...rest, during, kind: errorKind(e), message: errorProblem(e), file: errorFile(e) };
+}
+
+/**
+ * An onFile that posts 'file' replies (for generation `id`, or the load when absent), at most one
+ * per FILE_PROGRESS_INTERVAL_MS per file before its done reply, so a fast download does not flood the page.
+ */
+export function fileReplies(ctx: WorkerContext, id?: number): (e: FileEvent) => void {
+  const lastPost = new Map<string, number>();
+  return (e) => {
+    const now = performance.now();
+    const last = lastPost.get(e.file);
+    if (!e.done && last !== undefined && now - last < FILE_PROGRESS_INTERVAL_MS) return;
+    lastPost.set(e.file, now);
+    ctx.post({ status: 'file', ...(id === undefined ? {} : { id }), file: e.file, loaded: e.loaded, total: e.total, done: e.done, source: e.source });
+  };
 }

@@ -14,6 +14,7 @@ import {
   useStore,
 } from '../../store';
 import { copyText } from './copy';
+import { DownloadNote } from './DownloadNote';
 import { LengthField } from './LengthField';
 import { NegativePromptField } from './NegativePromptField';
 
@@ -68,6 +69,7 @@ function ModelSwitch({ disabled }: { disabled: boolean }) {
           {denoiser.id} ({denoiser.method ?? 'student'}, distilled for {denoiser.steps[0]} steps)
         </p>
       )}
+      <DownloadNote />
     </fieldset>
   );
 }

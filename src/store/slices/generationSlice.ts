@@ -7,7 +7,7 @@
 
 import type { StateCreator } from 'zustand';
 import type { GenerateRequest } from '../../runtime/api';
-import type { ProgressReply } from '../../worker/protocol';
+import type { FileReply, ProgressReply } from '../../worker/protocol';
 import { HISTORY_LIMIT } from '../../history';
 import type { GenerationResult, GridCellState, JobState } from '../types';
 import type { Store } from '../index';
@@ -22,6 +22,8 @@ export interface GenerationActions {
   /** a lone run (no job), e.g. from tests or tools */
   generationStarted: (id: number, request: GenerateRequest) => void;
   generationProgressed: (reply: ProgressReply) => void;
+  /** a file downloads for the run (its denoiser's first use) */
+  generationFileProgress: (reply: FileReply) => void;
   /** `reason`: why, when the user did not press Cancel (said in the cancel note) */
   cancelRequested: (id: number, reason?: string) => void;
   /** run `id` finished; the caller stores its result (resultAdded or gridCellDone) */
@@ -95,6 +97,10 @@ export const createGenerationSlice: StateCreator<Store, [], [], GenerationSlice>
         },
       };
     }),
+  generationFileProgress: (r) =>
+    set((s) =>
+      s.run && s.run.id === r.id ? { run: { ...s.run, download: { file: r.file, loaded: r.loaded, total: r.total, done: r.done } } } : {},
+    ),
   cancelRequested: (id, reason) =>
     set((s) =>
       s.run && s.run.id === id

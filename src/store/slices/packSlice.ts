@@ -14,9 +14,18 @@ export interface PackActions {
   loadPhaseChanged: (reply: PhaseReply) => void;
   packReady: (reply: ReadyReply) => void;
   packFailed: () => void;
+  /** denoiser `id` was downloaded on its first use (DenoiserReadyReply) */
+  denoiserDownloaded: (id: string) => void;
 }
 
 export type PackSlice = PackActions;
+
+/** The denoisers of a ready pack that are not downloaded yet, with their bytes (older workers: none). */
+function onDemandOf(r: ReadyReply): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const g of r.load?.onDemand ?? []) if (g.kind === 'denoiser' && g.denoiserId) out[g.denoiserId] = g.bytes;
+  return out;
+}
 
 export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => ({
   loadStarted: (packUrl, backend) =>
@@ -31,6 +40,7 @@ export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => 
       loadPhase: 'manifest',
       precision: null,
       packLoad: null,
+      onDemand: {},
       // read with another pack's encoder and vocabulary: no longer applies
       promptReading: null,
     }),
@@ -63,8 +73,15 @@ export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => 
         loadPhase: null,
         precision: r.load?.precision ?? s.precision,
         packLoad: r.load ?? null,
+        onDemand: onDemandOf(r),
       };
     }),
   packFailed: () => set({ loadStatus: 'failed', loadPhase: null }),
+  denoiserDownloaded: (id) =>
+    set((s) => {
+      if (!(id in s.onDemand)) return {};
+      const { [id]: _done, ...rest } = s.onDemand;
+      return { onDemand: rest };
+    }),
 });
 
