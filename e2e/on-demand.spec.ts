@@ -1,0 +1,115 @@
+// Denoisers on demand: the first load downloads one denoiser (the pack's default student) and at
+// most 30 MB of graphs; the model picker says what the others will download; choosing the
+// teacher and generating downloads denoisers/teacher.onnx once, shown as the generation's
+// progress; a cancelled or failed download loses nothing and a later generation fetches it again.
+// The worker's requests are recorded on the browser context (it sees the worker's fetches).
+
+import { readFileSync } from 'node:fs';
+import type { BrowserContext, Request } from '@playwright/test';
+import { test, expect } from './fixtures';
+
+const PACK_DIR = 'public/models/soundstep-small/';
+const TEACHER = 'denoisers/teacher.onnx';
+/** the project's rule for a pack's first download: text encoder, default student, VAE decoder, vocoder */
+const FIRST_LOAD_LIMIT = 30e6;
+
+const manifest = JSON.parse(readFileSync(`${PACK_DIR}manifest.json`, 'utf8')) as { files: Record<string, { bytes: number }> };
+
+/** The pack files the page fetches, in order (pack-relative paths; repeats kept). */
+function recordPackFetches(context: BrowserContext): string[] {
+  const fetched: string[] = [];
+  context.on('request', (r: Request) => {
+    const path = new URL(r.url()).pathname.split('/models/soundstep-small/')[1];
+    if (path) fetched.push(decodeURIComponent(path));
+  });
+  return fetched;
+}
+
+const onnx = (fetched: string[]): string[] => fetched.filter((f) => f.endsWith('.onnx'));
+const count = (fetched: string[], file: string): number => fetched.filter((f) => f === file).length;
+
+/** The teacher's file held back until `open` is called, so the download is seen in progress (or cancelled). */
+async function holdTeacher(context: BrowserContext): Promise<{ open: () => void }> {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  await context.route(`**/models/soundstep-small/${TEACHER}`, async (route) => {
+    await gate;
+    // the page may have given up on it (Cancel): then there is nothing to answer
+    await route.continue().catch(() => undefined);
+  });
+  return { open };
+}
+
+test('the first load fetches one denoiser; the teacher downloads once on first use, with its size shown before', async ({ app, page }, testInfo) => {
+  const fetched = recordPackFetches(page.context());
+  const teacher = await holdTeacher(page.context());
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady();
+
+  const first = onnx(fetched);
+  expect(first.filter((f) => f.startsWith('denoisers/'))).toEqual(['denoisers/snr+1-25.onnx']);
+  const bytes = first.reduce((n, f) => n + (manifest.files[f]?.bytes ?? 0), 0);
+  const figure = `first load: ${first.length} .onnx files, ${(bytes / 1e6).toFixed(2)} MB (${first.join(', ')})`;
+  console.log(figure);
+  testInfo.annotations.push({ type: 'first load', description: figure });
+  expect(bytes).toBeLessThanOrEqual(FIRST_LOAD_LIMIT);
+
+  // the picker says what the teacher will download before it is chosen for a generation
+  await expect(page.getByTestId('models-not-downloaded')).toContainText('teacher (2.6 MB)');
+  await app.chooseTeacher();
+  await expect(page.getByTestId('model-download')).toHaveText('teacher is not downloaded yet: it downloads 2.6 MB on first use.');
+
+  await app.startGeneration('a dog barks while rain falls on a roof', 25, 7);
+  await expect(app.progressText).toHaveText(/^downloading denoisers\/teacher\.onnx \d+\.\d of 2\.6 MB$/);
+  teacher.open();
+  await app.waitForAudio();
+  expect((await app.result()).networkEvaluations).toBe(50);
+  await expect(page.getByTestId('model-download')).toBeHidden();
+  await expect(page.getByTestId('models-not-downloaded')).not.toContainText('teacher');
+
+  // a second sound with the teacher downloads nothing more
+  const before = (await app.allResults()).length;
+  await app.generateButton.click();
+  await expect.poll(async () => (await app.allResults()).length, { timeout: 150_000 }).toBe(before + 1);
+  expect(count(fetched, TEACHER)).toBe(1);
+});
+
+test('Cancel during the download stops it; the next generation downloads it again and makes audio', async ({ app, page }) => {
+  const fetched = recordPackFetches(page.context());
+  const teacher = await holdTeacher(page.context());
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady();
+  await app.chooseTeacher();
+  await app.startGeneration('a helicopter passes overhead', 25, 3);
+  await expect(app.progressText).toHaveText(/^downloading denoisers\/teacher\.onnx/);
+  await app.cancelButton.click();
+  await expect(app.progressbar).toBeHidden();
+  await expect(page.getByTestId('model-download')).toBeVisible(); // still not downloaded
+  teacher.open();
+
+  await app.generateButton.click();
+  await app.waitForAudio();
+  expect(count(fetched, TEACHER)).toBe(2);
+  await expect(page.getByTestId('model-download')).toBeHidden();
+});
+
+test('a failed download names the file and what to do; results stay, the student still works, Retry makes it', async ({ app, page }) => {
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady();
+  await app.startGeneration('a cat meows', 25, 1); // the default student, loaded up front
+  await app.waitForAudio();
+
+  await page.context().route(`**/models/soundstep-small/${TEACHER}`, (route) => route.abort('internetdisconnected'));
+  await app.chooseTeacher();
+  await app.generateButton.click();
+  await expect(app.alert).toBeVisible();
+  await expect(app.alert.getByTestId('error-file')).toHaveText(TEACHER);
+  await expect(app.alert).toContainText('It is downloaded on first use; nothing else was lost');
+  await expect(app.alert).toContainText('Check your connection and generate again to retry');
+  expect(await app.allResults()).toHaveLength(1);
+
+  await page.context().unrouteAll({ behavior: 'ignoreErrors' });
+  await page.getByRole('button', { name: 'Retry', exact: true }).click();
+  await expect.poll(async () => (await app.allResults()).length, { timeout: 150_000 }).toBe(2);
+  expect((await app.result()).request.denoiserId).toBe('teacher');
+});
