@@ -13,6 +13,8 @@ factory job), so the figures here are the ears' and two that need no trained wei
   FD_mel vs 2.56 s         FD_mel (metrics.fd_mel: mel statistics, no learned weights) between the
                            2.56 s windows of the longer clips and the 2.56 s clips of the same prompts:
                            0 when a window looks like what the pack makes at its own length
+  FD_mel, other seed       its yardstick, on the pack-length row: the same prompts at the pack's
+                           length drawn with the next seed (how far two draws of one prompt set lie)
 
     SOUNDSTEP_THREADS=1 python -m soundstep_factory.long_clips --rows snr+1-25:25 --seconds 2.56 5.12 10.24
 """
@@ -29,7 +31,9 @@ import torch
 from . import ears
 from .config import REPO_DIR, load_config
 from .eval_data import eval_dir, waves_to_mel
-from .generate import PackRunner
+from .eval_runs import sample_latents
+from .evaluate import EvalConfig
+from .generate import PackRunner, Timing
 from .metrics import fd_mel
 from .prompt_eval import hear_run, load_free_form, summarize
 from .time_axis import free_pack
@@ -77,16 +81,19 @@ def measure(pack: Path, rows: list[str], seconds: list[float], seed: int, prompt
                 runner = PackRunner(free)
                 c, t, f = runner.latent_shape
                 runner.latent_shape = (c, latent_frames(s, clip_s, t), f)
-                from .eval_runs import sample_latents
-                from .evaluate import EvalConfig
-                from .generate import Timing
                 timing = Timing()
                 z0 = sample_latents(EvalConfig(), runner, denoiser, int(steps), [p["prompt"] for p in prompts], seed, timing)
                 wave = runner.decode(z0)
                 assert wave.shape[1] == round(s / clip_s) * window, wave.shape
+                figures = {}
                 if short_mel is None:  # the pack's own length comes first: the windows' reference
                     short_mel = waves_to_mel(cfg, torch.from_numpy(wave[:, :window].astype(np.float32)))
-                figures = summarize(prompts, [hear_run(prompts, wave)])
+                    # the yardstick for fd_mel_vs_short: the same prompts, pack length, the next seed
+                    other = runner.decode(sample_latents(EvalConfig(), runner, denoiser, int(steps),
+                                                         [p["prompt"] for p in prompts], seed + 1, Timing()))
+                    other_mel = waves_to_mel(cfg, torch.from_numpy(other[:, :window].astype(np.float32)))
+                    figures["fd_mel_other_seed"] = fd_mel(other_mel.numpy(), short_mel.numpy())
+                figures.update(summarize(prompts, [hear_run(prompts, wave)]))
                 figures.update(window_figures(prompts, wave, short_mel, window, cfg))
                 figures["denoise_s_per_clip"] = timing.denoise_s / max(1, timing.clips)
                 out[f"{row} @ {s:g} s"] = figures
