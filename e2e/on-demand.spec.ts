@@ -56,6 +56,8 @@ test('the first load fetches one denoiser; the teacher downloads once on first u
 
   // the picker says what the teacher will download before it is chosen for a generation
   await expect(page.getByTestId('models-not-downloaded')).toContainText('teacher (2.6 MB)');
+  // and the comparison grid what filling it would download (7 denoisers of 2.58 MB)
+  await expect(page.getByTestId('grid-download')).toContainText('(18.1 MB)');
   await app.chooseTeacher();
   await expect(page.getByTestId('model-download')).toHaveText('teacher is not downloaded yet: it downloads 2.6 MB on first use.');
 

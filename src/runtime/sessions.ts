@@ -66,6 +66,9 @@ export class PackSessions {
    * download throws PackError naming the file and saying that the rest of the pack still works.
    */
   ensure(graph: PackGraph, opts: GraphLoadOptions = {}): Promise<Graph> {
+    // a loaded graph does not wait behind another graph's download
+    const loaded = this.get(graph);
+    if (loaded && !this.disposed) return Promise.resolve(loaded);
     const task = async (): Promise<Graph> => {
       this.checkAlive();
       const have = this.get(graph);

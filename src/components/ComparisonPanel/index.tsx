@@ -2,7 +2,8 @@ import { useMemo, useState } from 'react';
 import { GRID_STEPS, denoiserForCell, fillPlan, gridColumns, hasLogMel, readingOrder, type GridCellSpec } from '../../compare/grid';
 import { chartMetrics } from '../../compare/chart-data';
 import type { MetricsTable } from '../../runtime/manifest';
-import { selectGenerateBlocker, selectGrid, selectJob, selectManifest, selectProgressText, selectRun, useStore } from '../../store';
+import { selectGenerateBlocker, selectGrid, selectJob, selectManifest, selectOnDemand, selectProgressText, selectRun, useStore } from '../../store';
+import { formatBytes } from '../PackStatus/pack-url';
 import { MetricsChart } from '../MetricsChart';
 import { AbTest } from './AbTest';
 import { Cell } from './Cell';
@@ -49,6 +50,9 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
   // the chosen metric, or the first (audio FAD) when none is chosen or the pack lacks the chosen one
   const metric = choices.find((c) => c.key === metricKey) ?? choices[0]!;
   const totalNfe = plan.reduce((a, c) => a + c.nfe, 0);
+  // the grid's denoisers that are not downloaded yet: filling it downloads them first
+  const onDemand = useStore(selectOnDemand);
+  const toDownload = [...new Set(plan.map((c) => c.denoiserId))].reduce((n, id) => n + (onDemand[id] ?? 0), 0);
   const filling = job?.kind === 'grid';
   const runningCell = filling ? job.items[job.index]?.cell : undefined;
   const runningText =
@@ -64,6 +68,7 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
           <p className="hint muted">
             One sound per cell for the prompt and seed above ({plan.length} cells, {totalNfe} network evaluations in all,
             cheapest first). Students have guidance folded in: 1 evaluation per step; the teacher 2.
+            {toDownload > 0 && <span data-testid="grid-download"> Filling it first downloads the models not downloaded yet ({formatBytes(toDownload)}).</span>}
           </p>
           <div className="actions">
             <button type="button" className="primary" onClick={onFill} disabled={blocker !== null} aria-describedby="grid-reason">
