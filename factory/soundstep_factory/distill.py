@@ -1,6 +1,7 @@
 """Stage: progressive distillation with a choice of loss weighting (paper Algorithm 1).
 
 Usage: python -m soundstep_factory.distill --config small --method bsa
+       accelerate launch --num_processes N --multi_gpu -m soundstep_factory.distill ...  (DDP: parallel.py)
 
 Round r trains a student for N = teacher_steps / 2^r steps to match, in one DDIM step, two
 DDIM steps of its teacher (docs/sampling.md E9-E12). Round 1's teacher is the guided
@@ -10,17 +11,15 @@ factor (25 -> 5 -> 1: each student step matches five of its teacher's; E12b).
 Each round starts from its teacher's weights, trains until the validation loss stops
 improving (or the shared step budget ends), keeps the best weights, and hands them on.
 Outputs: <work>/distill/<method>/n<N>/checkpoint.pt, resumable within and across rounds, and
-<work>/distill/round1-targets/<key>/, round 1's targets shared by every method (SharedTargets).
+<work>/distill/round1-targets/<key>/, round 1's targets shared by every method (shared_targets.py).
 """
 from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
@@ -28,6 +27,8 @@ from . import checkpoint, sampling
 from .checkpoint import load_diffusion_set, load_trained
 from .config import PackConfig, cpu_threads, load_config
 from .models import build_unet
+from .parallel import Parallel, from_env
+from .shared_targets import SharedTargets
 
 torch.set_num_threads(cpu_threads())
 
@@ -134,60 +135,17 @@ def step_generator(n_student: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(1000 * n_student + step)
 
 
-class SharedTargets:
-    """Round 1's x_target for each training step, computed once for every weighting.
-
-    Round 1 distills the same guided teacher on the same batches whatever the weighting, and its
-    targets (two guided teacher steps: four U-Net passes per latent) cost more than the student's
-    update, so the first method stores them in chunks and the others read them back.
-    The folder is named after a hash of everything the targets depend on, so a new teacher or
-    new data never reads stale targets. Chunks are written atomically: a killed run, or several
-    runs at once (the GPU script), leave only whole chunks.
-    """
-
-    def __init__(self, folder: Path, chunk: int):
-        self.folder, self.chunk = folder, chunk
-        self.pending: dict[int, torch.Tensor] = {}  # computed targets of a chunk not yet written
-        self.read: tuple[int, torch.Tensor] | None = None  # (first step, targets) of the chunk last read
-
-    @staticmethod
-    def key(teacher: torch.nn.Module, data: dict, guidance: float, n_student: int, batch_size: int) -> str:
-        h = hashlib.sha256(json.dumps([guidance, n_student, batch_size]).encode())
-        tensors = [v for _, v in sorted(teacher.state_dict().items())]
-        tensors += [data[k] for k in ("x0", "hidden", "mask", "uncond_hidden", "uncond_mask")]
-        for t in tensors:
-            h.update(t.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()[:16]
-
-    def _path(self, first_step: int) -> Path:
-        return self.folder / f"steps-{first_step:05d}.pt"
-
-    def get(self, step: int) -> torch.Tensor | None:
-        first = step - step % self.chunk
-        if (self.read is None or self.read[0] != first) and self._path(first).exists():
-            self.read = first, torch.load(self._path(first), weights_only=True)  # (chunk, B, C, T, F)
-        return self.read[1][step - first] if self.read is not None and self.read[0] == first else None
-
-    def put(self, step: int, x_target: torch.Tensor) -> None:
-        """Keep the target of `step`; write a chunk once all its steps are in."""
-        self.pending[step] = x_target.detach().cpu()
-        first = step - step % self.chunk
-        if all(s in self.pending for s in range(first, first + self.chunk)):
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self._path(first).with_suffix(f".tmp{id(self)}")
-            torch.save(torch.stack([self.pending.pop(s) for s in range(first, first + self.chunk)]), tmp)
-            tmp.replace(self._path(first))
-
-
 def round_lr(step: int, total: int, base: float, warmup: int) -> float:
     """Linear warm-up over `warmup` steps, then linear decay to 0 at `total` (Salimans & Ho anneal)."""
     return base * min(1.0, (step + 1) / max(1, warmup)) * (1 - step / total)
 
 
 def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None, n_student: int,
-                  data: dict, out_dir, device: str = "cpu", factor: int = 2) -> tuple[torch.nn.Module, dict]:
-    """One round: a student for `n_student` steps, each matching `factor` steps of `teacher`."""
-    d = cfg.distill
+                  data: dict, out_dir, device: str = "cpu", factor: int = 2,
+                  par: Parallel | None = None) -> tuple[torch.nn.Module, dict]:
+    """One round: a student for `n_student` steps, each matching `factor` steps of `teacher`.
+    Under `par` of several processes (parallel.py), each trains on its shard of every batch."""
+    d, par = cfg.distill, par or Parallel(device)
     saved_at = out_dir / "checkpoint.pt"
     state = checkpoint.load(saved_at)
     if state is not None and state["extra"].get("done"):
@@ -207,14 +165,17 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
     z_v, t_v, path_v, tn_v, h_v, m_v = make_batch(x0, hidden, mask, val_rows, n_student, g_val, abar_cpu, device,
                                                   factor)
     val_cond = Conditioning(h_v, m_v, *uncond)
-    with torch.no_grad():
-        target_v = teacher_target(val_cond.predictor(teacher, guidance), z_v, t_v, path_v, tn_v, abar)
+    with torch.no_grad():  # only the main process validates: the others get its numbers (from_main)
+        target_v = teacher_target(val_cond.predictor(teacher, guidance), z_v, t_v, path_v, tn_v, abar) \
+            if par.is_main else None
 
     def validate(model) -> tuple[float, float]:
+        if not par.is_main:
+            return par.from_main((0.0, 0.0))
         with torch.no_grad():
             x_hat = student_x_hat(model, z_v, t_v, val_cond, abar)
-        return (float(weighted_loss(method, d.gamma, x_hat, target_v, t_v, abar)),
-                float((x_hat - target_v).pow(2).mean()))
+        return par.from_main((float(weighted_loss(method, d.gamma, x_hat, target_v, t_v, abar)),
+                              float((x_hat - target_v).pow(2).mean())))
 
     student = copy.deepcopy(teacher).train().requires_grad_(True)
     optimizer = torch.optim.AdamW(student.parameters(), lr=d.lr, weight_decay=0.0)
@@ -233,6 +194,10 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         key = SharedTargets.key(teacher, data, guidance, n_student, d.batch_size)
         shared = SharedTargets(cfg.work_dir / "distill" / "round1-targets" / key, d.eval_every)
     started, first_step = time.time(), step  # this session's pace, also when resumed mid-round
+    model = par.prepare(student)  # DDP's wrapper under accelerate: trains `student`'s weights
+    if par.world_size > 1 and par.is_main:
+        print(f"[distill {method} N={n_student}] world size {par.world_size}: "
+              f"{d.batch_size // par.world_size} of each step's {d.batch_size} rows per process", flush=True)
     # Round 1 distills the guided teacher from far away: full rate at once. Later halving rounds: see
     # later_lr. A round past the paper's (factor > 2) starts far from its target too: full rate, warmed up.
     if guidance is not None:
@@ -244,20 +209,27 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
             group["lr"] = round_lr(step, d.max_steps, base_lr, warmup)
         g = step_generator(n_student, step)
         rows = torch.randint(0, len(x0), (d.batch_size,), generator=g)
-        z_t, t, t_path, t_next, h, m = make_batch(x0, hidden, mask, rows, n_student, g, abar_cpu, device, factor)
+        # The global batch's draws on every process; this process's rows of it (all of them in one process).
+        z_t, t, t_path, t_next, h, m = par.shard(make_batch(x0, hidden, mask, rows, n_student, g, abar_cpu, "cpu",
+                                                            factor))
         cond = Conditioning(h, m, *uncond)
         x_target = shared.get(step) if shared is not None else None
-        targets_read += x_target is not None
-        if x_target is None:
+        read = par.all_agree(x_target is not None)  # read by all, or computed by all (a chunk may land between)
+        targets_read += read
+        if read and x_target is not None:  # (read implies it; for the type checker)
+            (x_target,) = par.shard((x_target,))
+        else:
             with torch.no_grad():
                 x_target = teacher_target(cond.predictor(teacher, guidance), z_t, t, t_path, t_next, abar)
             if shared is not None:
-                shared.put(step, x_target)
+                every_row = par.gather(x_target)  # (B, C, T, F) in row order: one chunk for any world size
+                if par.is_main:
+                    shared.put(step, every_row)
         x_target = x_target.to(device)
-        loss = weighted_loss(method, d.gamma, student_x_hat(student, z_t, t, cond, abar), x_target, t, abar)
+        loss = weighted_loss(method, d.gamma, student_x_hat(model, z_t, t, cond, abar), x_target, t, abar)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        par.backward(loss)  # DDP averages the shards' gradients: the global batch's mean
+        par.clip_grad_norm_(student.parameters(), 1.0)
         optimizer.step()
         step += 1
         if step % d.eval_every == 0 or step == d.max_steps:
@@ -267,7 +239,9 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
                 best, best_state, stale = val, copy.deepcopy(student.state_dict()), 0
             else:
                 stale += 1
-            history.append({"step": step, "train_loss": float(loss), "val_loss": val, "val_x_mse": val_mse})
+            history.append({"step": step, "train_loss": par.mean(float(loss)), "val_loss": val, "val_x_mse": val_mse})
+            if not par.is_main:
+                continue
             print(f"[distill {method} N={n_student}] step {step} val {val:.5f} (x-mse {val_mse:.5f})"
                   f"{' *' if improved else ''} {(time.time() - started) / (step - first_step):.2f} s/step", flush=True)
             checkpoint.save(saved_at, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
@@ -278,9 +252,11 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
              "factor": factor,
              "stopped": "converged" if stale >= d.patience else "budget", "device": device_name(device),
              "seconds": round(time.time() - started, 1),  # of the last (resumed) session of the round
-             "targets_read_from_shared": targets_read}
-    checkpoint.save(saved_at, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
-                    history=history, extra=extra)
+             "targets_read_from_shared": targets_read, "processes": par.world_size}
+    if par.is_main:
+        checkpoint.save(saved_at, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
+                        history=history, extra=extra)
+    par.wait()  # the next round, or the caller, may read this checkpoint
     return student.eval(), extra
 
 
@@ -312,8 +288,9 @@ def device_name(device: str) -> str:
     return torch.cuda.get_device_name(device) if str(device).startswith("cuda") else "cpu"
 
 
-def distill(cfg: PackConfig, method: str, device: str = "cpu") -> list[dict]:
-    """All rounds for one weighting; returns each round's summary."""
+def distill(cfg: PackConfig, method: str, device: str = "cpu", par: Parallel | None = None) -> list[dict]:
+    """All rounds for one weighting; returns each round's summary (par: parallel.py's processes)."""
+    par = par or Parallel(device)
     data = distill_data(cfg)
     teacher = load_trained(cfg, "teacher", build_unet(cfg, data["hidden"].shape[-1]))
     summaries: list[dict] = []
@@ -321,7 +298,7 @@ def distill(cfg: PackConfig, method: str, device: str = "cpu") -> list[dict]:
     steps = student_steps(cfg, method)
     for n, factor in zip(steps, round_factors(steps, cfg.distill.teacher_steps)):
         teacher, summary = distill_round(cfg, method, teacher, guidance, n, data,
-                                         cfg.work_dir / "distill" / method / f"n{n}", device, factor)
+                                         cfg.work_dir / "distill" / method / f"n{n}", par.device, factor, par)
         summaries.append(summary)
         guidance = None  # later rounds distill the (unguided) previous student
     return summaries
@@ -334,13 +311,16 @@ def main() -> None:
                     help="repeat for several; default: every method of the recipe")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
-    if args.device.startswith("cuda"):
+    par = from_env(args.device)  # several processes under `accelerate launch`, else one on --device
+    if par.device.startswith("cuda"):
         # Full float32: the x_target denominator (~0.004 at the top step) amplifies TF32's error.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     cfg = load_config(args.config)
     for method in args.method or cfg.distill.methods:
-        print(json.dumps(distill(cfg, method, args.device), default=str))
+        summaries = distill(cfg, method, par.device, par)
+        if par.is_main:
+            print(json.dumps(summaries, default=str))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 Usage: python -m soundstep_factory.train --config small --stage vae   (or features, latents,
        vocoder, teacher). `python -m soundstep_factory.build` runs them all in order.
+       accelerate launch --num_processes N --multi_gpu -m soundstep_factory.train --stage teacher ...
+       trains the teacher data-parallel (DDP, parallel.py); the other stages run in one process.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import math
+import os
 import time
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from . import checkpoint, sampling
 from .checkpoint import load_diffusion_set, load_features, load_trained
 from .config import PackConfig, cpu_threads, load_config
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
+from .parallel import Parallel, from_env
 from .vocoder import STFT_RESOLUTIONS, stft_magnitudes, training_loss
 
 torch.set_num_threads(cpu_threads())
@@ -71,10 +75,14 @@ def warmup_cosine_lr(step: int, total: int, base: float, warmup: int = 100) -> f
 
 
 def run_loop(cfg: PackConfig, stage: str, model: torch.nn.Module, total_steps: int, lr: float,
-             loss_fn, ema_decay: float | None = None, seed: int = 0, device: str = "cpu") -> torch.nn.Module:
+             loss_fn, ema_decay: float | None = None, seed: int = 0, device: str = "cpu",
+             par: Parallel | None = None) -> torch.nn.Module:
     """Train `model` with loss_fn(model, generator) -> (loss, logs); resume from the stage checkpoint.
     The generator is a CPU one on every device, so a GPU run draws the batches a CPU run would.
-    A checkpoint imported from a pack (from_pack.py) has no optimizer state: a fresh one starts."""
+    A checkpoint imported from a pack (from_pack.py) has no optimizer state: a fresh one starts.
+    Under `par` of several processes, loss_fn takes this process's shard of the global batch
+    (Parallel.shard) and DDP averages the gradients; only the main process logs and writes."""
+    par = par or Parallel(device)
     path = cfg.work_dir / stage / "checkpoint.pt"
     model = model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
@@ -92,16 +100,18 @@ def run_loop(cfg: PackConfig, stage: str, model: torch.nn.Module, total_steps: i
         origin = state["extra"].get("imported") or state["extra"].get("continued_from")
         extra = {"continued_from": origin} if origin else {}
         fresh = "" if state["optimizer"] is not None else " (imported weights, fresh optimizer)"
-        print(f"[{stage}] resumed at step {step}{fresh}")
+        if par.is_main:
+            print(f"[{stage}] resumed at step {step}{fresh}")
     generator = torch.Generator().manual_seed(seed + step)  # resumed runs draw fresh batches
+    trained = par.prepare(model)  # DDP's wrapper under accelerate: trains `model`'s weights
     started, window = time.time(), []
     while step < total_steps:
         for group in optimizer.param_groups:
             group["lr"] = warmup_cosine_lr(step, total_steps, lr)
-        loss, logs = loss_fn(model, generator)
+        loss, logs = loss_fn(trained, generator)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        par.backward(loss)
+        par.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         if ema is not None:
             with torch.no_grad():
@@ -110,13 +120,16 @@ def run_loop(cfg: PackConfig, stage: str, model: torch.nn.Module, total_steps: i
         step += 1
         window.append(loss.item())
         if step % 50 == 0 or step == total_steps:
-            history.append({"step": step, "loss": float(np.mean(window)), **logs})
+            mean = par.mean(float(np.mean(window)))  # over the shards: the global batch's
+            history.append({"step": step, "loss": mean, **logs})
             rate = len(window) / (time.time() - started)
-            print(f"[{stage}] step {step}/{total_steps} loss {np.mean(window):.4f} ({rate:.2f} steps/s)", flush=True)
+            if par.is_main:
+                print(f"[{stage}] step {step}/{total_steps} loss {mean:.4f} ({rate:.2f} steps/s)", flush=True)
             started, window = time.time(), []
-        if step % cfg.checkpoint_every == 0 or step == total_steps:
+        if (step % cfg.checkpoint_every == 0 or step == total_steps) and par.is_main:
             checkpoint.save(path, cfg=cfg, stage=stage, step=step, model=model, optimizer=optimizer,
                             ema=ema, history=history, extra=extra)
+    par.wait()  # the checkpoint is written before any process goes on to read it
     return ema if ema is not None else model
 
 
@@ -257,14 +270,17 @@ def any_caption(feats: dict, rows: torch.Tensor, g: torch.Generator) -> tuple[to
     return h, m
 
 
-def train_teacher(cfg: PackConfig, device: str = "cpu") -> None:
+def train_teacher(cfg: PackConfig, device: str = "cpu", par: Parallel | None = None) -> None:
     """v-prediction teacher with condition dropout to the "" prompt (DISTILLATION.md 1, 2, 5).
-    The batch is drawn on the CPU and moved to `device` (a lent GPU: scripts/distill_on_gpu.sh)."""
+    The batch is drawn on the CPU and moved to `device` (a lent GPU: scripts/distill_on_gpu.sh);
+    under `par` of several processes, each trains on its shard of the same global batch."""
+    par = par or Parallel(device)
     feats = load_diffusion_set(cfg)
     x0 = feats["x0"]  # (N, C, T, F)
     hidden = feats["hidden"]  # (N, L, H): sizes the U-Net; batches come from any_caption
     uncond_hidden, uncond_mask = feats["uncond_hidden"], feats["uncond_mask"]
     abar = sampling.alphas_cumprod().float()
+    torch.manual_seed(cfg.data.seed)  # the same initial weights in every run (and every DDP process)
     unet = build_unet(cfg, hidden.shape[-1])
     if cfg.unet.channels_last:
         unet = unet.to(memory_format=torch.channels_last)
@@ -278,11 +294,12 @@ def train_teacher(cfg: PackConfig, device: str = "cpu") -> None:
         alpha, sigma = (s.view(-1, 1, 1, 1) for s in sampling.alpha_sigma(abar, t))
         eps = torch.randn(x.shape, generator=g)
         z = sampling.q_sample(x, eps, alpha, sigma)
-        z, t, h, m = (a.to(device) for a in (z, t, h, m))
+        z, t, h, m, v_target = par.shard((z, t, h, m, sampling.v_target(x, eps, alpha, sigma)))  # this process's rows
         v = model(z, t, encoder_hidden_states=h, encoder_attention_mask=m).sample
-        return F.mse_loss(v, sampling.v_target(x, eps, alpha, sigma).to(device)), {}
+        return F.mse_loss(v, v_target), {}
 
-    run_loop(cfg, "teacher", unet, cfg.unet.steps, cfg.unet.lr, loss_fn, ema_decay=cfg.unet.ema_decay, device=device)
+    run_loop(cfg, "teacher", unet, cfg.unet.steps, cfg.unet.lr, loss_fn, ema_decay=cfg.unet.ema_decay,
+             device=par.device, par=par)
 
 
 def train_vocoder_gan(cfg: PackConfig) -> None:
@@ -306,7 +323,10 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="teacher only: e.g. cuda on a lent GPU machine")
     args = ap.parse_args()
     if args.stage == "teacher":
-        train_teacher(load_config(args.config), args.device)
+        par = from_env(args.device)  # several processes under `accelerate launch`, else one on --device
+        train_teacher(load_config(args.config), par.device, par)
+    elif int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise SystemExit(f"--stage {args.stage}: only the teacher stage runs under accelerate launch")
     elif args.device != "cpu":
         raise SystemExit(f"--device {args.device}: only the teacher stage runs on another device")
     else:
