@@ -9,6 +9,7 @@ threads) and `accelerate launch --multi_gpu --num_processes 2 -m soundstep_facto
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -83,8 +84,9 @@ def runs(tmp_path_factory):
     distill = ["-m", "soundstep_factory.distill", "--method", "bsa", "--device", "cpu", "--config"]
     log_one, seconds_one = _run([sys.executable, *distill, str(one)], root, threads=2)
     log_two, seconds_two = _run([*launch, *distill, str(two)], root, threads=1, env=on_cpu)
+    pace = [re.findall(r"([\d.]+) s/step", log)[-1] for log in (log_one, log_two)]  # the round's steps, no start-up
     print(f"wall seconds with start-up, one process / two: teacher {teacher_one:.1f} / {teacher_two:.1f}, "
-          f"distillation round {seconds_one:.1f} / {seconds_two:.1f}")
+          f"distillation round {seconds_one:.1f} / {seconds_two:.1f} ({pace[0]} / {pace[1]} s a step)")
     return {"root": root, "logs": (log_one, log_two), "teacher_log": log_teacher}
 
 
