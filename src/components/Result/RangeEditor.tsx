@@ -30,16 +30,16 @@ export function RangeEditor({ result, onInpaint }: { result: GenerationResult; o
       </p>
       {(!pack || result.numSamples === pack.numSamples) && (
         <RangeTrack
-        wav={result.wav}
-        clipSeconds={clip}
-        frameSeconds={frameSeconds}
-        from={from}
-        to={to}
-        onChange={(r) => {
-          setFrom(r.from);
-          setTo(r.to);
-        }}
-      />
+          wav={result.wav}
+          clipSeconds={clip}
+          frameSeconds={frameSeconds}
+          from={from}
+          to={to}
+          onChange={(r) => {
+            setFrom(r.from);
+            setTo(r.to);
+          }}
+        />
       )}
       <div className="range-fields">
         <label htmlFor={`${id}-from`}>From (s)</label>
