@@ -48,14 +48,14 @@ test('WebGPU weights follow shader-f16, the report says why, and one evaluation 
     const warmUpMs = Number(await pack.warmUpMs.innerText());
     expect(warmUpMs).toBeGreaterThan(0);
 
+    // one denoiser evaluation on golden.json's first step (both rows); the teacher downloads on this first use
+    const step = await evaluateFirstStep(page);
+
     // only the chosen weights were downloaded
     const chosen = adapter.shaderF16 ? 'denoisers/teacher.fp16.onnx.data' : 'denoisers/teacher.onnx.data';
     const other = adapter.shaderF16 ? 'denoisers/teacher.onnx.data' : 'denoisers/teacher.fp16.onnx.data';
     expect(requested).toContain(chosen);
     expect(requested).not.toContain(other);
-
-    // one denoiser evaluation on golden.json's first step (both rows)
-    const step = await evaluateFirstStep(page);
     const r = { backend: step.backend, ms: step.ms, maxAbs: maxAbsDiff(step.output, step.golden),
                 finite: step.output.every(Number.isFinite) };
     note(`adapter "${adapter.name}": shader-f16 ${adapter.shaderF16}; report: "${report}"`);
