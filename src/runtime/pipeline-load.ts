@@ -88,6 +88,15 @@ export interface LoadedPack {
   report: LoadReport;
 }
 
+/** A lookup of loaded files' bytes that names a file that was not loaded. */
+function bytesOf(files: ReadonlyMap<string, Uint8Array>): (file: string) => Uint8Array {
+  return (file) => {
+    const b = files.get(file);
+    if (!b) throw new PackError(file, 'was not loaded');
+    return b;
+  };
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** The denoiser loaded up front: `named` when given (an unknown id is an InputError), else the one the page starts on. */
@@ -121,11 +130,7 @@ function graphLoader(opts: PipelineLoadOptions, manifest: Manifest, precision: W
       }),
     create: async (g, files) => {
       const src = source(g);
-      const bytes = (file: string): Uint8Array => {
-        const b = files.get(file);
-        if (!b) throw new PackError(file, 'was not loaded');
-        return b;
-      };
+      const bytes = bytesOf(files);
       let session: OrtSession;
       try {
         session = opts.modelPath
@@ -169,11 +174,7 @@ export async function loadPack(opts: PipelineLoadOptions): Promise<LoadedPack> {
       opts.onFile?.(e);
     },
   });
-  const bytes = (file: string): Uint8Array => {
-    const b = files.get(file);
-    if (!b) throw new PackError(file, 'was not loaded');
-    return b;
-  };
+  const bytes = bytesOf(files);
 
   let tokenizer: PromptTokenizer;
   try {
