@@ -35,7 +35,7 @@ export function App({ client }: { client: SoundstepClient }) {
           <ComparisonPanel onFill={() => client.fillGrid()} onCancel={() => client.cancel()} />
         </aside>
         <div className="pack-area">
-          <PackStatus onLoad={(url) => client.load(url)} />
+          <PackStatus onLoad={(url) => client.load(url)} onCancel={() => client.cancelLoad()} />
         </div>
       </main>
       <footer className="muted">

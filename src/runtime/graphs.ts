@@ -16,6 +16,8 @@ export interface GraphSource {
   /** pack-relative paths of its external-data files (possibly none) */
   externalData: string[];
   dtype: WeightDtype;
+  /** bytes of its largest weight tensor, when the manifest says (largest_tensor_bytes) */
+  largestTensorBytes?: number;
 }
 
 /** One graph of the pack with every file it comes in. */
@@ -30,16 +32,28 @@ export interface PackGraph {
   variants: GraphSource[];
 }
 
+const largest = (bytes: number | undefined): Pick<GraphSource, 'largestTensorBytes'> =>
+  bytes === undefined ? {} : { largestTensorBytes: bytes };
+
 function sources(file: string, storage: GraphStorage): Pick<PackGraph, 'float32' | 'variants'> {
   return {
-    float32: { file, externalData: [...(storage.external_data ?? [])], dtype: 'float32' },
-    variants: (storage.variants ?? []).map((v) => ({ file: v.file, externalData: [...(v.external_data ?? [])], dtype: v.dtype })),
+    float32: { file, externalData: [...(storage.external_data ?? [])], dtype: 'float32', ...largest(storage.largest_tensor_bytes) },
+    variants: (storage.variants ?? []).map((v) => ({
+      file: v.file,
+      externalData: [...(v.external_data ?? [])],
+      dtype: v.dtype,
+      ...largest(v.largest_tensor_bytes),
+    })),
   };
 }
 
 /** Every graph of a (validated) manifest, in the order the pipeline creates their sessions. */
 export function packGraphs(m: Manifest): PackGraph[] {
-  const text: GraphStorage = { external_data: m.text.encoder_external_data, variants: m.text.encoder_variants };
+  const text: GraphStorage = {
+    external_data: m.text.encoder_external_data,
+    variants: m.text.encoder_variants,
+    largest_tensor_bytes: m.text.encoder_largest_tensor_bytes,
+  };
   return [
     { kind: 'text', field: 'text.encoder', ...sources(m.text.encoder, text) },
     ...m.denoisers.map((d, i) => ({

@@ -49,6 +49,8 @@ export interface TextSpec {
   encoder_external_data?: string[];
   /** GraphStorage.variants of the text encoder (optional) */
   encoder_variants?: GraphVariant[];
+  /** GraphStorage.largest_tensor_bytes of the text encoder (optional) */
+  encoder_largest_tensor_bytes?: number;
 }
 
 export interface LatentSpec {
@@ -90,6 +92,8 @@ export interface GraphVariant {
   dtype: VariantDtype;
   file: string;
   external_data?: string[];
+  /** GraphStorage.largest_tensor_bytes of this variant's file */
+  largest_tensor_bytes?: number;
 }
 
 /**
@@ -105,6 +109,11 @@ export interface GraphStorage {
   external_data?: string[];
   /** at most one per dtype */
   variants?: GraphVariant[];
+  /**
+   * bytes of the float32 file's largest weight tensor: each becomes one WebGPU buffer, so the
+   * app compares it with the adapter's maxBufferSize before downloading (src/runtime/capacity.ts)
+   */
+  largest_tensor_bytes?: number;
 }
 
 /** A graph entry of the manifest (vae_encoder, vae_decoder, vocoder). */

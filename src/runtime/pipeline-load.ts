@@ -27,9 +27,13 @@ export interface PipelineLoadOptions {
   sessionOptions?: object;
   /**
    * Which weights to load where the pack has a variant (graphs.ts selectPrecision); default
-   * float32. May also be a function of the manifest, called once it is validated.
+   * float32. May also be a function of the manifest and the graphs loaded up front, called once
+   * it is validated and before any other file is fetched: the worker checks there what the device
+   * can hold (capacity.ts) and throws to stop a load that cannot fit before it downloads anything.
    */
-  precision?: WeightDtype | ((m: Manifest) => WeightDtype);
+  precision?: WeightDtype | ((m: Manifest, upFront: readonly PackGraph[]) => WeightDtype | Promise<WeightDtype>);
+  /** aborting stops the load's downloads (CancelledError); files already verified stay cached */
+  signal?: AbortSignal;
   /** verified copies of pack files (Cache Storage in the browser) */
   cache?: PackFileCache;
   /**
@@ -107,7 +111,7 @@ export function upFrontDenoiser(m: Manifest, named?: string): string | undefined
 }
 
 /** The graphs loaded at load: all of them when `eager`, else every one but the other denoisers and the VAE encoder. */
-function upFrontGraphs(m: Manifest, opts: Pick<PipelineLoadOptions, 'denoiser' | 'eager'>): PackGraph[] {
+export function upFrontGraphs(m: Manifest, opts: Pick<PipelineLoadOptions, 'denoiser' | 'eager'>): PackGraph[] {
   const graphs = packGraphs(m);
   if (opts.eager) return graphs;
   const denoiser = upFrontDenoiser(m, opts.denoiser);
@@ -160,15 +164,16 @@ function graphLoader(opts: PipelineLoadOptions, manifest: Manifest, precision: W
 export async function loadPack(opts: PipelineLoadOptions): Promise<LoadedPack> {
   const { fetchFile, cache } = opts;
   const { manifest, source: manifestSource } = await fetchManifestFrom(fetchFile, cache);
-  const precision = typeof opts.precision === 'function' ? opts.precision(manifest) : (opts.precision ?? 'float32');
-  const loader = graphLoader(opts, manifest, precision);
   const upFront = upFrontGraphs(manifest, opts);
+  const precision = typeof opts.precision === 'function' ? await opts.precision(manifest, upFront) : (opts.precision ?? 'float32');
+  const loader = graphLoader(opts, manifest, precision);
   const sources: Record<FileSource, number> = { network: 0, cache: 0 };
   opts.onPhase?.('files');
   // one pass over the files (tokenizer, metrics and the up-front graphs), in the manifest's order
   const files = await loadPackFiles(fetchFile, manifest, {
     files: filesToLoad(manifest, upFront.map((g) => loader.source(g))),
     cache,
+    signal: opts.signal,
     onFile: (e) => {
       if (e.done && e.source) sources[e.source] += 1;
       opts.onFile?.(e);

@@ -38,6 +38,8 @@ export interface DenoiseOnceOutput {
 export interface SoundstepClient {
   /** (re)load a pack; defaults to the store's pack URL and backend preference */
   load(packUrl?: string, backend?: BackendPreference): void;
+  /** stop the pack load in progress: its downloads abort, it ends with an error of kind 'cancelled' */
+  cancelLoad(): void;
   /**
    * start the form's variations job; returns the first run's id, or null when blocked. With an
    * `edit` every variation regenerates a range of a result (inpainting) or starts from a sound
@@ -251,6 +253,10 @@ export function createClient(worker: WorkerLike, opts: ClientOptions = {}): Soun
       if (s.run && s.job) stopRun(jobStopReason(s.job, s.manifest?.name ?? s.packUrl));
       s.loadStarted(url, pref);
       send({ type: 'load', packUrl: url, backend: pref });
+    },
+
+    cancelLoad() {
+      if (store.getState().loadStatus === 'loading') send({ type: 'cancel-load' });
     },
 
     generate(edit) {

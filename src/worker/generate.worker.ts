@@ -73,11 +73,20 @@ function enqueue(task: () => Promise<void>): void {
 // a lost WebGPU device: the pack is loaded again on WASM after the request now running
 ctx.onDeviceLost = (reason) => enqueue(() => rebuildOnWasm(ctx, (req) => runLoad(ctx, browser, req), reason));
 
+/** loads sent and not settled: 'cancel-load' aborts them all (the running one and any queued) */
+const loads = new Set<AbortController>();
+
 function onMessage(e: MessageEvent<WorkerRequest>): void {
   const msg = e.data;
   switch (msg.type) {
-    case 'load':
-      enqueue(() => runLoad(ctx, browser, msg));
+    case 'load': {
+      const controller = new AbortController();
+      loads.add(controller);
+      enqueue(() => runLoad(ctx, browser, msg, controller.signal).finally(() => loads.delete(controller)));
+      break;
+    }
+    case 'cancel-load':
+      for (const controller of loads) controller.abort();
       break;
     case 'generate': {
       const controller = new AbortController();

@@ -31,6 +31,11 @@ export interface OfflineKeeper {
   /** the cache to load through: reads as before; writes checked, and failures recorded */
   cache: PackFileCache | undefined;
   status(): OfflineStatus;
+  /**
+   * Store nothing from now on, for `reason` (the capacity check found before downloading that the
+   * pack does not fit the storage left): better than filling the quota and failing halfway.
+   */
+  refuse(reason: string): void;
 }
 
 const AVAILABLE = 'Available offline: every file this pack loaded is kept in this browser.';
@@ -75,7 +80,7 @@ export function keepOffline(inner: PackFileCache | undefined, estimate: StorageE
     const reason = openError
       ? `Not available offline: the browser's Cache Storage could not be opened (${errorText(openError)}), so the pack is downloaded on every visit.`
       : NO_CACHE;
-    return { cache: undefined, status: () => ({ available: false, reason }) };
+    return { cache: undefined, status: () => ({ available: false, reason }), refuse: () => undefined };
   }
   const quota = estimate?.quota;
   let free = quota === undefined ? Infinity : quota - (estimate?.usage ?? 0);
@@ -105,5 +110,11 @@ export function keepOffline(inner: PackFileCache | undefined, estimate: StorageE
     writeFile: (file, entry, bytes) => store(file, bytes, () => inner.writeFile(file, entry, bytes)),
     writeManifest: (bytes) => store('manifest.json', bytes, () => inner.writeManifest(bytes)),
   };
-  return { cache, status: () => ({ available: refusal === null, reason: refusal ?? AVAILABLE }) };
+  return {
+    cache,
+    status: () => ({ available: refusal === null, reason: refusal ?? AVAILABLE }),
+    refuse: (reason) => {
+      refusal ??= reason;
+    },
+  };
 }

@@ -5,14 +5,15 @@ import { summarizeManifest } from '../domain/pack-summary';
 import { errorKind, errorProblem, CancelledError } from '../runtime/errors';
 import { countVariants, packGraphs, selectPrecision, type PrecisionChoice } from '../runtime/graphs';
 import type { OrtModule, OrtSession } from '../runtime/ort';
-import type { FetchFile, PackFileCache } from '../runtime/pack';
+import type { FetchFile } from '../runtime/pack';
 import { packFileCache, prunePack, type CacheLike } from '../runtime/pack-cache';
 import { Pipeline } from '../runtime/pipeline';
 import type { DeviceChoice } from './device';
 import type { BackendPreference, LoadRequest, ReadyReply } from './protocol';
 import { untilDeviceLost, watchDevice, type GpuDeviceLike } from './device-lost';
 import { errorReply, fileReplies, type Loaded, type WorkerContext } from './worker-context';
-import { keepOffline, type StorageEstimateLike } from './offline-keeper';
+import { keepOffline, type OfflineKeeper, type StorageEstimateLike } from './offline-keeper';
+import { checkCapacity, type CapacityContext } from './capacity-check';
 import { withYieldingRuns } from './yielding-ort';
 
 /** What loading needs from the browser (a test passes Node stand-ins). */
@@ -76,41 +77,57 @@ interface Created {
   warmUpMs: number;
 }
 
+/** What one load attempt shares: its request, the cache and storage it writes through, its signal. */
+interface Attempt {
+  req: LoadRequest;
+  fetchFile: FetchFile;
+  keeper: OfflineKeeper;
+  capacity: Omit<CapacityContext, 'device'>;
+  signal: AbortSignal;
+}
+
+/** The load was cancelled (LoadCancelRequest): the pipeline made so far is let go. */
+function loadCancelled(req: LoadRequest): CancelledError {
+  return new CancelledError(
+    `Loading ${req.packUrl} was cancelled. Files that had finished downloading stay in the browser cache, so loading it again continues from there.`,
+  );
+}
+
 /**
- * Load the pack on `device` (float16 variants where selectPrecision says so) and run each
- * loaded graph once before ready: first runs allocate and, on WebGPU, compile shaders. One
- * denoiser loads now (the pack's default); the others on first use, through the same `ort`
- * (so their sessions get withAbortCheck and withYieldingRuns too) and the same cache.
+ * Load the pack on `device` (float16 variants where selectPrecision says so, or where the
+ * capacity check moves a graph too large for the GPU's buffers to them) and run each loaded
+ * graph once before ready: first runs allocate and, on WebGPU, compile shaders. Before any
+ * graph is fetched, checkCapacity stops a pack the device cannot hold. One denoiser loads now
+ * (the pack's default); the others on first use, through the same `ort` (so their sessions get
+ * withAbortCheck and withYieldingRuns too) and the same cache.
  */
-async function createPipeline(
-  ctx: WorkerContext,
-  ort: OrtModule,
-  device: DeviceChoice,
-  fetchFile: FetchFile,
-  req: LoadRequest,
-  cache: PackFileCache | undefined,
-): Promise<Created> {
+async function createPipeline(ctx: WorkerContext, ort: OrtModule, device: DeviceChoice, a: Attempt): Promise<Created> {
   let precision: PrecisionChoice = { dtype: 'float32', reason: 'float32 weights' };
   const pipeline = await Pipeline.load({
     ort: withYieldingRuns(withAbortCheck(ort, ctx, device.backend)),
     backend: device.backend,
-    fetchFile,
-    cache,
-    precision: (m) => {
+    fetchFile: a.fetchFile,
+    cache: a.keeper.cache,
+    signal: a.signal,
+    precision: async (m, upFront) => {
       const graphs = packGraphs(m);
-      precision = selectPrecision({
+      const chosen = selectPrecision({
         backend: device.backend,
         shaderF16: device.shaderF16 ?? false,
         float16Graphs: countVariants(graphs, 'float16'),
         totalGraphs: graphs.length,
-        preference: req.precision,
+        preference: a.req.precision,
       });
+      const plan = await checkCapacity({ ...a.capacity, device }, m, upFront, chosen);
+      if (plan.storage) a.keeper.refuse(plan.storage);
+      precision = plan.precision;
       return precision.dtype;
     },
     onPhase: (phase) => ctx.post({ status: 'phase', phase, precision }),
     onFile: fileReplies(ctx),
   });
   try {
+    if (a.signal.aborted) throw loadCancelled(a.req);
     ctx.post({ status: 'phase', phase: 'warm-up', precision });
     const warmUpMs = await pipeline.warmUp();
     return { pipeline, precision, warmUpMs };
@@ -120,8 +137,12 @@ async function createPipeline(
   }
 }
 
-/** Loads `req.packUrl`, replying ready or error; the pack in use stays until the new one is ready. */
-export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest): Promise<void> {
+/**
+ * Loads `req.packUrl`, replying ready or error; the pack in use stays until the new one is ready.
+ * Aborting `signal` (a 'cancel-load' request) stops the downloads and ends the load with an error
+ * of kind 'cancelled'.
+ */
+export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest, signal = new AbortController().signal): Promise<void> {
   const t0 = performance.now();
   // the pack in use now stays in use until the new one is ready, and if the new one fails
   const previous = ctx.loaded;
@@ -136,13 +157,14 @@ export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest
     // checked before anything is cached: a file that does not fit is not stored, and the user is told
     const estimate = rawCache ? await env.storageEstimate().catch(() => null) : null;
     const keeper = keepOffline(rawCache ? packFileCache(rawCache, req.packUrl) : undefined, estimate, opened.error);
-    const cache = keeper.cache;
+    const attempt: Attempt = { req, fetchFile, keeper, capacity: { packUrl: req.packUrl, cache: rawCache, storage: estimate }, signal };
     let created: Created;
     try {
-      created = await createPipeline(ctx, await env.loadOrt(device), device, fetchFile, req, cache);
+      created = await createPipeline(ctx, await env.loadOrt(device), device, attempt);
     } catch (e) {
       // A pack problem is the pack's fault on any device: report it. A WebGPU failure
-      // (an operator the adapter cannot run) falls back to WASM when the user let us choose.
+      // (an operator the adapter cannot run, a tensor over its buffer limits) falls back to WASM when the user let us choose.
+      if (signal.aborted) throw loadCancelled(req);
       if (errorKind(e) !== 'device' || device.backend !== 'webgpu' || req.backend !== 'auto') throw e;
       device = {
         backend: 'wasm',
@@ -150,7 +172,7 @@ export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest
         reason: `WebGPU: could not run the pack (${errorProblem(e)}), using WASM (${device.threads} threads)`,
       };
       postDevice(ctx, env, device);
-      created = await createPipeline(ctx, await env.loadOrt(device), device, fetchFile, req, cache);
+      created = await createPipeline(ctx, await env.loadOrt(device), device, attempt);
     }
     const { pipeline, precision, warmUpMs } = created;
     const report = pipeline.loadReport;
@@ -187,7 +209,9 @@ export async function runLoad(ctx: WorkerContext, env: LoadEnv, req: LoadRequest
     else if (previous) await previous.pipeline.dispose();
     // older versions of this pack's files are dead weight in the cache
     if (rawCache) await prunePack(rawCache, req.packUrl, pipeline.manifest).catch(() => 0);
-  } catch (e) {
+  } catch (caught) {
+    // a cancelled load says so in one sentence, whichever download or step it stopped
+    const e = signal.aborted ? loadCancelled(req) : caught;
     if (previous) {
       // the earlier pack is still loaded: say so, and show it again
       ctx.loaded = previous;

@@ -7,6 +7,8 @@
 //   page                         worker
 //   load ----------------------> device, phase*, file*, ready | error (+ device, ready(restored)
 //                                when an earlier pack stays in use)
+//   cancel-load ---------------> (the running or queued load ends with error(kind 'cancelled');
+//                                files already verified stay cached, nothing half-written does)
 //   generate(id) --------------> [file(id)*, denoiser-ready(id): its denoiser's first use downloads it]
 //                                progress(id)*, done(id) | cancelled(id) | error(id)
 //   cancel(id) ----------------> (the running generate(id) ends with cancelled(id))
@@ -59,6 +61,14 @@ export interface GenerateMessage {
   packUrl?: string;
 }
 
+/**
+ * Stop the pack load in progress (and any queued): its downloads abort, it ends with an error of
+ * kind 'cancelled' (during 'load'), and the pack loaded before, if any, stays in use.
+ */
+export interface LoadCancelRequest {
+  type: 'cancel-load';
+}
+
 /** Stop generation `id` after its current network evaluation. */
 export interface CancelRequest {
   type: 'cancel';
@@ -98,7 +108,7 @@ export interface ReadPromptRequest {
   prompt: string;
 }
 
-export type WorkerRequest = LoadRequest | GenerateMessage | CancelRequest | DenoiseOnceRequest | ReadPromptRequest;
+export type WorkerRequest = LoadRequest | LoadCancelRequest | GenerateMessage | CancelRequest | DenoiseOnceRequest | ReadPromptRequest;
 
 // ---------------------------------------------------------------------------------------
 // Replies

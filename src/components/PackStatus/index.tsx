@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { browserCacheStorage, cacheUsage, clearPackCache, type CacheUsage } from '../../runtime/pack-cache';
 import { DEFAULT_PACK_URL, selectFiles, selectLoadStatus, selectManifest, useStore, type AppState, type FileProgress } from '../../store';
 import type { LoadPhase, LoadSummary } from '../../worker/protocol';
+import { LoadCancel } from './LoadCancel';
 import { OfflineNote } from './OfflineNote';
 import { PackConsent } from './PackConsent';
 import { requestPackLoad, useConsent, type ConsentState } from './pack-consent';
@@ -164,7 +165,7 @@ function PackCache({ refreshKey }: { refreshKey: string }) {
  * The model pack: which one is in use and how it was loaded (device, weights, cache), a form
  * to load another from a URL, per-file progress while loading, and the browser cache.
  */
-export function PackStatus({ onLoad }: { onLoad?: (url: string) => void }) {
+export function PackStatus({ onLoad, onCancel }: { onLoad?: (url: string) => void; onCancel?: () => void }) {
   const status = useStore(selectLoadStatus);
   const files = useStore(selectFiles);
   const manifest = useStore(selectManifest);
@@ -217,6 +218,7 @@ export function PackStatus({ onLoad }: { onLoad?: (url: string) => void }) {
             …
           </p>
         )}
+        {onCancel && <LoadCancel onCancel={onCancel} onLoad={onLoad} />}
         {status === 'ready' && load?.offline && <OfflineNote offline={load.offline} />}
         {precision && (
           <p className="muted" data-testid="pack-precision" data-dtype={precision.dtype}>
