@@ -53,8 +53,31 @@ async function readBytes(response: Response | undefined): Promise<Uint8Array | n
   return response ? new Uint8Array(await response.arrayBuffer()) : null;
 }
 
+/** Bytes handed to Cache Storage per chunk when a file is written. */
+export const WRITE_SLICE = 2 ** 20;
+
+/**
+ * A body that hands `bytes` to the cache WRITE_SLICE at a time. `new Response(bytes)` would make
+ * the browser take a copy of the whole file first (a 3.5 GB file held twice); a slice is copied
+ * (the browser may keep what it was handed), so the file's own buffer stays usable for ORT.
+ */
+export function sliceStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= bytes.length) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(bytes.slice(at, at + WRITE_SLICE));
+      at += WRITE_SLICE;
+    },
+  });
+}
+
 function toResponse(bytes: Uint8Array, contentType: string): Response {
-  return new Response(bytes as Uint8Array<ArrayBuffer>, {
+  const body = bytes.length > WRITE_SLICE ? sliceStream(bytes) : (bytes as Uint8Array<ArrayBuffer>);
+  return new Response(body, {
     headers: { 'content-type': contentType, 'content-length': String(bytes.length), [BYTES_HEADER]: String(bytes.length) },
   });
 }

@@ -4,16 +4,30 @@
 import { CancelledError, PackError } from './errors';
 import { MANIFEST_FILE, validateManifest, type FileEntry, type Manifest } from './manifest';
 import { resolveInsidePack } from './pack-paths';
+import { sha256Hex, sha256Stream } from './sha256';
+
+export { sha256Hex } from './sha256';
 
 /**
  * Reads one pack file by pack-relative path; reports progress as (loaded, total) bytes (total 0
- * if unknown). Aborting `signal` stops the download: it rejects with CancelledError.
+ * if unknown). Aborting `signal` stops the download: it rejects with CancelledError. `stream`
+ * (optional, HTTP only): the size manifest.json gives, so the body is read into one buffer of that
+ * size instead of chunks joined at the end (which held the file twice), and each chunk as it arrives.
  */
 export type FetchFile = (
   path: string,
   onProgress?: (loaded: number, total: number) => void,
   signal?: AbortSignal,
+  stream?: FetchStream,
 ) => Promise<Uint8Array>;
+
+/** What a streaming fetch is told and tells (FetchFile's `stream`). */
+export interface FetchStream {
+  /** the file's size from manifest.json: more bytes than this is refused as they arrive */
+  expectedBytes: number;
+  /** each chunk as it arrives, in order (the loader hashes it: sha256.ts) */
+  onChunk(chunk: Uint8Array): void;
+}
 
 /** A download stopped by its caller (a cancelled generation), not a network failure. */
 const downloadCancelled = (path: string): CancelledError => new CancelledError(`The download of ${path} was cancelled.`);
@@ -52,7 +66,7 @@ const NETWORK_ADVICE =
 /** A FetchFile over HTTP(S) below `baseUrl`, streaming the body for progress. */
 export function httpFetchFile(baseUrl: string): FetchFile {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
-  return async (path, onProgress, signal) => {
+  return async (path, onProgress, signal, stream) => {
     const url = resolveUrl(base, path);
     let response: Response;
     try {
@@ -80,7 +94,7 @@ export function httpFetchFile(baseUrl: string): FetchFile {
       return bytes;
     }
     const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
+    const sink = bodySink(path, stream, total);
     let loaded = 0;
     onProgress?.(0, total);
     for (;;) {
@@ -89,11 +103,38 @@ export function httpFetchFile(baseUrl: string): FetchFile {
         throw signal?.aborted ? downloadCancelled(path) : e;
       });
       if (done) break;
-      chunks.push(value);
+      try {
+        sink.add(value, loaded);
+      } catch (e) {
+        void reader.cancel().catch(() => undefined); // stop the download, not only the reading
+        throw e;
+      }
       loaded += value.length;
       onProgress?.(loaded, Math.max(total, loaded));
     }
-    return concat(chunks, loaded);
+    return sink.bytes(loaded);
+  };
+}
+
+/** Where a body's chunks go: one buffer of the manifest's size (streaming), else a list joined at the end. */
+function bodySink(path: string, stream: FetchStream | undefined, total: number): { add(c: Uint8Array, at: number): void; bytes(n: number): Uint8Array } {
+  if (!stream) {
+    const chunks: Uint8Array[] = [];
+    return { add: (c) => void chunks.push(c), bytes: (n) => concat(chunks, n) };
+  }
+  const expected = stream.expectedBytes;
+  // peak memory: this buffer plus one chunk in flight, not the chunks and their concatenation
+  const out = new Uint8Array(expected);
+  return {
+    add: (c, at) => {
+      if (at + c.length > expected) {
+        const had = total > 0 ? `${total}` : `more than ${expected}`;
+        throw new PackError(path, `size mismatch: manifest.json says ${expected} bytes, the server sends ${had}. Rebuild or re-upload the pack`);
+      }
+      out.set(c, at);
+      stream.onChunk(c);
+    },
+    bytes: (n) => (n === expected ? out : out.subarray(0, n)),
   };
 }
 
@@ -124,14 +165,6 @@ function concat(chunks: Uint8Array[], length: number): Uint8Array {
     offset += c.length;
   }
   return out;
-}
-
-/** Lowercase hex SHA-256 of `bytes` (WebCrypto: browsers in a secure context, Node >= 19). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new Error('crypto.subtle is not available (a browser needs a secure context: https or 127.0.0.1)');
-  const digest = await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** The first characters of a text, on one line, for messages. */
@@ -195,14 +228,17 @@ export async function fetchManifest(fetchFile: FetchFile): Promise<Manifest> {
   return (await fetchManifestFrom(fetchFile)).manifest;
 }
 
-/** Checks one file's bytes against its manifest entry; throws PackError naming the file. */
-export async function verifyFile(manifest: Manifest, file: string, bytes: Uint8Array): Promise<void> {
+/**
+ * Checks one file's bytes against its manifest entry; throws PackError naming the file. `digest`:
+ * the SHA-256 already computed as the bytes streamed in (else it is computed here).
+ */
+export async function verifyFile(manifest: Manifest, file: string, bytes: Uint8Array, digest?: string): Promise<void> {
   const entry = manifest.files[file];
   if (!entry) throw new PackError(file, 'is not listed in manifest.json files');
   if (bytes.length !== entry.bytes) {
     throw new PackError(file, `size mismatch: manifest.json says ${entry.bytes} bytes, the file has ${bytes.length}`);
   }
-  const sha = await sha256Hex(bytes);
+  const sha = digest ?? (await sha256Hex(bytes));
   if (sha !== entry.sha256) {
     throw new PackError(
       file,
@@ -255,8 +291,11 @@ export async function loadPackFiles(
     }
     if (cached) await cache?.deleteFile(file, entry).catch(() => undefined);
     let bytes: Uint8Array;
+    // hashed as the chunks arrive: no second pass, and no WebCrypto copy of a large file
+    const hash = sha256Stream();
     try {
-      bytes = await fetchFile(file, (loaded) => onFile?.({ file, loaded, total: entry.bytes, done: false }), signal);
+      const progress = (loaded: number): void => onFile?.({ file, loaded, total: entry.bytes, done: false });
+      bytes = await fetchFile(file, progress, signal, { expectedBytes: entry.bytes, onChunk: (c) => hash.update(c) });
     } catch (e) {
       if (signal?.aborted) throw downloadCancelled(file);
       if (e instanceof PackError && e.notFound) {
@@ -269,7 +308,8 @@ export async function loadPackFiles(
       if (e instanceof PackError) throw e;
       throw new PackError(file, `is missing or unreadable (${e instanceof Error ? e.message : String(e)})`, { cause: e });
     }
-    await verifyFile(manifest, file, bytes);
+    // a FetchFile that did not stream (a disk read) fed no chunks: verifyFile hashes the bytes
+    await verifyFile(manifest, file, bytes, hash.bytes === bytes.length && bytes.length > 0 ? hash.hex() : undefined);
     await cache?.writeFile(file, entry, bytes).catch(() => undefined);
     out.set(file, bytes);
     onFile?.({ file, loaded: bytes.length, total: entry.bytes, done: true, source: 'network' });
