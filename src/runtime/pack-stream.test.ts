@@ -87,7 +87,7 @@ describe('streamed download', () => {
 describe('hashing and cache writes without a second copy', () => {
   it('sha256Hex above COPY_LIMIT (incremental) equals WebCrypto', async () => {
     const big = pattern(COPY_LIMIT + 5);
-    const web = Buffer.from(await crypto.subtle.digest('SHA-256', big)).toString('hex');
+    const web = Buffer.from(await crypto.subtle.digest('SHA-256', big as Uint8Array<ArrayBuffer>)).toString('hex');
     expect(await sha256Hex(big)).toBe(web);
   });
 
