@@ -49,14 +49,14 @@ function recordingFetch(fetched: string[], manifest?: (m: Manifest) => void, onF
   };
 }
 
-function env(fetchFile: FetchFile, cache: CacheLike | null = null): LoadEnv {
+function env(fetchFile: FetchFile, cache: CacheLike | null = null, storage: { quota: number; usage: number } | null = null): LoadEnv {
   return {
     crossOriginIsolated: false,
     selectDevice: async () => WASM,
     loadOrt: async () => nodeAsWeb,
     fetchFile: () => fetchFile,
     openCache: async () => cache,
-    storageEstimate: async () => null,
+    storageEstimate: async () => storage,
     webgpuDevice: async () => null,
   };
 }
@@ -81,6 +81,25 @@ describe('a load that cannot fit', () => {
         'plus a 1.07 GB working margin), and WASM holds 4.3 GB (4 GiB). Nothing was downloaded. Use a browser and device with WebGPU, or a smaller pack.',
     );
     expect(replies.some((r) => r.status === 'ready')).toBe(false);
+  });
+});
+
+describe('a download larger than the storage left', () => {
+  it('loads and works, stores nothing but manifest.json (not the quota filled halfway), and the ready reply says why', async () => {
+    const replies: WorkerReply[] = [];
+    const cache = memoryCache();
+    const ctx = createContext((r) => void replies.push(r));
+    // 5 MB left: less than the 22 MB the shipped pack's load downloads
+    await runLoad(ctx, env(recordingFetch([]), cache, { quota: 6_000_000, usage: 1_000_000 }), { type: 'load', packUrl: PACK_URL, backend: 'wasm' });
+    expect(errors(replies)).toEqual([]);
+    const ready = replies.find((r) => r.status === 'ready');
+    const offline = ready?.status === 'ready' ? ready.load?.offline : undefined;
+    expect(offline?.available).toBe(false);
+    expect(offline?.reason).toMatch(
+      /^Not available offline: this pack downloads 2\d\.\d MB, more than the 5\.0 MB free of the 6\.0 MB this browser gives this site, so it is not stored\./,
+    );
+    expect([...cache.entries.keys()].map((k) => new URL(k).pathname)).toEqual(['/models/p/manifest.json']);
+    await ctx.loaded?.pipeline.dispose();
   });
 });
 
