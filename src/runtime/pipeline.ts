@@ -3,7 +3,7 @@
 // 5. vocode. The sampler is the pure src/engine/ (docs/sampling.md); the pack layout is
 // docs/pack-format.md. Loading lives in ./pipeline-load.ts, the sessions (those created at
 // load, the others on first use) in ./sessions.ts, graph I/O in ./graph-io.ts, the request
-// checks in ./request-checks.ts.
+// checks in ./request-checks.ts, the sampler loop on the WebGPU device in ./device-loop.ts.
 
 import { meanPool } from '../engine/embedding';
 import { gaussianNoise } from '../engine/rng';
@@ -23,6 +23,7 @@ import { planDenoise } from './latent-start';
 import { checkDenoiseInputs, checkLatent, checkRequest, unconditionalPrompt } from './request-checks';
 import { clipMultiple, framesOf, timeAxisFree } from './clip-length';
 import { clamp, rowLength, transpose } from './tensors';
+import { DeviceLoop } from './device-loop';
 import { encodeBatch, type PromptTokenizer } from './tokenizer';
 
 export type { OrtModule } from './ort';
@@ -49,11 +50,13 @@ export class Pipeline {
   readonly longClips: boolean;
   /** abar_t, t = 0..T-1 (float64) */
   private readonly abar: Float64Array;
+  private readonly device: DeviceLoop | null; // the WebGPU sampler loop; null on WASM and in Node (engine's sample())
 
   private constructor(pack: LoadedPack, backend: Backend, ort: OrtModule) {
     this.manifest = pack.manifest;
     this.backend = backend;
     this.ort = ort;
+    this.device = DeviceLoop.for(ort, backend);
     this.tokenizer = pack.tokenizer;
     this.graphs = packGraphs(pack.manifest);
     this.sessions = new PackSessions(pack.manifest, pack.graphs, pack.loader);
@@ -166,11 +169,13 @@ export class Pipeline {
     const grid = plan.grid;
     const denoise: Denoise = (z, t, rows) =>
       this.denoiseOnce(denoiser.id, z, t, hidden, tokens.attentionMask, rows, signal);
-    const z = await stage('denoise', () => {
+    const z = await stage('denoise', async () => {
       const progress = (step: number): void => onProgress?.({ stage: 'denoise', step, totalSteps: grid.length });
       progress(0);
-      const guidance = guided ? req.guidanceScale : undefined;
-      return sample(denoise, plan.start, grid, this.abar, guidance, (k) => progress(k + 1), plan.constrain);
+      const [guidance, onStep] = [guided ? req.guidanceScale : undefined, (k: number): void => progress(k + 1)];
+      // WebGPU: on the device, one readback (./device-loop.ts); inpainting's constrain (E21) needs z on the CPU: sample()
+      if (this.device?.runs(plan.constrain)) return this.device.sample({ denoiser: await this.ensureDenoiser(denoiser.id), hidden, mask: tokens.attentionMask, start: plan.start, dims: [C, Tl * lengthK, F], grid, abar: this.abar, guidance, onStep, signal });
+      return sample(denoise, plan.start, grid, this.abar, guidance, onStep, plan.constrain);
     });
     const networkEvaluations = grid.length * batch;
 
@@ -306,6 +311,7 @@ export class Pipeline {
 
   /** Releases every session; the pipeline cannot be used afterwards. */
   async dispose(): Promise<void> {
+    await this.device?.dispose();
     await this.sessions.dispose();
   }
 
