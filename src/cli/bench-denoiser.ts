@@ -1,15 +1,23 @@
-// Benchmark: one denoiser evaluation of a pack in onnxruntime-node (CPU), batch 1, at the pack's
-// latent and at shortened latent lengths. Prints JSON numbers (never pass/fail: the machine is
-// shared). Used for the Tango-size pack (docs/tango.md), whose teacher takes any latent length.
+// Benchmark: one denoiser evaluation of a pack, batch 1, at the pack's latent and at shortened
+// latent lengths, in onnxruntime-node (CPU) or onnxruntime-web's WASM build under Node (the
+// browser's runtime and its 4 GB address space). Prints JSON numbers (never pass/fail: the machine
+// is shared). Used for the Tango-size pack (docs/tango.md), whose teacher takes any latent length.
 // Usage: npx tsx src/cli/bench-denoiser.ts PACK [--file denoisers/teacher.onnx] [--frames 256,16]
-//        [--repeats 3] [--threads 2]
+//        [--repeats 3] [--threads 2] [--runtime node|wasm] [--optimization all|disabled|no-folding]
+// --optimization disabled or no-folding keeps int8-stored weights int8 in memory: ONNX Runtime's
+// constant folding would otherwise turn their Cast and Mul back into float32 initializers at load.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
 
-interface Options { pack: string; file: string; frames: number[] | null; repeats: number; threads: number }
+type Runtime = 'node' | 'wasm';
+type Optimization = 'all' | 'disabled' | 'no-folding';
+interface Options {
+  pack: string; file: string; frames: number[] | null; repeats: number; threads: number;
+  runtime: Runtime; optimization: Optimization;
+}
 
 function parseOptions(argv: readonly string[]): Options {
   const value = (name: string): string | undefined => {
@@ -25,7 +33,15 @@ function parseOptions(argv: readonly string[]): Options {
     frames: frames ? frames.split(',').map(Number) : null,
     repeats: Number(value('--repeats') ?? 3),
     threads: Number(value('--threads') ?? 2),
+    runtime: oneOf(value('--runtime') ?? 'node', ['node', 'wasm'] as const, '--runtime'),
+    optimization: oneOf(value('--optimization') ?? 'all', ['all', 'disabled', 'no-folding'] as const, '--optimization'),
   };
+}
+
+function oneOf<T extends string>(given: string, allowed: readonly T[], flag: string): T {
+  const found = allowed.find((a) => a === given);
+  if (!found) throw new Error(`${flag} must be one of ${allowed.join(', ')}, got "${given}"`);
+  return found;
 }
 
 interface LatentShape { channels: number; frames: number; bins: number }
@@ -61,12 +77,47 @@ function readShapes(pack: string): { latent: LatentShape; text: PackText } {
   return { latent: { channels: 8, frames: 256, bins: 16 }, text: { max_tokens: 64, hidden_size: 1024 } };
 }
 
+/** Session options for `optimization`: no-folding is every optimization but constant folding. */
+function optimizationOptions(o: Optimization): { graphOptimizationLevel: 'all' | 'disabled'; extra?: Record<string, unknown> } {
+  if (o !== 'no-folding') return { graphOptimizationLevel: o };
+  return { graphOptimizationLevel: 'all', extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } } };
+}
+
+/** A session the same for both runtimes: run(feeds) and release(). */
+interface BenchSession { run(feeds: Record<string, ort.Tensor>): Promise<unknown>; release(): Promise<void> }
+
+/**
+ * onnxruntime-node reads external data beside the graph itself; onnxruntime-web is handed the
+ * graph's bytes and each `<graph>.onnx.data*` file's bytes (as the app does).
+ */
+async function createSession(o: Options): Promise<{ session: BenchSession; version: string }> {
+  const path = join(o.pack, ...o.file.split('/'));
+  if (o.runtime === 'node') {
+    const session = await ort.InferenceSession.create(path, {
+      executionProviders: ['cpu'], intraOpNumThreads: o.threads, interOpNumThreads: 1,
+      ...optimizationOptions(o.optimization),
+    });
+    return { session, version: `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim() };
+  }
+  const web = await import('onnxruntime-web');
+  web.env.wasm.numThreads = o.threads;
+  const name = path.split('/').pop() ?? '';
+  const externalData = readdirSync(dirname(path))
+    .filter((f) => f.startsWith(`${name}.data`))
+    .map((f) => ({ path: f, data: new Uint8Array(readFileSync(join(dirname(path), f))) }));
+  const session = await web.InferenceSession.create(new Uint8Array(readFileSync(path)), {
+    executionProviders: ['wasm'], ...optimizationOptions(o.optimization), externalData,
+  });
+  // onnxruntime-web's Tensor class is its own: rebuild the feeds with it
+  const run = (feeds: Record<string, ort.Tensor>) => session.run(Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => [k, new web.Tensor(t.type as 'float32', t.data as Float32Array, t.dims)])));
+  return { session: { run, release: () => session.release() }, version: `onnxruntime-web ${web.env.versions.web ?? ''} (WASM)`.trim() };
+}
+
 export async function bench(o: Options): Promise<Record<string, unknown>> {
   const manifest = readShapes(o.pack);
   const started = performance.now();
-  const session = await ort.InferenceSession.create(join(o.pack, ...o.file.split('/')), {
-    executionProviders: ['cpu'], intraOpNumThreads: o.threads, interOpNumThreads: 1,
-  });
+  const { session, version } = await createSession(o);
   const sessionSeconds = (performance.now() - started) / 1000;
   const perFrames: Record<string, number> = {};
   for (const frames of o.frames ?? [manifest.latent.frames]) {
@@ -76,7 +127,7 @@ export async function bench(o: Options): Promise<Record<string, unknown>> {
   }
   await session.release();
   return {
-    runtime: `onnxruntime-node ${ort.env.versions.node ?? ''}`.trim(), file: o.file, threads: o.threads,
+    runtime: version, optimization: o.optimization, file: o.file, threads: o.threads,
     repeats: o.repeats, session_seconds: Number(sessionSeconds.toFixed(1)), seconds_per_evaluation: perFrames,
     rss_peak_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
