@@ -18,12 +18,14 @@ function pattern(n: number): Uint8Array {
 }
 
 const BODY = pattern(5 * 2 ** 20 + 123);
+/** over COPY_LIMIT: the loader hashes it as it streams in */
+const BIG = pattern(COPY_LIMIT + 1000);
 let server: Server;
 let base: string;
 beforeAll(async () => {
   // '/long' sends one byte more than BODY; chunks of 64 kB, as a network would
   server = createServer((req, res) => {
-    const body = req.url === '/long' ? new Uint8Array([...BODY.subarray(0, 1000), 7]) : BODY;
+    const body = req.url === '/long' ? new Uint8Array([...BODY.subarray(0, 1000), 7]) : req.url === '/big' ? BIG : BODY;
     res.writeHead(200, { 'content-length': String(body.length) });
     for (let at = 0; at < body.length; at += 65536) res.write(body.subarray(at, at + 65536));
     res.end();
@@ -81,6 +83,27 @@ describe('streamed download', () => {
     // the right hash: verified from the streamed chunks, then cached
     await loadPackFiles(httpFetchFile(base), manifestWith('body', BODY.length, await sha256Hex(BODY)), { cache });
     expect(written).toEqual(['body']);
+  });
+});
+
+describe('a file over COPY_LIMIT, hashed as it streams in', () => {
+  it('a hash mismatch is caught and nothing is cached; the right hash is verified and cached', async () => {
+    const written: string[] = [];
+    const cache: PackFileCache = {
+      readFile: async () => null,
+      writeFile: async (f) => void written.push(f),
+      deleteFile: async () => undefined,
+      readManifest: async () => null,
+      writeManifest: async () => undefined,
+    };
+    const sha = await sha256Hex(BIG);
+    await expect(loadPackFiles(httpFetchFile(base), manifestWith('big', BIG.length, 'f'.repeat(64)), { cache })).rejects.toThrow(
+      `big: SHA-256 mismatch: manifest.json says ${'f'.repeat(64)}, the file has ${sha}`,
+    );
+    expect(written).toEqual([]);
+    const files = await loadPackFiles(httpFetchFile(base), manifestWith('big', BIG.length, sha), { cache });
+    expect(files.get('big')?.length).toBe(BIG.length);
+    expect(written).toEqual(['big']);
   });
 });
 

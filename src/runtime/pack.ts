@@ -4,7 +4,7 @@
 import { CancelledError, PackError } from './errors';
 import { MANIFEST_FILE, validateManifest, type FileEntry, type Manifest } from './manifest';
 import { resolveInsidePack } from './pack-paths';
-import { sha256Hex, sha256Stream } from './sha256';
+import { COPY_LIMIT, sha256Hex, sha256Stream } from './sha256';
 
 export { sha256Hex } from './sha256';
 
@@ -291,11 +291,12 @@ export async function loadPackFiles(
     }
     if (cached) await cache?.deleteFile(file, entry).catch(() => undefined);
     let bytes: Uint8Array;
-    // hashed as the chunks arrive: no second pass, and no WebCrypto copy of a large file
-    const hash = sha256Stream();
+    // a large file is hashed as its chunks arrive (no second pass, no WebCrypto copy of it); a
+    // small one after, by WebCrypto (several times faster than the JavaScript hash; its copy is small)
+    const hash = entry.bytes > COPY_LIMIT ? sha256Stream() : null;
     try {
       const progress = (loaded: number): void => onFile?.({ file, loaded, total: entry.bytes, done: false });
-      bytes = await fetchFile(file, progress, signal, { expectedBytes: entry.bytes, onChunk: (c) => hash.update(c) });
+      bytes = await fetchFile(file, progress, signal, { expectedBytes: entry.bytes, onChunk: (c) => hash?.update(c) });
     } catch (e) {
       if (signal?.aborted) throw downloadCancelled(file);
       if (e instanceof PackError && e.notFound) {
@@ -309,7 +310,7 @@ export async function loadPackFiles(
       throw new PackError(file, `is missing or unreadable (${e instanceof Error ? e.message : String(e)})`, { cause: e });
     }
     // a FetchFile that did not stream (a disk read) fed no chunks: verifyFile hashes the bytes
-    await verifyFile(manifest, file, bytes, hash.bytes === bytes.length && bytes.length > 0 ? hash.hex() : undefined);
+    await verifyFile(manifest, file, bytes, hash && hash.bytes === bytes.length ? hash.hex() : undefined);
     await cache?.writeFile(file, entry, bytes).catch(() => undefined);
     out.set(file, bytes);
     onFile?.({ file, loaded: bytes.length, total: entry.bytes, done: true, source: 'network' });
