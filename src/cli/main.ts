@@ -17,6 +17,7 @@ import { Pipeline } from '../runtime/pipeline';
 import { benchRequest, defaultBenchCases, formatBenchTable, ms, runBench, totalMs, type BenchCase } from '../bench/bench-table';
 import { formatProfile, profilePack, readManifest, type ProfileTarget } from './profile';
 import { encodeWav } from '../engine/wav';
+import type { SessionOptionsLike } from '../runtime/session-options';
 
 const HELP = `soundstep: text-to-audio latent diffusion, in Node
 
@@ -98,7 +99,7 @@ function pickDenoiser(manifest: Manifest, id: string | undefined): DenoiserSpec 
   return d;
 }
 
-async function loadOrt(backend: Backend, threads: number): Promise<{ ort: OrtModule; sessionOptions: object }> {
+async function loadOrt(backend: Backend, threads: number): Promise<{ ort: OrtModule; sessionOptions: SessionOptionsLike }> {
   if (backend === 'cpu') {
     const mod = (await import('onnxruntime-node')) as unknown as OrtModule & { default?: OrtModule };
     const ort = mod.InferenceSession ? mod : mod.default;

@@ -12,7 +12,8 @@ import { summarizeManifest } from '../domain/pack-summary';
 import { defaultChoice } from '../domain/default-denoiser';
 import { PackError } from './errors';
 import { checkGraphIo, withExternalData, type Graph } from './graph-io';
-import { chooseSource, filesToLoad, packGraphs, sourceFiles, type GraphKind, type GraphSource, type PackGraph, type WeightDtype } from './graphs';
+import { graphSessionOptions, type SessionOptionsLike } from './session-options';
+import { chooseSource, filesToLoad, packGraphs, sourceBytes, sourceFiles, type GraphKind, type GraphSource, type PackGraph, type WeightDtype } from './graphs';
 import { findDenoiser, type Manifest } from './manifest';
 import type { OrtModule, OrtSession } from './ort';
 import { fetchManifestFrom, loadPackFiles, type FetchFile, type FileEvent, type FileSource, type PackFileCache } from './pack';
@@ -24,7 +25,7 @@ export interface PipelineLoadOptions {
   fetchFile: FetchFile;
   onFile?: (e: FileEvent) => void;
   /** passed to InferenceSession.create; default { executionProviders: [backend] } */
-  sessionOptions?: object;
+  sessionOptions?: SessionOptionsLike;
   /**
    * Which weights to load where the pack has a variant (graphs.ts selectPrecision); default
    * float32. May also be a function of the manifest and the graphs loaded up front, called once
@@ -135,11 +136,13 @@ function graphLoader(opts: PipelineLoadOptions, manifest: Manifest, precision: W
     create: async (g, files) => {
       const src = source(g);
       const bytes = bytesOf(files);
+      // a big graph on WASM keeps its int8/float16-stored weights as stored (session-options.ts)
+      const options = graphSessionOptions(sessionOptions, backend, sourceBytes(manifest, src));
       let session: OrtSession;
       try {
         session = opts.modelPath
-          ? await ort.InferenceSession.create(opts.modelPath(src.file), sessionOptions)
-          : await ort.InferenceSession.create(bytes(src.file), withExternalData(sessionOptions, src, bytes));
+          ? await ort.InferenceSession.create(opts.modelPath(src.file), options)
+          : await ort.InferenceSession.create(bytes(src.file), withExternalData(options, src, bytes));
       } catch (e) {
         throw new PackError(src.file, `could not create an ONNX session on ${backend} (${message(e)})`, { cause: e, kind: 'device' });
       }
