@@ -102,8 +102,8 @@ export class DeviceLoop {
   /**
    * Whether this generation runs here: not with a `constrain` (inpainting, E21: it needs z on the
    * CPU after every step, so the engine's loop keeps it), nor while the test hook
-   * `__soundstepHostLoop` is set in the worker (e2e/device-loop.webgpu.spec.ts counts and times the
-   * engine's loop against this one on the same page).
+   * `__soundstepHostLoop` is set in the worker (to count and time the engine's loop against this one
+   * on the same page, by hand: docs/speed.md).
    */
   runs(constrain?: unknown): boolean {
     return constrain === undefined && (globalThis as { __soundstepHostLoop?: boolean }).__soundstepHostLoop !== true;
