@@ -15,10 +15,10 @@
 // The engine's loop (src/engine/sample.ts, as before the device loop) makes 1 + 25 + 2 = 28 for a
 // 25-step generation (v read back after each step).
 //
-// KNOWN FAILURE (test.fail below; docs/speed.md): measured 31 for the guided teacher on 2026-12-03.
+// KNOWN FAILURE (test.fail below; docs/speed.md): measured 29 for the student, 31 for the guided teacher, on 2026-12-03.
 // The denoiser's inputs `sample` and `encoder_hidden_states` feed `Shape` nodes, which the WebGPU EP
 // places on the CPU, so ONNX Runtime still copies a GPU tensor to the host about once per step.
-// The audio assertions hold (teacher: max abs 6.1e-5, rel RMS 2.7e-3 against WASM). Remove
+// The audio assertions hold (against WASM, max abs 9.2e-5 student, 6.1e-5 teacher). Remove
 // test.fail when the count reaches 4.
 
 import type { Page, TestInfo, Worker } from '@playwright/test';
