@@ -185,13 +185,16 @@ def fix_float_casts(model: onnx.ModelProto) -> int:
     return changed
 
 
-def to_float16(model: onnx.ModelProto, warnings_out: list[str]) -> onnx.ModelProto:
-    """float16 weights and compute, float32 graph inputs and outputs (keep_io_types)."""
+def to_float16(model: onnx.ModelProto, warnings_out: list[str], shapes_inferred: bool = False) -> onnx.ModelProto:
+    """float16 weights and compute, float32 graph inputs and outputs (keep_io_types).
+    `shapes_inferred`: the model already carries inferred value_info (a graph over 2 GB, whose
+    in-memory shape inference cannot serialize it: see tango_graphs.float16_variant)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         # check_fp16_ready=False: a graph may already store some weights as float16 (restored to
         # float32 by Cast nodes, see quantize.py); converting the rest is what we want.
-        half = float16.convert_float_to_float16(copy.deepcopy(model), keep_io_types=True, check_fp16_ready=False)
+        half = float16.convert_float_to_float16(copy.deepcopy(model), keep_io_types=True, check_fp16_ready=False,
+                                                disable_shape_infer=shapes_inferred)
     warnings_out += sorted({str(w.message).splitlines()[0] for w in caught})
     fix_float_casts(half)
     return half

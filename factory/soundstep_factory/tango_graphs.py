@@ -91,7 +91,7 @@ def export_job(job: GraphJob, pack: Path, scratch: Path) -> tuple[dict, dict]:
     log["float32_weight_bytes"] = weight_bytes(model)
     fields: dict = {}
     if job.float16_kind is not None:  # first: saving with external data empties `model`'s tensors
-        fields["variants"] = [float16_variant(job, model, pack, references[0], log)]
+        fields["variants"] = [float16_variant(job, raw, model, pack, references[0], log)]
     stored = store_main(job, raw, model, pack, references[0], log)
     if len(stored) > 1:
         fields["external_data"] = relative_files(stored[1:], pack)
@@ -124,12 +124,21 @@ def store_main(job: GraphJob, raw: Path, model: onnx.ModelProto, pack: Path, ref
     return written
 
 
-def float16_variant(job: GraphJob, model: onnx.ModelProto, pack: Path, reference: np.ndarray, log: dict) -> dict:
+def float16_variant(job: GraphJob, raw: Path, model: onnx.ModelProto, pack: Path, reference: np.ndarray,
+                    log: dict) -> dict:
     """float16 weights and compute, float32 inputs and outputs (repack.to_float16), checked against
     PyTorch within repack.FLOAT16_TOLERANCE of its kind."""
     assert job.float16_kind is not None
     warnings: list[str] = []
-    half = to_float16(model, warnings)
+    if weight_bytes(model) > EXTERNAL_DATA_BYTES:
+        # the converter's shape inference serializes the whole model, which protobuf refuses over
+        # 2 GB: infer from the file instead (its external data stays on disk) and convert that
+        inferred = raw.with_name(f"{raw.stem}.shapes.onnx")
+        onnx.shape_inference.infer_shapes_path(str(raw), str(inferred))
+        half = to_float16(onnx.load(str(inferred)), warnings, shapes_inferred=True)
+        inferred.unlink()
+    else:
+        half = to_float16(model, warnings)
     file = variant_name(job.file)
     written = save_graph(half, pack / file, weight_bytes(half) > EXTERNAL_DATA_BYTES)
     del half

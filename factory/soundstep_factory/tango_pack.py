@@ -106,9 +106,12 @@ def graph_jobs(folder: Path, s: dict, scale: float) -> list[tuple[str, GraphJob]
                           lambda: EncoderForExport(T5EncoderModel.from_pretrained(str(folder / "text_encoder"))),
                           {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)},
                           "last_hidden_state", TEXT_AXES, storages=("int8", "float16"))),
+        # int8-stored weights (869 MB against 3.46 GB) are what fits WASM's 4 GB, with constant folding
+        # off so that they stay int8 in memory (docs/tango.md "In the browser"); float16 for WebGPU
         ("teacher", GraphJob("denoisers/teacher.onnx",
                              lambda: DenoiserGraph(UNet2DConditionModel.from_pretrained(str(folder / "unet"))),
-                             denoiser_inputs(T), "v_prediction", TANGO_DENOISER_AXES, float16_kind="denoiser",
+                             denoiser_inputs(T), "v_prediction", TANGO_DENOISER_AXES, storages=("int8", "float16"),
+                             float16_kind="denoiser",
                              extra_inputs=[denoiser_inputs(SHORT_FRAMES)])),
         ("vae_decoder", GraphJob("vae_decoder.onnx", lambda: VaeDecoderGraph(vae()), {"latent": latent}, "log_mel",
                                  VAE_DECODER_AXES, float16_kind="vae")),
