@@ -106,8 +106,12 @@ describe('DeviceLoop = the engine sample() (E7, E8, E20), one readback', () => {
       const rows = guidance === undefined ? 1 : 2;
       const counter = { maps: 0 };
       const loop = DeviceLoop.for(fakeGpuOrt(fakeDevice(counter)), 'webgpu')!;
+      const scope = globalThis as { __soundstepDeviceLoop?: boolean };
+      expect(loop.runs()).toBe(false); // opt-in while it saves no readback (device-loop.ts runs())
+      scope.__soundstepDeviceLoop = true;
       expect(loop.runs()).toBe(true);
       expect(loop.runs(() => start)).toBe(false); // inpainting keeps the engine's loop
+      delete scope.__soundstepDeviceLoop;
       const grid = trailingGrid(25);
       const steps: number[] = [];
       const L = 8;

@@ -100,13 +100,15 @@ export class DeviceLoop {
   }
 
   /**
-   * Whether this generation runs here: not with a `constrain` (inpainting, E21: it needs z on the
-   * CPU after every step, so the engine's loop keeps it), nor while the test hook
-   * `__soundstepHostLoop` is set in the worker (to count and time the engine's loop against this one
-   * on the same page, by hand: docs/speed.md).
+   * Whether this generation runs here. Opt-in for now: only while `__soundstepDeviceLoop` is set in
+   * the generation worker (e2e/device-loop.webgpu.spec.ts sets it), because the loop does not yet
+   * cut the readbacks (measured 29 per 25-step generation against the engine loop's 28: ONNX
+   * Runtime still copies the sample to the CPU for the U-Net's Shape nodes, docs/speed.md) and its
+   * speed against the engine's loop is unmeasured. Never with a `constrain` (inpainting, E21: it
+   * needs z on the CPU after every step, so the engine's loop keeps it).
    */
   runs(constrain?: unknown): boolean {
-    return constrain === undefined && (globalThis as { __soundstepHostLoop?: boolean }).__soundstepHostLoop !== true;
+    return constrain === undefined && (globalThis as { __soundstepDeviceLoop?: boolean }).__soundstepDeviceLoop === true;
   }
 
   /** DDIM from args.start at grid[0] to x_hat at FINAL on the device (E7, E8, E20); reads back only the result. */
