@@ -7,7 +7,8 @@
 
 import { parseArgs } from 'node:util';
 import { chromium, type Browser } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startDevServer, waitForServer } from './dev-server';
 import type { BenchReply } from '../bench/bench-protocol';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -16,14 +17,6 @@ const ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-comp
 const TIMEOUT_MS = 30 * 60_000;
 
 const PORT = Number(process.env.SOUNDSTEP_BENCH_PORT ?? 4393);
-
-async function waitForServer(base: string): Promise<void> {
-  for (const until = Date.now() + 120_000; Date.now() < until; ) {
-    if (await fetch(base).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`the Vite dev server did not answer at ${base} within 2 minutes`);
-}
 
 async function benchIn(browser: Browser, url: string): Promise<BenchReply> {
   const page = await browser.newPage();
@@ -59,9 +52,7 @@ async function main(): Promise<number> {
   let server: ChildProcess | undefined;
   let browser: Browser | undefined;
   try {
-    // vite's own entry under this node (not npx), so server.kill() stops the server itself
-    const vite = 'node_modules/vite/bin/vite.js';
-    server = spawn(process.execPath, [vite, '--port', String(PORT), '--strictPort', '--logLevel', 'warn'], { stdio: 'inherit' });
+    server = startDevServer(PORT);
     const base = `http://127.0.0.1:${PORT}/`;
     await waitForServer(base);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, '--enable-unsafe-webgpu'] });

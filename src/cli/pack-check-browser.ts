@@ -10,7 +10,8 @@
 import { existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startDevServer, waitForServer } from './dev-server';
 import { chromium, type Browser } from '@playwright/test';
 import * as ort from 'onnxruntime-node';
 import { CHECK_TIMESTEP, checkSample, checkTokens, relativeMaxError, type PackCheckReply } from '../bench/pack-check-protocol';
@@ -24,14 +25,6 @@ interface Manifest {
   id: string;
   latent: { channels: number; frames: number; bins: number };
   text: { max_tokens: number; pad_token_id: number; hidden_size: number };
-}
-
-async function waitForServer(url: string): Promise<void> {
-  for (const until = Date.now() + 120_000; Date.now() < until; ) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`the Vite dev server did not answer at ${url} within 2 minutes`);
 }
 
 async function checkIn(browser: Browser, url: string): Promise<PackCheckReply> {
@@ -103,7 +96,7 @@ async function main(): Promise<number> {
   const results: Record<string, unknown>[] = [];
   let failed = false;
   try {
-    server = spawn(process.execPath, ['node_modules/vite/bin/vite.js', '--port', String(PORT), '--strictPort', '--logLevel', 'warn'], { stdio: 'inherit' });
+    server = startDevServer(PORT);
     const base = `http://127.0.0.1:${PORT}/`;
     await waitForServer(`${base}models/${served}/manifest.json`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-webgpu', '--no-first-run'] });

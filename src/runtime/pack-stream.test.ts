@@ -42,6 +42,19 @@ function manifestWith(file: string, bytes: number, sha256: string): Manifest {
   return m;
 }
 
+/** A cache that stores nothing and records the names written to it. */
+function recordingCache(): { written: string[]; cache: PackFileCache } {
+  const written: string[] = [];
+  const cache: PackFileCache = {
+    readFile: async () => null,
+    writeFile: async (f) => void written.push(f),
+    deleteFile: async () => undefined,
+    readManifest: async () => null,
+    writeManifest: async () => undefined,
+  };
+  return { written, cache };
+}
+
 describe('streamed download', () => {
   it('fills one buffer of the expected size and hands every chunk to the hash, in order', async () => {
     const hash = sha256Stream();
@@ -67,14 +80,7 @@ describe('streamed download', () => {
   });
 
   it('a hash mismatch is caught and nothing is cached', async () => {
-    const written: string[] = [];
-    const cache: PackFileCache = {
-      readFile: async () => null,
-      writeFile: async (f) => void written.push(f),
-      deleteFile: async () => undefined,
-      readManifest: async () => null,
-      writeManifest: async () => undefined,
-    };
+    const { written, cache } = recordingCache();
     const m = manifestWith('body', BODY.length, 'e'.repeat(64));
     const load = loadPackFiles(httpFetchFile(base), m, { cache });
     await expect(load).rejects.toBeInstanceOf(PackError);
@@ -88,14 +94,7 @@ describe('streamed download', () => {
 
 describe('a file over COPY_LIMIT, hashed as it streams in', () => {
   it('a hash mismatch is caught and nothing is cached; the right hash is verified and cached', async () => {
-    const written: string[] = [];
-    const cache: PackFileCache = {
-      readFile: async () => null,
-      writeFile: async (f) => void written.push(f),
-      deleteFile: async () => undefined,
-      readManifest: async () => null,
-      writeManifest: async () => undefined,
-    };
+    const { written, cache } = recordingCache();
     const sha = await sha256Hex(BIG);
     await expect(loadPackFiles(httpFetchFile(base), manifestWith('big', BIG.length, 'f'.repeat(64)), { cache })).rejects.toThrow(
       `big: SHA-256 mismatch: manifest.json says ${'f'.repeat(64)}, the file has ${sha}`,
