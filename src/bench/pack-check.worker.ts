@@ -41,9 +41,19 @@ async function check(req: PackCheckRequest): Promise<PackCheckReply> {
     const encodeMs = now() - started;
     post({ type: 'progress', text: `text encoder: ${Math.round(encodeMs)} ms` });
     const denoiser = upFrontDenoiser(m) ?? m.denoisers[0]!.id; // the one the load brought
-    const sample = checkSample(m.latent.channels * req.frames * m.latent.bins);
+    const { channels: C, bins: F } = m.latent;
+    const [L, H] = [m.text.max_tokens, m.text.hidden_size];
+    // the graph's session itself: Pipeline.denoiseOnce takes whole clips only, and this
+    // evaluation may be on a shortened latent (a Tango-size U-Net on SwiftShader)
+    const graph = await pipeline.ensureDenoiser(denoiser);
     started = now();
-    const v = await pipeline.denoiseOnce(denoiser, sample, CHECK_TIMESTEP, hidden, mask, 1);
+    const out = await graph.session.run({
+      sample: new ort.Tensor('float32', checkSample(C * req.frames * F), [1, C, req.frames, F]),
+      timestep: new ort.Tensor('int64', BigInt64Array.of(BigInt(CHECK_TIMESTEP)), [1]),
+      encoder_hidden_states: new ort.Tensor('float32', hidden, [1, L, H]),
+      encoder_attention_mask: new ort.Tensor('int64', mask, [1, L]),
+    });
+    const v = new Float32Array(out['v_prediction']!.data as Float32Array);
     const denoiseMs = now() - started;
     const graphs = (pipeline.loadReport?.graphs ?? []).map((g) => ({ kind: g.kind, file: g.file }));
     return { type: 'done', device, denoiser, graphs, loadMs, encodeMs, denoiseMs, outputs: { hidden, v } };
