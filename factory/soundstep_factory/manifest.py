@@ -22,6 +22,7 @@ from pathlib import Path
 import jsonschema
 
 from .files import sha256
+from .tensor_sizes import with_tensor_sizes
 
 FORMAT = "soundstep-pack/1"
 MANIFEST = "manifest.json"
@@ -68,7 +69,10 @@ def files_entry(pack: Path) -> dict:
 
 
 def write_manifest(pack: Path, manifest: dict) -> Path:
-    """Validates `manifest` and writes it as `pack`/manifest.json (indented, as every pack has it)."""
+    """Sets each graph's largest_tensor_bytes from its file in `pack` (tensor_sizes.py: the app's
+    WebGPU buffer check needs it), validates `manifest` and writes it as `pack`/manifest.json
+    (indented, as every pack has it)."""
+    with_tensor_sizes(pack, manifest)
     validate_manifest(manifest)
     path = pack / MANIFEST
     path.write_text(json.dumps(manifest, indent=2))

@@ -3,8 +3,8 @@
 // 1,192,482 + teacher.onnx.data 3,463,013,120; the float16 variant about half) and the shipped pack.
 import { describe, expect, it } from 'vitest';
 import { readPackJson } from '../testing/pack';
-import { WASM_ADDRESS_SPACE, WASM_WORKING_MARGIN, planCapacity, type CapacityInput } from './capacity';
-import { packGraphs, selectPrecision, type PrecisionChoice } from './graphs';
+import { WASM_ADDRESS_SPACE, WASM_WORKING_MARGIN, onDemandProblem, planCapacity, type CapacityInput } from './capacity';
+import { packGraphs, selectPrecision, type PackGraph, type PrecisionChoice } from './graphs';
 import { validateManifest, type Manifest } from './manifest';
 import { upFrontGraphs } from './pipeline-load';
 
@@ -17,9 +17,13 @@ const UNET16_DATA = 1_731_506_560;
 /** not written at full size yet (docs/tango.md): 2/3 of the VAE's 221 MB, and the vocoder's 55.3 M float32 parameters */
 const VAE = 147_000_000;
 const VOCODER = 221_200_000;
-/** FLAN-T5-large's 32,128 x 1,024 float32 embedding; the U-Net's largest, a 1,280 x 10,240 GEGLU projection */
+/**
+ * largest_tensor_bytes as the factory wrote them for that pack (tensor_sizes.py): FLAN-T5-large's
+ * 32,128 x 1,024 embedding and the U-Net's 1,280 x 2,560 x 3 x 3 up-block convolution, both at the
+ * float32 their int8 storage is cast to (the float16 variant's: half)
+ */
 const TEXT_TENSOR = 131_596_288;
-const UNET_TENSOR = 52_428_800;
+const UNET_TENSOR = 117_964_800;
 
 /** A manifest with Tango's graph sizes on the shipped pack's other fields; `unetTensor` overrides the U-Net's largest tensor. */
 function tango(unetTensor = UNET_TENSOR): Manifest {
@@ -95,7 +99,7 @@ describe('planCapacity: the Tango-size pack', () => {
     expect(plan.downloadBytes).toBe(weights16 + smallBytes(tango()));
   });
 
-  it('fits WebGPU without shader-f16 on float32 weights: the 52 MB largest tensor is under every limit', () => {
+  it('fits WebGPU without shader-f16 on float32 weights: the 118 MB largest tensor is under every limit', () => {
     const plan = planCapacity(input(tango(), 'webgpu', { shaderF16: false, limits: DEFAULT_LIMITS }));
     expect(plan).toMatchObject({ fits: true, weightBytes: weights32 });
     expect(plan.precision.dtype).toBe('float32');
@@ -143,5 +147,71 @@ describe('planCapacity: the shipped small pack', () => {
     const graphs = ['text_encoder.onnx', 'denoisers/snr+1-25.onnx', 'vae_decoder.onnx', 'vocoder.onnx'];
     expect(plan).toMatchObject({ fits: true, problem: null, storage: null });
     expect(plan.weightBytes).toBe(graphs.reduce((n, f) => n + (m.files[f]?.bytes ?? 0), 0));
+  });
+
+  it("is checked against WebGPU's buffers with the largest tensors the factory wrote into its manifest", () => {
+    const m = validateManifest(readPackJson('manifest.json'));
+    // the text encoder's word-piece table (int8, cast to float32) is the pack's largest weight
+    expect(m.text.encoder_largest_tensor_bytes).toBe(12_421_632);
+    expect(planCapacity(input(m, 'webgpu', { limits: DEFAULT_LIMITS })).fits).toBe(true);
+    const small = { maxBufferSize: 268_435_456, maxStorageBufferBindingSize: 8 * 2 ** 20 };
+    const plan = planCapacity(input(m, 'webgpu', { limits: small }));
+    expect(plan.fits).toBe(false);
+    expect(plan.problem).toMatch(/^The largest weight tensor of text_encoder\.onnx \(12\.4 MB\) does not fit in one buffer .* \(at most 8\.4 MB/);
+  });
+});
+
+describe('onDemandProblem: a denoiser downloaded on first use, beside the graphs already loaded', () => {
+  /** the pack as the factory wrote it: each U-Net stored int8 (869,068,016 bytes of external data, docs/tango.md) */
+  const UNET_INT8 = 869_068_016;
+  const float32: PrecisionChoice = { dtype: 'float32', reason: 'float32 weights' };
+  /** tango() with `students` more int8 U-Nets beside the teacher (the teacher stored int8 too) */
+  function withStudents(students: number): Manifest {
+    const m = structuredClone(tango());
+    const teacher = m.denoisers[0];
+    if (teacher?.role !== 'teacher') throw new Error('no teacher');
+    const unet = (id: string) => ({ id, file: `denoisers/${id}.onnx`, external_data: [`denoisers/${id}.onnx.data`], largest_tensor_bytes: UNET_TENSOR });
+    m.denoisers = [{ ...teacher, ...unet('teacher'), variants: [] }];
+    for (let i = 0; i < students; i++) {
+      m.denoisers.push({ ...unet(`s${i}`), role: 'student', method: 'bsa', steps: [25], guidance: { type: 'folded' }, distilled_from: 'teacher' });
+    }
+    for (const d of m.denoisers) {
+      m.files[d.file] = { bytes: UNET_GRAPH, sha256: SHA };
+      m.files[`${d.file}.data`] = { bytes: UNET_INT8, sha256: SHA };
+    }
+    delete m.files['denoisers/teacher.fp16.onnx'];
+    delete m.files['denoisers/teacher.fp16.onnx.data'];
+    return validateManifest(m);
+  }
+  const denoiser = (m: Manifest, id: string): PackGraph => {
+    const g = packGraphs(m).find((x) => x.denoiserId === id);
+    if (!g) throw new Error(id);
+    return g;
+  };
+  const others = (m: Manifest) => packGraphs(m).filter((g) => g.kind !== 'denoiser' && g.kind !== 'vae-encoder');
+
+  it('on WASM the teacher fits beside the loaded student: 1.58 + 0.87 GB + the 1 GiB margin', () => {
+    const m = withStudents(1);
+    const loaded = [...others(m), denoiser(m, 's0')];
+    expect(onDemandProblem({ manifest: m, loaded, graph: denoiser(m, 'teacher'), backend: 'wasm', precision: float32, limits: null })).toBeNull();
+  });
+
+  it('a third U-Net does not: it says what is loaded, what it needs, and that nothing is lost', () => {
+    const m = withStudents(2);
+    const loaded = [...others(m), denoiser(m, 's0'), denoiser(m, 's1')];
+    const problem = onDemandProblem({ manifest: m, loaded, graph: denoiser(m, 'teacher'), backend: 'wasm', precision: float32, limits: null });
+    const held = TEXT + VAE + VOCODER + 2 * (UNET_GRAPH + UNET_INT8);
+    expect(held + UNET_GRAPH + UNET_INT8 + WASM_WORKING_MARGIN).toBeGreaterThan(WASM_ADDRESS_SPACE);
+    expect(problem).toBe(
+      'denoisers/teacher.onnx (870.3 MB) does not fit beside the graphs already loaded (2.45 GB): with a 1.07 GB working margin they ' +
+        'need 4.40 GB, and WASM holds 4.3 GB (4 GiB). Nothing was downloaded, and the models already loaded still work: choose one ' +
+        'of them, or use a browser and device with WebGPU.',
+    );
+    // WebGPU holds the weights on the GPU: only the buffer limit applies there
+    const gpu = { manifest: m, loaded, graph: denoiser(m, 'teacher'), backend: 'webgpu' as const, precision: float32 };
+    expect(onDemandProblem({ ...gpu, limits: DEFAULT_LIMITS })).toBeNull();
+    expect(onDemandProblem({ ...gpu, limits: { maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 26 } })).toMatch(
+      /^The largest weight tensor of denoisers\/teacher\.onnx \(118\.0 MB\) does not fit .* The models already loaded still work\.$/,
+    );
   });
 });

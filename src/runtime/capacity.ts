@@ -158,3 +158,47 @@ export function planCapacity(input: CapacityInput): CapacityPlan {
   const storageNote = room && download > room.quota - room.usage ? storageTooSmall(download, room) : null;
   return { fits: problem === null, precision, problem, storage: storageNote, weightBytes: weights, downloadBytes: download };
 }
+
+export interface OnDemandInput {
+  manifest: Manifest;
+  /** the graphs whose sessions exist (they stay in memory) */
+  loaded: readonly PackGraph[];
+  /** the graph a request needs, not loaded yet */
+  graph: PackGraph;
+  /** 'cpu' (onnxruntime-node: the CLI and tests) has neither limit */
+  backend: 'webgpu' | 'wasm' | 'cpu';
+  /** the precision the pack was loaded at (on-demand graphs load at the same) */
+  precision: PrecisionChoice;
+  limits: GpuBufferLimits | null;
+}
+
+/** Why `file` cannot join the graphs already in WASM's memory, in words, with what to do. */
+export function wasmCannotAdd(file: string, adding: number, held: number): string {
+  return (
+    `${file} (${formatBytes(adding)}) does not fit beside the graphs already loaded (${formatBytes(held)}): with a ` +
+    `${formatBytes(WASM_WORKING_MARGIN)} working margin they need ${formatBytes(held + adding + WASM_WORKING_MARGIN)}, and WASM ` +
+    'holds 4.3 GB (4 GiB). Nothing was downloaded, and the models already loaded still work: choose one of them, or use a ' +
+    'browser and device with WebGPU.'
+  );
+}
+
+/**
+ * Before a graph is downloaded on first use (a denoiser the grid or the user asks for): null
+ * when it fits beside the loaded graphs, else why not. On WASM the loaded graphs' weights and
+ * the new one's share the 4 GiB heap; on WebGPU the new graph's largest tensor must fit a buffer.
+ */
+export function onDemandProblem(input: OnDemandInput): string | null {
+  const { manifest, backend, limits, precision } = input;
+  const [source] = sourcesAt([input.graph], precision.dtype);
+  if (!source) return null;
+  if (backend === 'webgpu' && limits) {
+    const over = tooLargeForBuffers([source], bufferLimit(limits));
+    if (over.length > 0) return `${buffersTooSmall(over, bufferLimit(limits))} The models already loaded still work.`;
+  }
+  if (backend === 'wasm') {
+    const held = weightBytes(manifest, sourcesAt(input.loaded, precision.dtype));
+    const adding = sourceBytes(manifest, source);
+    if (held + adding + WASM_WORKING_MARGIN > WASM_ADDRESS_SPACE) return wasmCannotAdd(source.file, adding, held);
+  }
+  return null;
+}

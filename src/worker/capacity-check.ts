@@ -2,12 +2,13 @@
 // tell before a download (the WebGPU adapter's limits, the storage estimate, which files the cache
 // already holds) and stops a load that cannot fit with a sentence that says why and what to do.
 
-import { planCapacity, type CapacityPlan, type GpuBufferLimits, type StorageRoom } from '../runtime/capacity';
+import { onDemandProblem, planCapacity, type CapacityPlan, type GpuBufferLimits, type StorageRoom } from '../runtime/capacity';
 import { SoundstepError } from '../runtime/errors';
-import type { PackGraph, PrecisionChoice } from '../runtime/graphs';
+import { packGraphs, type PackGraph, type PrecisionChoice } from '../runtime/graphs';
 import type { Manifest } from '../runtime/manifest';
 import { cacheKey, fileUrl, type CacheLike } from '../runtime/pack-cache';
 import type { DeviceChoice } from './device';
+import type { Loaded } from './worker-context';
 
 /** A load stopped before downloading because the device cannot hold the pack (kind 'device'). */
 export class CapacityError extends SoundstepError {
@@ -61,4 +62,25 @@ export async function checkCapacity(
   });
   if (!plan.fits) throw new CapacityError(plan.problem ?? 'this pack does not fit this device');
   return plan;
+}
+
+/**
+ * Before denoiser `id` downloads on first use: throws (kind 'input': this request, on this device,
+ * beside what is loaded; nothing is lost) when it cannot fit, naming the file and what to do.
+ */
+export function checkOnDemand(loaded: Loaded, id: string): void {
+  const { pipeline } = loaded;
+  const graphs = packGraphs(pipeline.manifest);
+  const missing = new Set(pipeline.notLoaded().map((g) => `${g.kind} ${g.denoiserId ?? ''}`));
+  const graph = graphs.find((g) => g.kind === 'denoiser' && g.denoiserId === id);
+  if (!graph) return; // validateRequest has refused an unknown id already
+  const problem = onDemandProblem({
+    manifest: pipeline.manifest,
+    loaded: graphs.filter((g) => !missing.has(`${g.kind} ${g.denoiserId ?? ''}`)),
+    graph,
+    backend: loaded.backend,
+    precision: loaded.ready.load?.precision ?? { dtype: 'float32', reason: 'float32 weights' },
+    limits: adapterLimits(loaded.device),
+  });
+  if (problem) throw new SoundstepError('input', problem);
 }

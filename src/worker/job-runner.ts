@@ -3,6 +3,7 @@
 
 import { encodeWav } from '../engine/wav';
 import { errorKind, errorProblem, SoundstepError } from '../runtime/errors';
+import { checkOnDemand } from './capacity-check';
 import { deviceLostMessage, markDeviceLost } from './device-lost';
 import type { DenoiseOnceRequest, GenerateMessage } from './protocol';
 import { errorReply, fileReplies, type Loaded, type WorkerContext } from './worker-context';
@@ -38,6 +39,7 @@ async function ensureDenoiser(ctx: WorkerContext, loaded: Loaded, id: number, re
   const { pipeline } = loaded;
   if (pipeline.hasDenoiser(request.denoiserId)) return;
   pipeline.validateRequest(request); // a request the pack refuses downloads nothing
+  checkOnDemand(loaded, request.denoiserId); // nor one this device cannot hold beside what is loaded
   await pipeline.ensureDenoiser(request.denoiserId, { signal, onFile: fileReplies(ctx, id) });
   // the ready reply is sent again when a later load fails (restored): it must not list it any more
   const load = loaded.ready.load;
