@@ -92,7 +92,7 @@ const toyGraph: Graph = {
       const t = Number((feeds['timestep']!.data as BigInt64Array)[0]);
       (fetches['v_prediction']!.data as Float32Array).set(toyV(z, t, feeds['sample']!.dims[0]!));
       return Promise.resolve(fetches);
-    }) as OrtSession['run'],
+    }),
     release: () => Promise.resolve(),
   },
 };

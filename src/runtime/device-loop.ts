@@ -54,9 +54,6 @@ interface GpuOrt extends OrtModule {
   env: { webgpu: { device?: GpuDeviceLike | Promise<GpuDeviceLike> } };
 }
 
-/** A session run with pre-allocated outputs: onnxruntime-web's run(feeds, fetches). */
-type RunWithFetches = (feeds: Record<string, OrtTensor>, fetches: Record<string, OrtTensor>) => Promise<Record<string, OrtTensor>>;
-
 /** What one loop needs: the denoiser, its text rows, the start latent and the grid (as sample()). */
 export interface DeviceSampleArgs {
   denoiser: Graph;
@@ -149,7 +146,7 @@ export class DeviceLoop {
         const feeds = { [STEP_IO.z]: zIn, [STEP_IO.v]: v, ...this.scalarFeeds(stepScalars(args.abar, grid, k, guidance)) };
         const out = tensor(zNext, 1);
         const fetches: Record<string, OrtTensor> = zRows ? { [STEP_IO.zNext]: out, [STEP_IO.zRows]: zRows } : { [STEP_IO.zNext]: out };
-        await (step.run as RunWithFetches).call(step, feeds, fetches);
+        await step.run(feeds, fetches);
         [z, zNext] = [zNext, z];
         args.onStep?.(k);
       }
@@ -193,7 +190,7 @@ export class DeviceLoop {
   /** One pack-graph run into pre-allocated GPU outputs; ORT's failure named with the graph (kind 'device'). */
   private async run(graph: Graph, feeds: Record<string, OrtTensor>, fetches: Record<string, OrtTensor>): Promise<void> {
     try {
-      await (graph.session.run as RunWithFetches).call(graph.session, feeds, fetches);
+      await graph.session.run(feeds, fetches);
     } catch (e) {
       const text = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim();
       throw new PackError(graph.file, `running the ${graph.kind} graph on the WebGPU device failed: ${text}`, { cause: e, kind: 'device' });

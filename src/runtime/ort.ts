@@ -30,7 +30,8 @@ export interface OrtSession {
   readonly outputNames: readonly string[];
   readonly inputMetadata?: readonly OrtValueMetadata[];
   readonly outputMetadata?: readonly OrtValueMetadata[];
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** `fetches`: pre-allocated outputs (e.g. GPU buffers, Tensor.fromGpuBuffer) that the run writes into */
+  run(feeds: Record<string, OrtTensor>, fetches?: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
 

@@ -47,26 +47,27 @@ export function postDevice(ctx: WorkerContext, env: LoadEnv, device: DeviceChoic
  * inside withYieldingRuns, the check falls between the yield (where a 'cancel' message gets in)
  * and the evaluation, so a cancel that arrives in that gap does not cost one more step.
  */
-function withAbortCheck(ort: OrtModule, ctx: WorkerContext, backend: DeviceChoice['backend']): OrtModule {
+export function withAbortCheck(ort: OrtModule, ctx: WorkerContext, backend: DeviceChoice['backend']): OrtModule {
   const checked = (session: OrtSession): OrtSession =>
     new Proxy(session, {
       get(target, prop) {
         if (prop === 'run') {
           // a lost WebGPU device fails a WebGPU run at once (device-lost.ts), before or during it;
           // the WASM rebuild's runs do not wait on it
-          return (feeds: Parameters<OrtSession['run']>[0]) =>
+          // (fetches pass through: the device loop's pre-allocated GPU outputs, device-loop.ts)
+          return (...args: Parameters<OrtSession['run']>) =>
             ctx.activeSignal?.aborted
               ? Promise.reject(new CancelledError())
               : backend === 'webgpu'
-                ? untilDeviceLost(ctx, () => target.run(feeds))
-                : target.run(feeds);
+                ? untilDeviceLost(ctx, () => target.run(...args))
+                : target.run(...args);
         }
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
   return {
-    Tensor: ort.Tensor,
+    ...ort, // env and the rest as they are (the device loop needs env.webgpu)
     InferenceSession: { create: async (model, options) => checked(await ort.InferenceSession.create(model, options)) },
   };
 }

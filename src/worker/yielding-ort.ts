@@ -33,18 +33,23 @@ function yielding(session: OrtSession): OrtSession {
     get outputMetadata() {
       return session.outputMetadata;
     },
-    run: async (feeds) => {
+    // fetches pass through: the WebGPU device loop's outputs are GPU buffers it pre-allocated
+    run: async (feeds, fetches) => {
       await nextMacrotask();
-      return session.run(feeds);
+      return fetches ? session.run(feeds, fetches) : session.run(feeds);
     },
     release: () => session.release(),
   };
 }
 
-/** `ort` with every session's run() preceded by one trip through the event loop. */
+/**
+ * `ort` with every session's run() preceded by one trip through the event loop. The rest of the
+ * module passes through as it is: the WebGPU device loop needs its `env.webgpu` and
+ * Tensor.fromGpuBuffer (without them it never ran in the app, docs/speed.md).
+ */
 export function withYieldingRuns(ort: OrtModule): OrtModule {
   return {
-    Tensor: ort.Tensor,
+    ...ort,
     InferenceSession: {
       create: async (buffer, options) => yielding(await ort.InferenceSession.create(buffer, options)),
     },
