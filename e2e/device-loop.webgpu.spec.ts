@@ -15,11 +15,11 @@
 // The engine's loop (src/engine/sample.ts, as before the device loop) makes 1 + 25 + 2 = 28 for a
 // 25-step generation (v read back after each step).
 //
-// Not there yet (docs/speed.md): measured 29 for the student, 31 for the guided teacher, on 2026-12-03.
-// The denoiser's inputs `sample` and `encoder_hidden_states` feed `Shape` nodes, which the WebGPU EP
-// places on the CPU, so ONNX Runtime still copies a GPU tensor to the host about once per step.
-// So the loop is opt-in (the worker's __soundstepDeviceLoop, set here), and this spec asserts the
-// audio against WASM and no more than 4 + 1 per step readbacks; tighten to 4 when the copy is gone.
+// Measured on 2026-12-03 (docs/speed.md): 5 and 7 readbacks in two device-loop generations of the
+// student against the engine loop's 30; the same audio. (Before that day the app never ran the device
+// loop: the worker's session wrappers hid onnxruntime-web's env, so the "29" measured then was the
+// engine's loop.) The loop stays opt-in (the worker's __soundstepDeviceLoop, set here): on
+// SwiftShader its steps are not faster, and no real GPU was at hand to time it.
 //
 // A script, not part of `npm test`: each generation takes 9-15 minutes on SwiftShader here.
 // Run: SOUNDSTEP_DEVICE_LOOP_E2E=1 npx playwright test --project=webgpu e2e/device-loop.webgpu.spec.ts
@@ -47,9 +47,9 @@ function generationWorker(page: Page): Worker {
   return found[0]!;
 }
 
-/** Wraps mapAsync in the generation worker (once) and zeroes its counter. */
-async function resetReadbacks(page: Page): Promise<void> {
-  await generationWorker(page).evaluate(() => {
+/** Wraps mapAsync in the generation worker (once), zeroes its counter and turns the device loop on or off. */
+async function resetReadbacks(page: Page, deviceLoop: boolean): Promise<void> {
+  await generationWorker(page).evaluate((loop) => {
     const scope = self as unknown as { __readbacks?: number; GPUBuffer?: { prototype: { mapAsync: (...a: unknown[]) => Promise<void> } } };
     const proto = scope.GPUBuffer?.prototype;
     if (!proto) throw new Error('no GPUBuffer in the generation worker');
@@ -61,8 +61,8 @@ async function resetReadbacks(page: Page): Promise<void> {
       };
     }
     scope.__readbacks = 0;
-    (self as unknown as { __soundstepDeviceLoop?: boolean }).__soundstepDeviceLoop = true; // opt in (device-loop.ts runs())
-  });
+    (self as unknown as { __soundstepDeviceLoop?: boolean }).__soundstepDeviceLoop = loop; // device-loop.ts runs()
+  }, deviceLoop);
 }
 
 const readbacks = (page: Page): Promise<number> =>
@@ -113,7 +113,7 @@ function noter(testInfo: TestInfo): (description: string) => void {
 
 for (const teacher of [true, false]) {
   const name = teacher ? 'the guided teacher, 25 steps' : 'the 25-step student';
-  test(`${name}: the WebGPU loop matches the WASM audio and reads back at most ${READBACKS_PER_GENERATION} + 1 per step`, async ({ browser }, testInfo) => {
+  test(`${name}: the WebGPU loop matches the WASM audio and reads back a few times per generation, not per step`, async ({ browser }, testInfo) => {
     test.skip(process.env.SOUNDSTEP_DEVICE_LOOP_E2E !== '1', 'a script: SOUNDSTEP_DEVICE_LOOP_E2E=1 (9-15 min per generation on SwiftShader)');
     test.setTimeout(3_000_000); // SwiftShader on two loaded cores: a guided 25-step generation took 15 minutes
     const note = noter(testInfo);
@@ -126,21 +126,30 @@ for (const teacher of [true, false]) {
       const onWasm = await generate(cpu, teacher, 1);
       await cpu.page.close();
 
-      // 2. WebGPU: the same, counting readbacks in the generation worker
+      // 2. WebGPU, the same prompt and seed three times, counting readbacks in the generation worker:
+      //    the device loop twice (the first also creates its step graph's session), then the engine's loop
       const gpu = new SoundstepPage(await context.newPage());
       await gpu.goto({ backend: 'webgpu' });
       await expect(gpu.deviceBackend).toHaveText('WebGPU', { timeout: 120_000 });
       await gpu.waitForReady(600_000);
-      await resetReadbacks(gpu.page);
-      const onGpu = await generate(gpu, teacher, 2); // the history brings the WASM page's result back
-      const count = await readbacks(gpu.page);
-      const d = compare(onGpu.samples, onWasm.samples);
-      note(`${name}: ${count} readbacks per generation (expected ${READBACKS_PER_GENERATION})`);
-      note(`${name}: audio vs WASM max abs ${d.maxAbs.toExponential(3)}, rel RMS ${d.relRms.toExponential(3)}`);
-      note(`${name}: denoise on WebGPU (SwiftShader) ${ms(onGpu)}, on WASM ${ms(onWasm)}`);
+      const runs: Array<{ made: Made; count: number }> = [];
+      for (const [i, loop] of [true, true, false].entries()) {
+        await resetReadbacks(gpu.page, loop);
+        const made = await generate(gpu, teacher, i + 2); // the history brings the WASM page's result back
+        runs.push({ made, count: await readbacks(gpu.page) });
+      }
+      const [first, loop, engine] = runs as [typeof runs[0], typeof runs[0], typeof runs[0]];
+      const d = compare(loop.made.samples, onWasm.samples);
+      const e = compare(engine.made.samples, loop.made.samples);
+      note(`${name}: readbacks per generation: device loop ${first.count} (first), ${loop.count} (second); the engine's loop ${engine.count}`);
+      note(`${name}: device loop audio vs WASM max abs ${d.maxAbs.toExponential(3)}, rel RMS ${d.relRms.toExponential(3)}; vs the engine's loop on WebGPU ${e.maxAbs.toExponential(3)} / ${e.relRms.toExponential(3)}`);
+      note(`${name}: denoise on WebGPU (SwiftShader): device loop ${ms(loop.made)}, engine's loop ${ms(engine.made)}; on WASM ${ms(onWasm)}`);
       expect(d.maxAbs).toBeLessThan(MAX_ABS_TOLERANCE);
       expect(d.relRms).toBeLessThan(REL_RMS_TOLERANCE);
-      expect(count).toBeLessThanOrEqual(READBACKS_PER_GENERATION + STEPS); // the goal: READBACKS_PER_GENERATION
+      expect(e.maxAbs).toBeLessThan(MAX_ABS_TOLERANCE);
+      // none per step: a few per generation (4 expected, 5-7 measured: docs/speed.md), against one per step
+      expect(loop.count).toBeLessThanOrEqual(2 * READBACKS_PER_GENERATION);
+      expect(engine.count).toBeGreaterThanOrEqual(STEPS); // the engine's loop reads v back every step
     } finally {
       await context.close();
     }

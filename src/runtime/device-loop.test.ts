@@ -107,7 +107,7 @@ describe('DeviceLoop = the engine sample() (E7, E8, E20), one readback', () => {
       const counter = { maps: 0 };
       const loop = DeviceLoop.for(fakeGpuOrt(fakeDevice(counter)), 'webgpu')!;
       const scope = globalThis as { __soundstepDeviceLoop?: boolean };
-      expect(loop.runs()).toBe(false); // opt-in while it saves no readback (device-loop.ts runs())
+      expect(loop.runs()).toBe(false); // opt-in until a real GPU times it (device-loop.ts runs())
       scope.__soundstepDeviceLoop = true;
       expect(loop.runs()).toBe(true);
       expect(loop.runs(() => start)).toBe(false); // inpainting keeps the engine's loop

@@ -98,11 +98,11 @@ export class DeviceLoop {
 
   /**
    * Whether this generation runs here. Opt-in for now: only while `__soundstepDeviceLoop` is set in
-   * the generation worker (e2e/device-loop.webgpu.spec.ts sets it), because the loop does not yet
-   * cut the readbacks (measured 29 per 25-step generation against the engine loop's 28: ONNX
-   * Runtime still copies the sample to the CPU for the U-Net's Shape nodes, docs/speed.md) and its
-   * speed against the engine's loop is unmeasured. Never with a `constrain` (inpainting, E21: it
-   * needs z on the CPU after every step, so the engine's loop keeps it).
+   * the generation worker (e2e/device-loop.webgpu.spec.ts sets it). It reads back 5-7 times per
+   * 25-step generation against the engine loop's 30 with the same audio, but on SwiftShader (the
+   * only adapter here) its steps are not faster, and no real GPU has timed it (docs/speed.md).
+   * Never with a `constrain` (inpainting, E21: it needs z on the CPU after every step, so the
+   * engine's loop keeps it).
    */
   runs(constrain?: unknown): boolean {
     return constrain === undefined && (globalThis as { __soundstepDeviceLoop?: boolean }).__soundstepDeviceLoop === true;

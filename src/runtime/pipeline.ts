@@ -173,7 +173,7 @@ export class Pipeline {
       const progress = (step: number): void => onProgress?.({ stage: 'denoise', step, totalSteps: grid.length });
       progress(0);
       const [guidance, onStep] = [guided ? req.guidanceScale : undefined, (k: number): void => progress(k + 1)];
-      // WebGPU, opt-in while it saves no readback (./device-loop.ts runs()); inpainting's constrain (E21): sample()
+      // WebGPU, opt-in until a real GPU times it (./device-loop.ts runs()); inpainting's constrain (E21): sample()
       if (this.device?.runs(plan.constrain)) return this.device.sample({ denoiser: await this.ensureDenoiser(denoiser.id), hidden, mask: tokens.attentionMask, start: plan.start, dims: [C, Tl * lengthK, F], grid, abar: this.abar, guidance, onStep, signal });
       return sample(denoise, plan.start, grid, this.abar, guidance, onStep, plan.constrain);
     });
