@@ -120,15 +120,21 @@ def prompt_set(cfg: PackConfig, name: str, count: int) -> tuple[list[dict], dict
     return prompts, real
 
 
-def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, cache: Path) -> np.ndarray:
+def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, cache: Path,
+             split: bool = False) -> np.ndarray:
     """The row's waveforms (P, samples) for one seed. The sampled latents are cached, not the audio,
-    so a pack with another VAE decoder or vocoder is heard on the very same latents."""
+    so a pack with another VAE decoder or vocoder is heard on the very same latents. `split`: prompts
+    that name an order ("X followed by Y") are sampled in two halves (time_split.py), as the app does."""
     from .evaluate import EvalConfig, sample_latents
     from .generate import Timing
+    from .time_split import sample_latents_split
+    texts = [p["prompt"] for p in prompts]
     if cache.exists():
         z0 = np.load(cache)
+    elif split:
+        z0 = sample_latents_split(runner, denoiser, steps, texts, seed)
     else:
-        z0 = sample_latents(EvalConfig(), runner, denoiser, steps, [p["prompt"] for p in prompts], seed, Timing())
+        z0 = sample_latents(EvalConfig(), runner, denoiser, steps, texts, seed, Timing())
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, z0.astype(np.float32))
     return runner.decode(z0)
@@ -141,7 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default="small")
     ap.add_argument("--pack", type=Path)
     ap.add_argument("--set", choices=["free-form", "test"], default="free-form")
-    ap.add_argument("--rows", nargs="*", default=["teacher:200", "bsa-25:25"], help="denoiser:steps")
+    ap.add_argument("--rows", nargs="*", default=["teacher:200", "bsa-25:25"],
+                    help="denoiser:steps, or denoiser:steps+split (order prompts sampled in two halves, time_split.py)")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--prompts", type=int, default=100, help="test set: how many test captions")
     args = ap.parse_args(argv)
@@ -158,10 +165,13 @@ def main(argv: list[str] | None = None) -> None:
         result["rows"]["real clips"] = summarize(prompts, [hear_run(prompts, real["wave"].numpy(), pitch=reference)])
     for row in args.rows:
         denoiser, steps = row.split(":")
+        steps, _, mode = steps.partition("+")
+        if mode not in ("", "split"):
+            raise SystemExit(f"--rows {row}: the only mode after '+' is 'split'")
         runs = []
         for seed in range(args.seeds):
-            cache = eval_dir(cfg) / "prompts" / args.set / f"{denoiser}-{steps}" / f"seed{seed}.npy"
-            wave = generate(runner, denoiser, int(steps), prompts, seed, cache)
+            cache = eval_dir(cfg) / "prompts" / args.set / f"{denoiser}-{steps}{'-' + mode if mode else ''}" / f"seed{seed}.npy"
+            wave = generate(runner, denoiser, int(steps), prompts, seed, cache, split=mode == "split")
             runs.append(hear_run(prompts, wave, reference))
         result["rows"][row] = {"seeds": args.seeds, **summarize(prompts, runs)}
         print(f"[prompts] {args.set} {row}: {json.dumps(result['rows'][row])}", flush=True)

@@ -1,0 +1,52 @@
+"""Order prompts sampled in two halves (time_split.py)."""
+import numpy as np
+import pytest
+import torch
+
+from soundstep_factory.time_split import blend, first_part_weight, sample_latents_split, split_in_time
+
+
+@pytest.mark.parametrize("prompt, halves", [
+    ("a phone rings followed by a man talking", ("a phone rings", "a man talking")),
+    ("piano music and then a woman talks", ("piano music", "a woman talks")),
+    ("a bell rings, then a man speaks", ("a bell rings", "a man speaks")),
+    ("First a dog barks, then rain falls.", ("a dog barks", "rain falls")),
+    ("A dog barks FOLLOWED BY applause", ("A dog barks", "applause")),
+    ("a dog barks while rain falls", None),
+    ("thunder", None),
+    ("followed by a man talking", None),
+    ("the athens orchestra", None),  # "then" inside a word is not the sequence word
+])
+def test_split_in_time(prompt, halves):
+    assert split_in_time(prompt) == halves
+
+
+def test_the_first_part_holds_the_first_half_and_crossfades_at_the_middle():
+    w = first_part_weight(64)[0, 0, :, 0]
+    assert w.shape == (64,)
+    assert torch.all(w[1:] < w[:-1])  # falls throughout
+    assert w[0] > 0.999 and w[-1] < 0.001
+    assert w[31] == pytest.approx(1 - w[32], abs=1e-6) and 0.5 < w[31] < 0.65  # symmetric about 31.5
+    assert w[:16].min() > 0.98 and w[48:].max() < 0.02  # mixed within the middle half of the clip
+
+
+def test_blend_takes_each_part_in_its_half():
+    first, second = torch.ones(2, 4, 64, 16), -torch.ones(2, 4, 64, 16)
+    v = blend(first, second)
+    assert v[:, :, 0].min() > 0.99 and v[:, :, -1].max() < -0.99
+    assert torch.allclose(v[:, :, 31], -v[:, :, 32], atol=1e-6)
+
+
+def test_sampling_splits_only_the_prompts_that_name_an_order(micro):
+    from soundstep_factory.generate import PackRunner, noise_for
+    runner = PackRunner(micro["pack"])
+    prompts = ["a dog barks followed by a man speaking", "rain falls on a roof"]
+    student = next(d for d in runner.files if d != "teacher")
+    for denoiser in ("teacher", student):  # guided (a third, unconditional row) and folded
+        z = sample_latents_split(runner, denoiser, 2, prompts, seed=3)
+        assert z.shape == (2, *runner.latent_shape) and np.isfinite(z).all()
+        noise = noise_for(3, 2, runner.latent_shape)
+        hidden, mask = runner.encode(prompts)
+        whole = runner.sample(denoiser, 2, hidden, mask, noise, runner.guidance_for(denoiser))
+        np.testing.assert_allclose(z[1], whole[1], atol=1e-5)  # no order named: sampled as before
+        assert np.abs(z[0] - whole[0]).max() > 1e-3  # an order named: sampled in two halves
