@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from soundstep_factory.time_split import blend, first_part_weight, sample_latents_split, split_in_time
+from soundstep_factory.time_split import blend, first_part_weight, sample_latents_split, sample_split, split_in_time
 
 
 @pytest.mark.parametrize("prompt, halves", [
@@ -41,12 +41,23 @@ def test_sampling_splits_only_the_prompts_that_name_an_order(micro):
     from soundstep_factory.generate import PackRunner, noise_for
     runner = PackRunner(micro["pack"])
     prompts = ["a dog barks followed by a man speaking", "rain falls on a roof"]
-    student = next(d for d in runner.files if d != "teacher")
-    for denoiser in ("teacher", student):  # guided (a third, unconditional row) and folded
-        z = sample_latents_split(runner, denoiser, 2, prompts, seed=3)
-        assert z.shape == (2, *runner.latent_shape) and np.isfinite(z).all()
-        noise = noise_for(3, 2, runner.latent_shape)
-        hidden, mask = runner.encode(prompts)
-        whole = runner.sample(denoiser, 2, hidden, mask, noise, runner.guidance_for(denoiser))
-        np.testing.assert_allclose(z[1], whole[1], atol=1e-5)  # no order named: sampled as before
-        assert np.abs(z[0] - whole[0]).max() > 1e-3  # an order named: sampled in two halves
+    noise = noise_for(3, 2, runner.latent_shape)
+    hidden, mask = runner.encode(prompts)
+    # the micro pack's one denoiser, guided (a third, unconditional row) as the pack says
+    z = sample_latents_split(runner, "teacher", 2, prompts, seed=3)
+    assert z.shape == (2, *runner.latent_shape) and np.isfinite(z).all()
+    whole = runner.sample("teacher", 2, hidden, mask, noise, runner.guidance_for("teacher"))
+    np.testing.assert_allclose(z[1], whole[1], atol=1e-5)  # no order named: sampled as before
+    assert np.abs(z[0] - whole[0]).max() > 1e-3  # an order named: sampled in two halves
+
+
+def test_an_unguided_split_is_the_blend_of_the_two_halves_v(micro):
+    """Unguided, one step from pure noise: x_hat = -v (E4 at alpha 0, sigma 1, up to the grid's
+    first alpha), so the split sample is the time blend of the two halves' own samples."""
+    from soundstep_factory.generate import PackRunner, noise_for
+    runner = PackRunner(micro["pack"])
+    noise = noise_for(5, 1, runner.latent_shape)
+    split = sample_split(runner, "teacher", 1, [("a dog barks", "a man speaking")], noise, None)
+    parts = [runner.sample("teacher", 1, *runner.encode([p]), noise, None) for p in ("a dog barks", "a man speaking")]
+    expected = blend(torch.from_numpy(parts[0]), torch.from_numpy(parts[1])).numpy()
+    np.testing.assert_allclose(split, expected, atol=1e-5)
