@@ -1,5 +1,6 @@
 // Prompt rules: a blank prompt cannot be generated (and the page says why); an overlong one
-// generates and the page says it was truncated.
+// generates and the page says it was truncated; one that names an order is made in two halves
+// (docs/sampling.md E23) and the page says so.
 
 import { test, expect } from './fixtures';
 
@@ -42,4 +43,16 @@ test('an overlong prompt generates and the page says it was truncated', async ({
   expect(result.truncated).toBe(true);
   expect(result.tokenCount).toBeGreaterThan(manifest.maxTokens);
   await expect(app.prompt).toHaveValue(prompt);
+});
+
+test('a prompt that names an order is made in two halves, and the page says which part comes first', async ({ app }) => {
+  await app.goto({ backend: 'wasm' });
+  await app.waitForReady();
+  await app.startGeneration('a phone rings followed by a man talking', 25);
+  await app.waitForAudio();
+  const note = app.page.getByTestId('time-split');
+  await expect(note).toHaveText('Your prompt names an order, so it was made in two halves: “a phone rings” first, then “a man talking”.');
+  const result = await app.result();
+  expect(result.timeSplit).toEqual(['a phone rings', 'a man talking']);
+  expect(result.networkEvaluations).toBe(2 * 25); // the default student: both halves every step
 });

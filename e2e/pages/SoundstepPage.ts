@@ -35,6 +35,7 @@ export interface PageResult {
   totalMs: number;
   timings: Record<string, number>;
   networkEvaluations: number;
+  timeSplit?: [string, string];
   truncated: boolean;
   tokenCount: number;
   fileName: string;

@@ -39,6 +39,8 @@ Options:
   --seed N           noise seed (default 0)
   --seconds S        clip length (generate): a whole multiple of the pack's clip up to 10.24 s, for a
                      pack whose graphs take longer latents (default: the pack's own, 2.56 s)
+  --whole-prompt     generate: sample "X followed by Y" / "X, then Y" as one prompt, not in two halves
+                     (docs/sampling.md E23; the default splits it, as the app does)
   --out FILE         WAV file to write (generate)
   --runs N           timed runs per step count after one warm-up (bench; default 3;
                      profile: evaluations per graph, default 20)
@@ -64,6 +66,7 @@ const OPTIONS = {
   guidance: { type: 'string' },
   seed: { type: 'string' },
   seconds: { type: 'string' },
+  'whole-prompt': { type: 'boolean' },
   out: { type: 'string' },
   runs: { type: 'string' },
   backend: { type: 'string' },
@@ -142,6 +145,7 @@ function request(flags: Flags, manifest: Manifest, steps?: number): GenerateRequ
     seed: int(flags.seed, 'seed', 0),
     // the pipeline checks the length against the pack and says which lengths it makes
     ...(flags.seconds === undefined ? {} : { seconds: float(flags.seconds, 'seconds', manifest.audio.clip_seconds) }),
+    ...(flags['whole-prompt'] ? { splitInTime: false } : {}),
   };
 }
 
@@ -170,6 +174,7 @@ async function generate(flags: Flags): Promise<void> {
     console.log(
       `wrote ${flags.out}: ${seconds.toFixed(2)} s at ${result.sampleRate} Hz, RMS ${rms(result.waveform).toFixed(4)}; ` +
         `${req.denoiserId} ${req.steps} steps, ${result.networkEvaluations} network evaluations, ${ms(totalMs(result))} ms` +
+        (result.timeSplit ? `; in two halves: "${result.timeSplit[0]}", then "${result.timeSplit[1]}"` : '') +
         (result.truncated ? `; prompt truncated (${result.tokenCount} tokens > ${pipeline.manifest.text.max_tokens})` : ''),
     );
   } finally {

@@ -33,6 +33,8 @@ export interface HistoryRecord {
   networkEvaluations: number;
   truncated: boolean;
   tokenCount: number;
+  /** the prompt's two parts when it was sampled in two halves (E23) */
+  timeSplit?: [string, string];
   fileName: string;
   /** the pack's mel settings, to draw the spectrogram */
   mel: MelConfig;
@@ -100,6 +102,7 @@ export function isHistoryRecord(v: unknown): v is HistoryRecord {
     isNum(v['networkEvaluations']) &&
     typeof v['truncated'] === 'boolean' &&
     isNum(v['tokenCount']) &&
+    (v['timeSplit'] === undefined || (Array.isArray(v['timeSplit']) && v['timeSplit'].length === 2 && v['timeSplit'].every((x) => typeof x === 'string'))) &&
     typeof v['fileName'] === 'string' &&
     isObject(v['mel']) &&
     isNum(v['mel']['n_fft']) &&

@@ -34,6 +34,12 @@ export interface GenerateRequest {
   seconds?: number;
   /** start from a latent instead of pure noise: inpaint a result's range, or start from a sound */
   edit?: LatentEdit;
+  /**
+   * A prompt that names an order ("X followed by Y", "X, then Y") is sampled in two halves, X in
+   * the first and Y in the second (docs/sampling.md E23; costs one more evaluation per step).
+   * Absent or true: on; false: the whole prompt at once.
+   */
+  splitInTime?: boolean;
 }
 
 /**
@@ -84,6 +90,8 @@ export interface GenerateResult {
   tokenCount: number;
   /** the final latent z [C, T, F] (scaled like the denoisers' x), kept so the result can be inpainted */
   latent: Float32Array;
+  /** the two parts when the prompt was sampled in two halves (E23), first then second */
+  timeSplit?: [string, string];
 }
 
 export interface GenerateOptions {

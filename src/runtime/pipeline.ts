@@ -1,15 +1,15 @@
-// The text-to-audio pipeline over ONNX Runtime (web or node), implementing ./api.ts.
-// Reads as numbered stages (STYLE.md): 1. tokenize, 2. encode text, 3. denoise, 4. decode latent,
-// 5. vocode. The sampler is the pure src/engine/ (docs/sampling.md); the pack layout is
-// docs/pack-format.md. Loading lives in ./pipeline-load.ts, the sessions (those created at
-// load, the others on first use) in ./sessions.ts, graph I/O in ./graph-io.ts, the request
-// checks in ./request-checks.ts, the sampler loop on the WebGPU device in ./device-loop.ts.
+// The text-to-audio pipeline over ONNX Runtime (web or node), implementing ./api.ts, as numbered
+// stages (STYLE.md): 1. tokenize, 2. encode text, 3. denoise, 4. decode latent, 5. vocode. The
+// sampler is the pure src/engine/ (docs/sampling.md), the pack layout docs/pack-format.md. Loading:
+// ./pipeline-load.ts; sessions (at load and on first use): ./sessions.ts; graph I/O: ./graph-io.ts;
+// request checks and text rows: ./request-checks.ts; the WebGPU device's sampler loop: ./device-loop.ts.
 
 import { meanPool } from '../engine/embedding';
 import { gaussianNoise } from '../engine/rng';
 import { logMel } from '../engine/mel';
 import { sample, type Denoise } from '../engine/sample';
 import { alphasCumprod, trailingGrid } from '../engine/schedule';
+import { splitDenoise } from '../engine/time-split';
 import { STAGES, type Backend, type GenerateOptions, type GenerateRequest, type GenerateResult, type Stage } from './api';
 import { CancelledError, InputError } from './errors';
 import type { Graph } from './graph-io';
@@ -20,7 +20,7 @@ import { loadPack, type GraphLoadOptions, type LoadedPack, type LoadReport, type
 import { PackSessions, type NotLoaded } from './sessions';
 import { warmUp } from './warm-up';
 import { planDenoise } from './latent-start';
-import { checkDenoiseInputs, checkLatent, checkRequest, unconditionalPrompt } from './request-checks';
+import { checkDenoiseInputs, checkLatent, checkRequest, textRows } from './request-checks';
 import { clipMultiple, framesOf, timeAxisFree } from './clip-length';
 import { clamp, rowLength, transpose } from './tensors';
 import { DeviceLoop } from './device-loop';
@@ -67,10 +67,9 @@ export class Pipeline {
   }
 
   /**
-   * Loads the pack (./pipeline-load.ts): validates the manifest, verifies the files of the text
-   * encoder, one denoiser (`opts.denoiser`, else the pack's default; every one with `opts.eager`),
-   * the VAE decoder and the vocoder, and creates their sessions one at a time. The other graphs
-   * load on first use. A pack problem throws PackError naming the file.
+   * Loads the pack (./pipeline-load.ts): validates the manifest, verifies and opens the text encoder,
+   * one denoiser (`opts.denoiser`, else the pack's default; all with `opts.eager`), the VAE decoder
+   * and the vocoder, one at a time; the rest load on first use. A pack problem: PackError naming the file.
    */
   static async load(opts: PipelineLoadOptions): Promise<Pipeline> {
     return new Pipeline(await loadPack(opts), opts.backend, opts.ort);
@@ -144,14 +143,13 @@ export class Pipeline {
       return out;
     };
 
-    // 1. Tokenize: the prompt, and for a guided teacher the unconditional prompt "" (row 1), which a
-    //    negative prompt replaces (guidance then steers away from it).
-    const prompts = guided ? [req.prompt, unconditionalPrompt(m, req)] : [req.prompt];
+    // 1. Tokenize: the prompt (its two parts if it names an order, E23), then for a guided teacher
+    //    the unconditional prompt "", which a negative prompt replaces (./request-checks.ts textRows).
+    const { prompts, halves } = textRows(m, req, guided);
     const tokens = await stage('tokenize', () =>
       encodeBatch(this.tokenizer, prompts, m.text.max_tokens, m.text.pad_token_id),
     );
-    const batch = prompts.length;
-    const cond = tokens.rows[0]!;
+    const [batch, cond] = [prompts.length, tokens.rows[0]!]; // (the first part's row when split)
 
     // 2. Encode text: one batch of `batch` rows -> hidden [batch, L, H]. The pack's encoder is
     //    batch-invariant (int8 weights, float activations), so a row does not depend on its batch-mates.
@@ -167,14 +165,15 @@ export class Pipeline {
     const noise = gaussianNoise(req.seed, C * Tl * lengthK * F); // eps, z at tau_0, (1, C, k T, F) for a clip k times the pack's
     const plan = planDenoise(m, trailingGrid(req.steps, m.schedule.num_train_timesteps), this.abar, noise, edit, encoded);
     const grid = plan.grid;
-    const denoise: Denoise = (z, t, rows) =>
+    const evaluate = (z: Float32Array, t: number, rows: number): Promise<Float32Array> =>
       this.denoiseOnce(denoiser.id, z, t, hidden, tokens.attentionMask, rows, signal);
+    const denoise: Denoise = halves ? splitDenoise(evaluate, [C, Tl * lengthK, F]) : evaluate; // E23
     const z = await stage('denoise', async () => {
       const progress = (step: number): void => onProgress?.({ stage: 'denoise', step, totalSteps: grid.length });
       progress(0);
       const [guidance, onStep] = [guided ? req.guidanceScale : undefined, (k: number): void => progress(k + 1)];
       // WebGPU, opt-in until a real GPU times it (./device-loop.ts runs()); inpainting's constrain (E21): sample()
-      if (this.device?.runs(plan.constrain)) return this.device.sample({ denoiser: await this.ensureDenoiser(denoiser.id), hidden, mask: tokens.attentionMask, start: plan.start, dims: [C, Tl * lengthK, F], grid, abar: this.abar, guidance, onStep, signal });
+      if (!halves && this.device?.runs(plan.constrain)) return this.device.sample({ denoiser: await this.ensureDenoiser(denoiser.id), hidden, mask: tokens.attentionMask, start: plan.start, dims: [C, Tl * lengthK, F], grid, abar: this.abar, guidance, onStep, signal });
       return sample(denoise, plan.start, grid, this.abar, guidance, onStep, plan.constrain);
     });
     const networkEvaluations = grid.length * batch;
@@ -193,6 +192,7 @@ export class Pipeline {
       truncated: cond.truncated,
       tokenCount: cond.tokenCount,
       latent: z,
+      ...(halves ? { timeSplit: halves } : {}),
     };
   }
 

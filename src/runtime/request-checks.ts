@@ -2,6 +2,7 @@
 // Every refusal is an InputError (kind 'input') saying what is wrong, by name and shape.
 
 import { stepsRefusal } from '../engine/steps';
+import { splitInTime } from '../engine/time-split';
 import type { GenerateRequest, LatentEdit } from './api';
 import { maxClipMultiple } from './clip-length';
 import { InputError } from './errors';
@@ -51,6 +52,16 @@ function checkEdit(m: Manifest, edit: LatentEdit): void {
 export function unconditionalPrompt(m: Manifest, req: GenerateRequest): string {
   const negative = req.negativePrompt ?? '';
   return negative.trim() === '' ? m.text.unconditional_prompt : negative;
+}
+
+/**
+ * The text rows of a generation, in order: the prompt, or its two parts when it names an order
+ * (E23: `halves`); then, for a guided teacher, the unconditional prompt.
+ */
+export function textRows(m: Manifest, req: GenerateRequest, guided: boolean): { prompts: string[]; halves: [string, string] | null } {
+  const halves = req.splitInTime === false ? null : splitInTime(req.prompt);
+  const conditional = halves ?? [req.prompt];
+  return { prompts: guided ? [...conditional, unconditionalPrompt(m, req)] : conditional, halves };
 }
 
 /** Inputs of one denoiser evaluation, flattened (shapes in Pipeline.denoiseOnce). */

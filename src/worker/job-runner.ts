@@ -101,6 +101,7 @@ export async function runGenerate(ctx: WorkerContext, msg: GenerateMessage, cont
         truncated: result.truncated,
         tokenCount: result.tokenCount,
         latent: result.latent,
+        ...(result.timeSplit ? { timeSplit: result.timeSplit } : {}),
         request: { ...request },
       },
       [wav, result.latent.buffer as ArrayBuffer],

@@ -245,6 +245,8 @@ export interface DoneReply {
    * (inpainting); the worker always sends it, test doubles may leave it out
    */
   latent?: Float32Array;
+  /** the prompt's two parts when it named an order and was sampled in two halves (docs/sampling.md E23) */
+  timeSplit?: [string, string];
   /** echo of the request, so the page can name the file */
   request: GenerateRequest;
 }

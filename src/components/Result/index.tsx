@@ -37,6 +37,11 @@ function ResultCard({ result, onDelete, onInpaint, headingRef }: { result: Gener
       <p className="result-cost" data-testid="result-cost">
         Took <strong>{fmtSeconds(result.totalMs)}</strong> · <strong>{result.networkEvaluations}</strong> network evaluations
       </p>
+      {result.timeSplit && (
+        <p className="note" data-testid="time-split">
+          Your prompt names an order, so it was made in two halves: “{result.timeSplit[0]}” first, then “{result.timeSplit[1]}”.
+        </p>
+      )}
       {result.truncated && (
         <p className="note" role="status" data-testid="truncated">
           Your prompt has {result.tokenCount} tokens; the model reads at most {result.maxTokens ?? 'the first'} tokens, so it
