@@ -121,16 +121,22 @@ def prompt_set(cfg: PackConfig, name: str, count: int) -> tuple[list[dict], dict
 
 
 def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, cache: Path,
-             split: bool = False) -> np.ndarray:
+             split: bool = False, whole_cache: Path | None = None) -> np.ndarray:
     """The row's waveforms (P, samples) for one seed. The sampled latents are cached, not the audio,
     so a pack with another VAE decoder or vocoder is heard on the very same latents. `split`: prompts
     that name an order ("X followed by Y") are sampled in two halves (time_split.py), as the app does."""
     from .evaluate import EvalConfig, sample_latents
     from .generate import Timing
-    from .time_split import sample_latents_split
+    from .time_split import sample_latents_split, split_in_time
     texts = [p["prompt"] for p in prompts]
     if cache.exists():
         z0 = np.load(cache)
+    elif split and whole_cache is not None and whole_cache.exists():
+        # the prompts without an order are the whole-prompt row's (same noise rows): only the others are sampled
+        z0 = np.load(whole_cache)
+        ordered = [i for i, t in enumerate(texts) if split_in_time(t) is not None]
+        z0[ordered] = sample_latents_split(runner, denoiser, steps, [texts[i] for i in ordered], seed,
+                                           noise_rows=ordered, noise_count=len(texts))
     elif split:
         z0 = sample_latents_split(runner, denoiser, steps, texts, seed)
     else:
@@ -171,7 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         runs = []
         for seed in range(args.seeds):
             cache = eval_dir(cfg) / "prompts" / args.set / f"{denoiser}-{steps}{'-' + mode if mode else ''}" / f"seed{seed}.npy"
-            wave = generate(runner, denoiser, int(steps), prompts, seed, cache, split=mode == "split")
+            whole = eval_dir(cfg) / "prompts" / args.set / f"{denoiser}-{steps}" / f"seed{seed}.npy"
+            wave = generate(runner, denoiser, int(steps), prompts, seed, cache, split=mode == "split", whole_cache=whole)
             runs.append(hear_run(prompts, wave, reference))
         result["rows"][row] = {"seeds": args.seeds, **summarize(prompts, runs)}
         print(f"[prompts] {args.set} {row}: {json.dumps(result['rows'][row])}", flush=True)

@@ -70,16 +70,20 @@ def sample_split(runner, denoiser: str, steps: int, halves: list[tuple[str, str]
                            guidance).numpy()
 
 
-def sample_latents_split(runner, denoiser: str, steps: int, prompts: list[str], seed: int) -> np.ndarray:
+def sample_latents_split(runner, denoiser: str, steps: int, prompts: list[str], seed: int,
+                         noise_rows: list[int] | None = None, noise_count: int | None = None) -> np.ndarray:
     """As eval_runs.sample_latents (the same noise row per prompt), with every prompt that names an
-    order sampled in two halves; the others as before."""
+    order sampled in two halves; the others as before. `noise_rows` of `noise_count`: the prompts are
+    those rows of a larger set (their noise is that set's)."""
     from .generate import noise_for
-    noise = noise_for(seed, len(prompts), runner.latent_shape)
+    noise = noise_for(seed, noise_count or len(prompts), runner.latent_shape)
+    if noise_rows is not None:
+        noise = noise[noise_rows]
     guidance = runner.guidance_for(denoiser)
     out = np.empty_like(noise, dtype=np.float32)
-    halves = [split_in_time(p) for p in prompts]
-    split = [i for i, h in enumerate(halves) if h is not None]
-    whole = [i for i, h in enumerate(halves) if h is None]
+    halves = {i: h for i, h in enumerate(map(split_in_time, prompts)) if h is not None}
+    split = sorted(halves)
+    whole = [i for i in range(len(prompts)) if i not in halves]
     if split:
         out[split] = sample_split(runner, denoiser, steps, [halves[i] for i in split], noise[split], guidance)
     if whole:

@@ -61,3 +61,14 @@ def test_an_unguided_split_is_the_blend_of_the_two_halves_v(micro):
     parts = [runner.sample("teacher", 1, *runner.encode([p]), noise, None) for p in ("a dog barks", "a man speaking")]
     expected = blend(torch.from_numpy(parts[0]), torch.from_numpy(parts[1])).numpy()
     np.testing.assert_allclose(split, expected, atol=1e-5)
+
+
+def test_a_subset_keeps_its_rows_of_the_whole_sets_noise(micro):
+    """prompt_eval samples only the order prompts of a split row and reuses the whole-prompt row's
+    latents for the rest: each order prompt must get the noise row it has in the whole set."""
+    from soundstep_factory.generate import PackRunner
+    runner = PackRunner(micro["pack"])
+    prompts = ["rain falls", "a dog barks followed by a man speaking", "wind, then thunder"]
+    full = sample_latents_split(runner, "teacher", 2, prompts, seed=4)
+    part = sample_latents_split(runner, "teacher", 2, prompts[1:], seed=4, noise_rows=[1, 2], noise_count=3)
+    np.testing.assert_allclose(part, full[1:], atol=1e-5)
