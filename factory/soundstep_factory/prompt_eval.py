@@ -130,8 +130,8 @@ def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, 
     from .time_split import sample_latents_split, split_in_time
     texts = [p["prompt"] for p in prompts]
     if cache.exists():
-        z0 = np.load(cache)
-    elif split and whole_cache is not None and whole_cache.exists():
+        return runner.decode(np.load(cache))
+    if split and whole_cache is not None and whole_cache.exists():
         # the prompts without an order are the whole-prompt row's (same noise rows): only the others are sampled
         z0 = np.load(whole_cache)
         ordered = [i for i, t in enumerate(texts) if split_in_time(t) is not None]
@@ -141,8 +141,8 @@ def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, 
         z0 = sample_latents_split(runner, denoiser, steps, texts, seed)
     else:
         z0 = sample_latents(EvalConfig(), runner, denoiser, steps, texts, seed, Timing())
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, z0.astype(np.float32))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, z0.astype(np.float32))
     return runner.decode(z0)
 
 

@@ -72,3 +72,19 @@ def test_a_subset_keeps_its_rows_of_the_whole_sets_noise(micro):
     full = sample_latents_split(runner, "teacher", 2, prompts, seed=4)
     part = sample_latents_split(runner, "teacher", 2, prompts[1:], seed=4, noise_rows=[1, 2], noise_count=3)
     np.testing.assert_allclose(part, full[1:], atol=1e-5)
+
+
+def test_prompt_eval_caches_a_split_row_and_reuses_the_whole_rows_latents(micro, tmp_path):
+    from soundstep_factory.generate import PackRunner
+    from soundstep_factory.prompt_eval import generate
+    runner = PackRunner(micro["pack"])
+    prompts = [{"prompt": p} for p in ("rain falls", "a dog barks followed by a man speaking")]
+    whole, split = tmp_path / "teacher-2" / "seed0.npy", tmp_path / "teacher-2-split" / "seed0.npy"
+    wave_whole = generate(runner, "teacher", 2, prompts, 0, whole)
+    wave_split = generate(runner, "teacher", 2, prompts, 0, split, split=True, whole_cache=whole)
+    assert whole.exists() and split.exists()  # both rows cached: a second run reads them back
+    z_whole, z_split = np.load(whole), np.load(split)
+    np.testing.assert_array_equal(z_split[0], z_whole[0])  # no order named: the whole row's latent
+    assert np.abs(z_split[1] - z_whole[1]).max() > 1e-3
+    np.testing.assert_array_equal(generate(runner, "teacher", 2, prompts, 0, split, split=True), wave_split)
+    assert wave_whole.shape == wave_split.shape
