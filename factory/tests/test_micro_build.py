@@ -163,6 +163,10 @@ def test_a_distillation_round_lowers_the_loss(micro):
     export_pack(cfg, micro["root"] / "pack-students")
     manifest = json.loads((micro["root"] / "pack-students" / "manifest.json").read_text())
     students = [d for d in manifest["denoisers"] if d["role"] == "student"]
+    # each says its largest weight tensor, as its graph file holds it (tensor_sizes.py)
+    from soundstep_factory.tensor_sizes import largest_tensor_bytes
+    for d in students:
+        assert d.pop("largest_tensor_bytes") == largest_tensor_bytes(micro["root"] / "pack-students" / d["file"]) > 0
     assert students == [
         {"id": "bsa-100", "file": "denoisers/bsa-100.onnx", "role": "student", "method": "bsa",
          "steps": [100], "guidance": {"type": "folded"}, "distilled_from": "teacher"},

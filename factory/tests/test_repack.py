@@ -9,6 +9,7 @@ import pytest
 from onnx import TensorProto
 
 from soundstep_factory.config import REPO_DIR
+from soundstep_factory.tensor_sizes import largest_tensor_bytes
 from soundstep_factory.repack import (
     EXTERNAL_SIZE_THRESHOLD,
     FLOAT16_TOLERANCE,
@@ -65,6 +66,8 @@ def test_manifest_names_external_data_and_variants(repacked):
             assert f"{prefix}variants" not in entry, field
             continue
         (variant,) = entry["variants"]
+        # its largest tensor as the file holds it (tensor_sizes.py)
+        assert variant.pop("largest_tensor_bytes") == largest_tensor_bytes(repacked["dst"] / variant["file"]) > 0
         assert variant == {"dtype": "float16", "file": graph.replace(".onnx", ".fp16.onnx"),
                            "external_data": [graph.replace(".onnx", ".fp16.onnx") + ".data"]}
     # the rest of the manifest is the source's
