@@ -9,7 +9,6 @@ import pytest
 from onnx import TensorProto
 
 from soundstep_factory.config import REPO_DIR
-from soundstep_factory.tensor_sizes import largest_tensor_bytes
 from soundstep_factory.repack import (
     EXTERNAL_SIZE_THRESHOLD,
     FLOAT16_TOLERANCE,
@@ -18,6 +17,7 @@ from soundstep_factory.repack import (
     repack,
     session,
 )
+from soundstep_factory.tensor_sizes import largest_tensor_bytes
 
 SHIPPED = REPO_DIR / "public" / "models" / "soundstep-small"
 
