@@ -284,6 +284,11 @@ def round_factors(steps: list[int], teacher_steps: int) -> list[int]:
     return factors
 
 
+def round_done(cfg: PackConfig, method: str, n_student: int) -> bool:
+    state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n_student}" / "checkpoint.pt")
+    return state is not None and bool(state["extra"].get("done"))
+
+
 def device_name(device: str) -> str:
     return torch.cuda.get_device_name(device) if str(device).startswith("cuda") else "cpu"
 
@@ -296,7 +301,13 @@ def distill(cfg: PackConfig, method: str, device: str = "cpu", par: Parallel | N
     summaries: list[dict] = []
     guidance: float | None = cfg.guidance_scale
     steps = student_steps(cfg, method)
+    done = [n for n in steps if round_done(cfg, method, n)]
     for n, factor in zip(steps, round_factors(steps, cfg.distill.teacher_steps)):
+        if n not in done and any(later < n for later in done):
+            # from_pack brought back a later round (a pack ships a method's last halving round only)
+            summaries.append({"n_student": n, "factor": factor, "skipped": "a later round is done"})
+            guidance = None
+            continue
         teacher, summary = distill_round(cfg, method, teacher, guidance, n, data,
                                          cfg.work_dir / "distill" / method / f"n{n}", par.device, factor, par)
         summaries.append(summary)

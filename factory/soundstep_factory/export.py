@@ -31,6 +31,7 @@ from .graphs import (DENOISER_AXES, PARITY_TOLERANCE, VAE_DECODER_AXES, VAE_ENCO
                      log_mel_relative_error)
 from .manifest import FORMAT, files_entry, write_manifest
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
+from .pack_students import denoiser_inputs
 from .quantize import prune_vocabulary
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts, load_tokenizer
 from .train import vae_stage, vocoder_stage
@@ -125,14 +126,9 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
     unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
 
     C, T, Fb = cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE
-    L, B = cfg.text.max_tokens, 2
     g = torch.Generator().manual_seed(0)
-    mask = torch.ones(B, L, dtype=torch.int64)
-    mask[1, 5:] = 0
     parity = {"text_encoder.onnx": {**text_info["parity"], **pruned}}
-    denoiser_inputs = {
-        "sample": torch.randn(B, C, T, Fb, generator=g), "timestep": torch.tensor([999, 500]),
-        "encoder_hidden_states": torch.randn(B, L, hidden_size, generator=g), "encoder_attention_mask": mask}
+    inputs = denoiser_inputs(cfg, hidden_size)
     denoisers = [({"id": "teacher", "file": "denoisers/teacher.onnx", "role": "teacher", "method": None,
                    "steps": [200, 100, 50, 25],
                    "guidance": {"type": "classifier-free", "default_scale": cfg.guidance_scale},
@@ -141,7 +137,7 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
         denoisers += distilled_students(cfg, hidden_size, every_round)
     for entry, model in denoisers:  # the teacher keeps more precision: from_pack.py trains on from it
         storage = cfg.unet.teacher_storage if entry["role"] == "teacher" else cfg.unet.storage
-        parity[entry["file"]] = export_graph(DenoiserGraph(model), denoiser_inputs, "v_prediction",
+        parity[entry["file"]] = export_graph(DenoiserGraph(model), inputs, "v_prediction",
                                              out / entry["file"], DENOISER_AXES, storage)
     parity["vae_encoder.onnx"] = export_vae_encoder(cfg, out, feats["mel"], scale)
     parity["vae_decoder.onnx"] = export_graph(
@@ -243,9 +239,11 @@ def distilled_students(cfg: PackConfig, hidden_size: int, every_round: bool = Fa
         finished = []
         for n in student_steps(cfg, method):
             state = checkpoint.load(cfg.work_dir / "distill" / method / f"n{n}" / "checkpoint.pt")
-            if state is None or not state["extra"].get("done"):
+            if state is not None and state["extra"].get("done"):
+                finished.append((n, state))
+            elif finished:
                 break  # later rounds need this one
-            finished.append((n, state))
+            # (an earlier round may be missing: from_pack brings back only the rounds a pack ships)
         everything = every_round or method in cfg.distill.ship_all_rounds
         halved = [n for n, _ in finished if n >= last_halving]
         shipped = [(n, s) for n, s in finished if everything or n < last_halving or n == halved[-1]]

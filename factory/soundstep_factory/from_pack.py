@@ -8,7 +8,9 @@ a training run longer than a session continues from it. This writes into the rec
 the checkpoints the build stages would have written (checkpoint.py's format), each marked
 `imported` with the pack's manifest SHA-256 and at the step count the pack's build_log.json
 records: vae (encoder from vae_encoder.onnx, decoder from vae_decoder.onnx), vae-decoder when the
-recipe fine-tunes the decoder, vocoder (and vocoder-gan), and teacher. The build then renders the
+recipe fine-tunes the decoder, vocoder (and vocoder-gan), teacher, and each distilled student as its
+finished round (work/distill/<method>/n<steps>, pack_students.py), so `distill` goes on from the
+last round the pack holds. The build then renders the
 data and encodes the captions again (both deterministic), finds these stages done, makes
 latents.pt with the imported encoder and the pack's latent scale (the teacher's latent space,
 train.latents), and trains the teacher on from the imported weights up to unet.steps.
@@ -16,8 +18,8 @@ train.latents), and trains the teacher on from the imported weights up to unet.s
 What does not come back: the optimizer states (a resumed stage starts a fresh AdamW, whose moments
 rebuild over its first steps; the learning-rate schedule continues from the step), the teacher's
 raw weights (a pack holds its EMA weights, so training continues from the EMA, which also starts
-the new EMA), the loss histories (each stage's last loss only), the students (distill again), and
-the rounding of the stored weights (float16 2^-11 relative; int8 half a step; graph_weights.py).
+the new EMA), the loss histories (each stage's last loss only), the rounds a pack does not ship
+(a method's halving rounds before its last one; distill skips them), and the rounding of the stored weights (float16 2^-11 relative; int8 half a step; graph_weights.py).
 A pack exported before vae_encoder.onnx existed cannot be continued (its latents cannot be made
 again), and a graph of another architecture than the recipe builds is refused, naming the first
 weight that differs.
@@ -32,6 +34,7 @@ import torch
 
 from . import checkpoint
 from .config import PackConfig, load_config
+from .distill import round_factors, student_steps
 from .files import sha256
 from .graph_weights import GraphMismatch, read_state
 from .graphs import (
@@ -45,6 +48,7 @@ from .graphs import (
     VocoderGraph,
 )
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
+from .pack_students import student_checkpoints
 from .train import vae_stage, vocoder_stage
 
 __all__ = ["GraphMismatch", "PackTooOld", "import_pack", "main"]
@@ -53,7 +57,7 @@ AUDIO_FIELDS = ("sample_rate", "num_samples", "n_fft", "hop_length", "win_length
                 "log_floor")
 
 
-MODULES = frozenset({"vae", "vocoder", "teacher"})
+MODULES = frozenset({"vae", "vocoder", "teacher", "students"})
 
 
 class PackTooOld(ValueError):
@@ -141,14 +145,15 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
     (made by the VAE being replaced) goes too. `only` imports some of the modules: {"vocoder"}
     borrows a pack's vocoder for a recipe with another latent space (any pack, VAE encoder or not)."""
     pack = pack.resolve()
-    manifest = read_manifest(pack, cfg, latent_space=bool(only & {"vae", "teacher"}))
+    manifest = read_manifest(pack, cfg, latent_space=bool(only & {"vae", "teacher", "students"}))
     stages = {s: m for s, m in {"vae": "vae", "vocoder": "vocoder", "teacher": "teacher"}.items() if m in only}
     if vae_stage(cfg) != "vae" and "vae" in only:
         stages["vae-decoder"] = "vae"
     if vocoder_stage(cfg) != "vocoder" and "vocoder" in only:
         stages["vocoder-gan"] = "vocoder"
     paths = {stage: cfg.work_dir / stage / "checkpoint.pt" for stage in stages}
-    present = [str(p) for p in paths.values() if p.exists()]
+    students = student_checkpoints(cfg, pack, manifest) if "students" in only else {}
+    present = [str(p) for p in [*paths.values(), *students] if p.exists()]
     if present and not force:
         raise FileExistsError(f"the work dir already has checkpoints ({', '.join(present)}): pass --force to "
                               "replace them with the pack's")
@@ -176,7 +181,23 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
                         ema=model if stage == "teacher" else None, history=history, extra={"imported": imported})
         report["stages"][stage] = {"step": recorded["steps"], "steps_recorded": recorded["recorded"],
                                    "graphs": graphs[name]}
+    report["students"] = _write_students(cfg, students, source)
     return report
+
+
+def _write_students(cfg: PackConfig, students: dict, source: dict) -> dict[str, str]:
+    """Each student as the finished round distill.distill_round reads (`done`), so distillation
+    goes on from the last round the pack holds; returns id -> checkpoint path."""
+    written = {}
+    for path, (entry, unet) in students.items():
+        method, [n] = entry["method"], entry["steps"]
+        steps = student_steps(cfg, method)
+        factor = dict(zip(steps, round_factors(steps, cfg.distill.teacher_steps))).get(n)
+        checkpoint.save(path, cfg=cfg, stage=f"distill-{method}-{n}", step=0, model=unet, extra={
+            "done": True, "method": method, "n_student": n, "factor": factor,
+            "imported": {**source, "graphs": [entry["file"]]}})
+        written[entry["id"]] = str(path)
+    return written
 
 
 def main() -> None:

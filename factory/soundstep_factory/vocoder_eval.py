@@ -9,6 +9,8 @@ Candidates, each a function log-mel (N, frames, mels) -> waveform (N, samples):
                   iterations (torchaudio) at the front end's STFT size
   tonal-prior:<r> no training: recipe r's vocoder trusting its tonal prior alone
   <recipe>        a recipe's trained vocoder checkpoint (float32, before export)
+  --decompose r   recipe r's vocoder with its magnitudes or phases swapped for the real clip's or
+                  for phase locking: which of the two loses the pitch (phase_oracles.py)
 
 Figures per candidate, against each test clip's real waveform (ears.py for the definitions):
 V/UV F1, raw pitch accuracy, periodicity error (torchcrepe), speech presence (silero-vad, real
@@ -27,6 +29,8 @@ import torch
 
 from . import ears, tones
 from .config import PackConfig, default_out, load_config
+from .phase_oracles import decomposition
+from .vocoder import IstftVocoder
 
 Vocode = Callable[[np.ndarray], np.ndarray]
 
@@ -79,13 +83,18 @@ def tonal_prior_vocoder(recipe: str) -> Vocode:
     return torch_vocoder(build_vocoder(load_config(recipe)).trust_tonal_prior().eval())
 
 
-def checkpoint_vocoder(recipe: str) -> Vocode:
-    """The recipe's trained vocoder checkpoint."""
+def trained_vocoder(recipe: str) -> torch.nn.Module:
+    """The recipe's trained vocoder checkpoint, in eval mode."""
     from .checkpoint import load_trained
     from .models import build_vocoder
     from .train import vocoder_stage
     cfg = load_config(recipe)
-    return torch_vocoder(load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg)))
+    return load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg)).eval()
+
+
+def checkpoint_vocoder(recipe: str) -> Vocode:
+    """The recipe's trained vocoder checkpoint."""
+    return torch_vocoder(trained_vocoder(recipe))
 
 
 def through_mel(cfg: PackConfig, vocode: Vocode) -> Vocode:
@@ -96,15 +105,22 @@ def through_mel(cfg: PackConfig, vocode: Vocode) -> Vocode:
 
 def score(cfg: PackConfig, vocode: Vocode, real: dict, reference: ears.Pitch, judge=None) -> dict:
     """Every figure of one candidate on the real clips `real` (test_prompts' dict)."""
+    return score_resynthesis(cfg, through_mel(cfg, vocode), real, reference, judge)
+
+
+def score_resynthesis(cfg: PackConfig, resynth, real: dict, reference: ears.Pitch, judge=None) -> dict:
+    """score() for a waveform -> waveform function (the vocoder through the front end, or an
+    oracle of phase_oracles.py): the real clips and the tone test's sines go through it."""
     from .evaluate import reconstruction_errors, score_mels, waves_to_mel
-    wave = torch.from_numpy(batched(vocode, real["mel"].numpy()))
+    wave = torch.from_numpy(np.concatenate([resynth(real["wave"][i:i + 16].numpy().astype(np.float32))
+                                            for i in range(0, len(real["wave"]), 16)]))
     out = {**reconstruction_errors(cfg, wave, real["wave"], real["mel"]),
            **ears.listen(wave.numpy(), [ears.speech_group(s) for s in real["sources"]], reference)}
     if judge is not None:
         model, vocab = judge
         judged = score_mels(model, vocab, waves_to_mel(cfg, wave), real["sources"], real["mel"])
         out.update(adherence=judged["adherence"], fad_judge=judged["fad_judge"])
-    results = tones.tone_test(through_mel(cfg, vocode))
+    results = tones.tone_test(resynth)
     out["tones_passed"] = sum(r.passed for r in results)
     out["tones"] = [{"expected_hz": r.expected_hz, "found_hz": r.found_hz, "sideband_db": round(r.sideband_db, 1),
                      "passed": r.passed} for r in results]
@@ -129,6 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pack", type=Path, action="append", help="a pack folder (repeatable); default: the recipe's")
     ap.add_argument("--recipes", nargs="*", default=[], help="recipes whose trained vocoder checkpoints compete")
     ap.add_argument("--tonal-prior", nargs="*", default=[], help="recipes whose untrained tonal prior competes")
+    ap.add_argument("--decompose", nargs="*", default=[],
+                    help="recipes whose trained vocoder is taken apart: magnitudes vs phases (phase_oracles.py)")
     ap.add_argument("--prompts", type=int, default=100)
     ap.add_argument("--no-judge", action="store_true")
     args = ap.parse_args(argv)
@@ -146,8 +164,15 @@ def main(argv: list[str] | None = None) -> None:
     real_row = ears.listen(real["wave"].numpy(), [ears.speech_group(s) for s in real["sources"]], reference,
                            pitch=reference)
     rows = {"real clips": real_row}
-    for name, vocode in candidates.items():
-        rows[name] = score(cfg, vocode, real, reference, judge)
+    resyntheses = {name: through_mel(cfg, vocode) for name, vocode in candidates.items()}
+    for recipe in args.decompose:
+        vocoder = trained_vocoder(recipe)
+        if not isinstance(vocoder, IstftVocoder):
+            raise SystemExit(f"--decompose {recipe}: its vocoder has no magnitudes and phases to swap (an iSTFT "
+                             f"vocoder has; this one is {type(vocoder).__name__})")
+        resyntheses.update(decomposition(cfg, vocoder, Path(recipe).stem))
+    for name, resynth in resyntheses.items():
+        rows[name] = score_resynthesis(cfg, resynth, real, reference, judge)
         print(f"[vocoders] {name}: " + json.dumps({c: rows[name].get(c) for c in COLUMNS}), flush=True)
     eval_dir(cfg).mkdir(parents=True, exist_ok=True)
     (eval_dir(cfg) / "vocoders.json").write_text(json.dumps({"num_clips": len(real["ids"]), "rows": rows}, indent=1) + "\n")

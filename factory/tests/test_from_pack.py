@@ -15,6 +15,7 @@ import torch
 
 from soundstep_factory.config import load_config
 from soundstep_factory.files import sha256
+from soundstep_factory.pack_students import denoiser_inputs
 
 GRAPHS = ("denoisers/teacher.onnx", "vae_encoder.onnx", "vae_decoder.onnx", "vocoder.onnx")
 STAGES = ("vae", "vocoder", "teacher")
@@ -126,7 +127,7 @@ def test_an_int8_teacher_reads_back_within_half_a_quantization_step(micro, tmp_p
     hidden = json.loads((micro["pack"] / "manifest.json").read_text())["text"]["hidden_size"]
     unet = build_unet(cfg, hidden)
     unet.load_state_dict(trained)
-    inputs = _denoiser_inputs(cfg, hidden)
+    inputs = denoiser_inputs(cfg, hidden)
     export_graph(DenoiserGraph(unet), inputs, "v_prediction", tmp_path / "teacher.onnx", DENOISER_AXES, "int8")
     read = read_state(tmp_path / "teacher.onnx", DenoiserGraph(unet), inputs, "v_prediction", DENOISER_AXES)
     worst = 0.0
@@ -141,15 +142,7 @@ def test_an_int8_teacher_reads_back_within_half_a_quantization_step(micro, tmp_p
     assert 0.5 < worst <= 1 + 1e-4
 
 
-def _denoiser_inputs(cfg, hidden):
-    g = torch.Generator().manual_seed(0)
-    mask = torch.ones(2, cfg.text.max_tokens, dtype=torch.int64)
-    mask[1, 5:] = 0
-    shape = (2, cfg.vae.latent_channels, cfg.audio.frames // 4, cfg.audio.n_mels // 4)
-    return {"sample": torch.randn(shape, generator=g),
-            "timestep": torch.tensor([999, 500]),
-            "encoder_hidden_states": torch.randn(2, cfg.text.max_tokens, hidden, generator=g),
-            "encoder_attention_mask": mask}
+
 
 
 def test_a_pack_of_another_architecture_is_refused_naming_the_weight(micro, tmp_path, monkeypatch):
@@ -177,7 +170,7 @@ def test_a_graph_with_weights_the_recipe_lacks_is_refused(micro, tmp_path):
 
     cfg, hidden = micro["cfg"], 384
     pooled = dataclasses.replace(cfg, unet=dataclasses.replace(cfg.unet, pooled_text=True))
-    inputs = _denoiser_inputs(cfg, hidden)
+    inputs = denoiser_inputs(cfg, hidden)
     export_graph(DenoiserGraph(build_unet(pooled, hidden)), inputs, "v_prediction", tmp_path / "pooled.onnx",
                  DENOISER_AXES, "float32")
     with pytest.raises(GraphMismatch, match=r"\(read by /unet/class_embedding/.*none in the recipe's model"):

@@ -1,0 +1,105 @@
+"""Distilled students in and out of a pack that already exists, so that distillation, like the
+teacher, continues across sessions on machines that start without factory/work.
+
+Usage: python -m soundstep_factory.pack_students --config small-next --pack ../public/models/soundstep-small-next
+
+`add_students` writes the students a full export would ship (export.distilled_students) into
+the pack and leaves every other file byte for byte as it is: re-exporting the text encoder, the
+VAE and the vocoder would change their bytes for no reason. A student the pack has already is
+kept as it is; one the recipe no longer ships (a halving round superseded by the next one) goes.
+`student_checkpoints` is from_pack's half: each student graph of the pack read back into the
+recipe's U-Net, as the finished round `distill` would have written, so the next round starts
+from it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from .config import PackConfig, load_config
+from .graph_weights import read_state
+from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
+from .manifest import files_entry, write_manifest
+from .models import LATENT_DOWNSAMPLE, build_unet
+
+
+def denoiser_inputs(cfg: PackConfig, hidden_size: int) -> dict[str, torch.Tensor]:
+    """Example inputs of a denoiser graph (batch 2: a prompt and the empty prompt), as export uses."""
+    g = torch.Generator().manual_seed(0)
+    C, T, Fb = cfg.vae.latent_channels, cfg.audio.frames // LATENT_DOWNSAMPLE, cfg.audio.n_mels // LATENT_DOWNSAMPLE
+    L = cfg.text.max_tokens
+    mask = torch.ones(2, L, dtype=torch.int64)
+    mask[1, 5:] = 0
+    return {"sample": torch.randn(2, C, T, Fb, generator=g), "timestep": torch.tensor([999, 500]),
+            "encoder_hidden_states": torch.randn(2, L, hidden_size, generator=g), "encoder_attention_mask": mask}
+
+
+def add_students(cfg: PackConfig, pack: Path) -> dict:
+    """Export the recipe's finished students into `pack` (see the module's docstring); returns
+    the ids added and removed and the pack's new size."""
+    from .export import distilled_students  # export imports this module's neighbours; import late
+
+    manifest = json.loads((pack / "manifest.json").read_text())
+    hidden_size = manifest["text"]["hidden_size"]
+    present = {d["id"]: d for d in manifest["denoisers"]}
+    shipped = distilled_students(cfg, hidden_size)
+    log_path = pack / "build_log.json"
+    log = json.loads(log_path.read_text()) if log_path.exists() else {"parity_max_abs_error": {}}
+    inputs = denoiser_inputs(cfg, hidden_size)
+    added = []
+    for entry, model in shipped:
+        if entry["id"] in present:
+            continue
+        log["parity_max_abs_error"][entry["file"]] = export_graph(
+            DenoiserGraph(model), inputs, "v_prediction", pack / entry["file"], DENOISER_AXES, cfg.unet.storage)
+        added.append(entry["id"])
+    keep_ids = {entry["id"] for entry, _ in shipped}
+    # Only a method with a finished round in the work dir replaces its students: one whose rounds
+    # are not there (not imported, not distilled here) keeps what the pack has.
+    methods_here = {entry["method"] for entry, _ in shipped}
+    removed = [d["id"] for d in manifest["denoisers"]
+               if d["role"] == "student" and d["method"] in methods_here and d["id"] not in keep_ids]
+    for student_id in removed:
+        (pack / present[student_id]["file"]).unlink()
+        log["parity_max_abs_error"].pop(present[student_id]["file"], None)
+    others = [d for d in manifest["denoisers"] if d["id"] not in removed and d["id"] not in keep_ids]
+    manifest["denoisers"] = others + [present.get(entry["id"], entry) for entry, _ in shipped]
+    log_path.write_text(json.dumps(log, indent=1))
+    manifest["files"] = files_entry(pack)
+    write_manifest(pack, manifest)
+    total = sum(f["bytes"] for f in manifest["files"].values())
+    if total > cfg.pack_budget_mb * 1e6:
+        raise RuntimeError(f"the pack is {total / 1e6:.1f} MB, over its {cfg.pack_budget_mb} MB budget ({pack})")
+    return {"pack": str(pack), "added": added, "removed": removed, "bytes": total}
+
+
+def student_checkpoints(cfg: PackConfig, pack: Path, manifest: dict) -> dict[Path, tuple[dict, torch.nn.Module]]:
+    """Every student graph of the pack as (manifest entry, the recipe's U-Net with its weights),
+    keyed by the checkpoint path distill.distill_round reads for that method and step count."""
+    hidden_size = manifest["text"]["hidden_size"]
+    inputs = denoiser_inputs(cfg, hidden_size)
+    out = {}
+    for entry in manifest["denoisers"]:
+        if entry["role"] != "student":
+            continue
+        unet = build_unet(cfg, hidden_size)
+        state = read_state(pack / entry["file"], DenoiserGraph(unet), inputs, "v_prediction", DENOISER_AXES)
+        unet.load_state_dict({**unet.state_dict(), **state})
+        [n] = entry["steps"]
+        out[cfg.work_dir / "distill" / entry["method"] / f"n{n}" / "checkpoint.pt"] = (entry, unet.eval())
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", required=True, help="the recipe whose finished distillation rounds are added")
+    ap.add_argument("--pack", type=Path, required=True, help="the pack folder (with manifest.json) to add them to")
+    args = ap.parse_args()
+    print(json.dumps(add_students(load_config(args.config), args.pack), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Where an iSTFT vocoder loses pitch: its magnitudes or its phases. Each row here swaps one of the
+two for the real clip's own (an oracle) or for phase locking (phase_lock.py, no training).
+
+Usage: python -m soundstep_factory.vocoder_eval --config small-next --decompose small-next --no-judge
+
+Every candidate is a resynthesis, waveform (N, S) -> waveform (N, S) at 16 kHz: the real STFT is
+read from the waveform in the vocoder's own framing (n_fft 512, hop 160, centred), and the
+vocoder's heads from the waveform's log-mel (the pack's front end). So the same function runs on
+the real test clips and on the tone test's sines.
+
+  |X| real, phase locked       no network: how far phase locking alone gets
+  |X| real, phase <vocoder>    the vocoder's phases (accumulated advances and noise) on true magnitudes
+  |X| <vocoder>, phase real    the vocoder's magnitudes with the true phases: the ceiling of any
+                               phase fix on top of these magnitudes
+  |X| <vocoder>, phase locked  phase locking on the vocoder's magnitudes
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import PackConfig
+from .phase_lock import locked_phase
+from .vocoder import IstftVocoder
+
+Resynth = Callable[[np.ndarray], np.ndarray]
+
+
+def real_stft(vocoder: IstftVocoder, wave: torch.Tensor) -> torch.Tensor:
+    """(N, frames * hop) -> (N, bins, frames) complex, the clip reflected at its ends for context."""
+    half = vocoder.n_fft // 2
+    padded = F.pad(wave.unsqueeze(1), (half, half), mode="reflect").squeeze(1)
+    return vocoder.analysis(padded, wave.shape[1] // vocoder.hop)
+
+
+def vocoder_phase(vocoder: IstftVocoder, advance: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """The phases IstftVocoder.synthesize makes from its heads' advances and noise shares."""
+    frames = torch.arange(advance.shape[-1]) % vocoder.noise_phase.shape[-1]
+    return torch.cumsum(advance, dim=2) + vocoder.centring + noise * vocoder.noise_phase.index_select(1, frames)
+
+
+def decomposition(cfg: PackConfig, vocoder: IstftVocoder, name: str) -> dict[str, Resynth]:
+    """The four rows above for one trained vocoder (eval mode), named with `name`."""
+    from .eval_data import waves_to_mel
+
+    def resynth(magnitude_from: str, phase_from: str) -> Resynth:
+        def run(wave: np.ndarray) -> np.ndarray:
+            w = torch.from_numpy(wave).float()
+            with torch.no_grad():
+                real = real_stft(vocoder, w)
+                log_magnitude, advance, noise = vocoder.heads(waves_to_mel(cfg, w))
+                if magnitude_from == "real":
+                    log_magnitude = torch.log(real.abs().clamp(min=1e-6))
+                phase = {"real": lambda: torch.angle(real),
+                         "vocoder": lambda: vocoder_phase(vocoder, advance, noise),
+                         "locked": lambda: locked_phase(log_magnitude, vocoder.hop, vocoder.n_fft)}[phase_from]()
+                magnitude = log_magnitude.exp()
+                return vocoder.overlap_add(magnitude * torch.cos(phase), magnitude * torch.sin(phase)).numpy()
+        return run
+
+    return {"|X| real, phase locked": resynth("real", "locked"),
+            f"|X| real, phase {name}": resynth("real", "vocoder"),
+            f"|X| {name}, phase real": resynth("vocoder", "real"),
+            f"|X| {name}, phase locked": resynth("vocoder", "locked")}
