@@ -8,11 +8,11 @@ read from the waveform in the vocoder's own framing (n_fft 512, hop 160, centred
 vocoder's heads from the waveform's log-mel (the pack's front end). So the same function runs on
 the real test clips and on the tone test's sines.
 
-  |X| real, phase locked       no network: how far phase locking alone gets
-  |X| real, phase <vocoder>    the vocoder's phases (accumulated advances and noise) on true magnitudes
-  |X| <vocoder>, phase real    the vocoder's magnitudes with the true phases: the ceiling of any
-                               phase fix on top of these magnitudes
-  |X| <vocoder>, phase locked  phase locking on the vocoder's magnitudes
+  real magnitudes, locked phases        no network: how far phase locking alone gets
+  real magnitudes, <vocoder> phases     the vocoder's phases (accumulated advances, noise) on true magnitudes
+  <vocoder> magnitudes, real phases     the vocoder's magnitudes with the true phases: the ceiling of
+                                        any phase fix on top of these magnitudes
+  <vocoder> magnitudes, locked phases   phase locking on the vocoder's magnitudes
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def decomposition(cfg: PackConfig, vocoder: IstftVocoder, name: str) -> dict[str
                 return vocoder.overlap_add(magnitude * torch.cos(phase), magnitude * torch.sin(phase)).numpy()
         return run
 
-    return {"|X| real, phase locked": resynth("real", "locked"),
-            f"|X| real, phase {name}": resynth("real", "vocoder"),
-            f"|X| {name}, phase real": resynth("vocoder", "real"),
-            f"|X| {name}, phase locked": resynth("vocoder", "locked")}
+    return {"real magnitudes, locked phases": resynth("real", "locked"),
+            f"real magnitudes, {name} phases": resynth("real", "vocoder"),
+            f"{name} magnitudes, real phases": resynth("vocoder", "real"),
+            f"{name} magnitudes, locked phases": resynth("vocoder", "locked")}

@@ -64,8 +64,8 @@ def test_the_oracle_with_the_vocoders_own_phases_and_magnitudes_is_the_vocoder()
     cfg = PackConfig()
     wave = tones.sine((440.0,), 0.64)[None, :].repeat(2, axis=0)
     rows = decomposition(cfg, v, "tiny")
-    assert set(rows) == {"|X| real, phase locked", "|X| real, phase tiny", "|X| tiny, phase real",
-                         "|X| tiny, phase locked"}
+    assert set(rows) == {"real magnitudes, locked phases", "real magnitudes, tiny phases", "tiny magnitudes, real phases",
+                         "tiny magnitudes, locked phases"}
     from soundstep_factory.eval_data import waves_to_mel
     with torch.no_grad():
         log_magnitude, advance, noise = v.heads(waves_to_mel(cfg, torch.from_numpy(wave)))
@@ -73,6 +73,6 @@ def test_the_oracle_with_the_vocoders_own_phases_and_magnitudes_is_the_vocoder()
         ours = v.overlap_add(log_magnitude.exp() * torch.cos(phase), log_magnitude.exp() * torch.sin(phase))
         assert torch.allclose(ours, v.synthesize(log_magnitude, advance, noise), atol=1e-6)
     # the true phase on the true magnitudes is the clip itself; with the vocoder's magnitudes it is not
-    out = rows["|X| tiny, phase real"](wave)
+    out = rows["tiny magnitudes, real phases"](wave)
     assert out.shape == wave.shape and np.isfinite(out).all()
     assert not np.allclose(out, wave, atol=1e-2)
