@@ -107,6 +107,8 @@ class VocoderConfig:
     # this power, and whether the predicted magnitudes weigh in beside the real ones.
     phase_weight_power: float = 1.0
     phase_weight_prediction: bool = False
+    # istft: > 0 adds vocoder.group_delay_loss (neighbouring bins' phase differences) at this weight
+    group_delay_weight: float = 0.0
     # > 0: this many tones.pitched_clips (sines, harmonic tones, chords) join the training clips
     pitched_clips: int = 0
     steps: int = 20000  # istft: about 30 steps/s on 2 CPU cores (11 min)

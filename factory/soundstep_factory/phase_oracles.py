@@ -36,12 +36,6 @@ def real_stft(vocoder: IstftVocoder, wave: torch.Tensor) -> torch.Tensor:
     return vocoder.analysis(padded, wave.shape[1] // vocoder.hop)
 
 
-def vocoder_phase(vocoder: IstftVocoder, advance: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """The phases IstftVocoder.synthesize makes from its heads' advances and noise shares."""
-    frames = torch.arange(advance.shape[-1]) % vocoder.noise_phase.shape[-1]
-    return torch.cumsum(advance, dim=2) + vocoder.centring + noise * vocoder.noise_phase.index_select(1, frames)
-
-
 def decomposition(cfg: PackConfig, vocoder: IstftVocoder, name: str) -> dict[str, Resynth]:
     """The four rows above for one trained vocoder (eval mode), named with `name`."""
     from .eval_data import waves_to_mel
@@ -55,10 +49,9 @@ def decomposition(cfg: PackConfig, vocoder: IstftVocoder, name: str) -> dict[str
                 if magnitude_from == "real":
                     log_magnitude = torch.log(real.abs().clamp(min=1e-6))
                 phase = {"real": lambda: torch.angle(real),
-                         "vocoder": lambda: vocoder_phase(vocoder, advance, noise),
+                         "vocoder": lambda: vocoder.phase(advance, noise),
                          "locked": lambda: locked_phase(log_magnitude, vocoder.hop, vocoder.n_fft)}[phase_from]()
-                magnitude = log_magnitude.exp()
-                return vocoder.overlap_add(magnitude * torch.cos(phase), magnitude * torch.sin(phase)).numpy()
+                return vocoder.polar(log_magnitude, phase).numpy()
         return run
 
     return {"real magnitudes, locked phases": resynth("real", "locked"),

@@ -165,10 +165,18 @@ class IstftVocoder(nn.Module):
     def synthesize(self, log_magnitude: torch.Tensor, advance: torch.Tensor,
                    noise: torch.Tensor | None = None) -> torch.Tensor:
         """(B, bins, T) log-magnitudes, phase advances and noise shares -> waveform (B, T * hop)."""
+        return self.polar(log_magnitude, self.phase(advance, noise))
+
+    def phase(self, advance: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, bins, T) phase advances and noise shares -> the frames' phases (B, bins, T)."""
         phase = torch.cumsum(advance, dim=2) + self.centring  # the first frame starts at phase 0
         if noise is not None:
             frames = torch.arange(advance.shape[-1], device=advance.device) % self.noise_phase.shape[-1]
             phase = phase + noise * self.noise_phase.index_select(1, frames)
+        return phase
+
+    def polar(self, log_magnitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """(B, bins, T) log-magnitudes and phases -> waveform (B, T * hop)."""
         magnitude = log_magnitude.exp()
         return self.overlap_add(magnitude * torch.cos(phase), magnitude * torch.sin(phase))
 
@@ -208,6 +216,22 @@ def phase_advance_loss(advance: torch.Tensor, real: torch.Tensor, log_magnitude:
     return (weight * (1 - torch.cos(advance[:, :, 1:] - real_advance))).sum() / weight.sum().clamp(min=1e-8)
 
 
+def group_delay_loss(phase: torch.Tensor, real: torch.Tensor, power: float = 1.0) -> torch.Tensor:
+    """1 - cos of the error in the phase difference between neighbouring bins of one frame,
+    weighted by both bins' real magnitudes. phase (B, bins, T); real complex.
+
+    phase_advance_loss holds each bin's rotation from frame to frame, but not the bins to each
+    other: a steady partial lights two to four bins (the window's main lobe), whose real phases
+    differ by exactly pi (the centred frame's (-1)^k), and bins that drift from that beat
+    (docs/listening.md: the vocoder's magnitudes with real phases keep pitch, 0.92 V/UV F1,
+    real magnitudes with its phases do not, 0.71). This is the group-delay loss of APNet (Ai and
+    Ling 2023), without its anti-wrapping form: the cosine already wraps."""
+    real_difference = torch.angle(real[:, 1:] * real[:, :-1].conj())  # (B, bins - 1, T)
+    weight = (real[:, 1:].abs() * real[:, :-1].abs()).pow(power)
+    error = phase[:, 1:] - phase[:, :-1] - real_difference
+    return (weight * (1 - torch.cos(error))).sum() / weight.sum().clamp(min=1e-8)
+
+
 def compressed_magnitude_loss(log_magnitude: torch.Tensor, real: torch.Tensor, power: float = 0.3) -> torch.Tensor:
     """Squared error of |X|^0.3. Squared, not absolute: where the mel cannot say which of a band's
     bins holds a tone, the mean spreads the energy over them while a median would be silence."""
@@ -234,17 +258,24 @@ def spectral_convergence(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor
 
 def training_loss(model: IstftVocoder, mel_front_end: nn.Module, log_mel: torch.Tensor, wave: torch.Tensor,
                   wave_with_context: torch.Tensor, phase_weight_power: float = 1.0,
-                  phase_weight_prediction: bool = False) -> tuple[torch.Tensor, dict]:
+                  phase_weight_prediction: bool = False, group_delay_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
     """One segment batch: log_mel (B, T, mels), its waveform (B, T * hop), and the same with N/2
     samples of context each side (B, T * hop + N). Mel L1 and spectral convergence on the
     output, plus the real STFT's compressed magnitudes and phase advances as targets for the
-    two heads (phase_advance_loss's weighting: VocoderConfig). Returns (loss, figures to log)."""
+    two heads (phase_advance_loss's weighting: VocoderConfig), and with group_delay_weight > 0 the
+    real phase differences between neighbouring bins. Returns (loss, figures to log)."""
     log_magnitude, advance, noise = model.heads(log_mel)
-    pred = model.synthesize(log_magnitude, advance, noise)  # (B, T * hop)
+    phase = model.phase(advance, noise)  # (B, bins, T)
+    pred = model.polar(log_magnitude, phase)  # (B, T * hop)
     real = model.analysis(wave_with_context, log_mel.shape[1])  # (B, bins, T)
     floor = math.log(MEL_LOSS_FLOOR)
     mel_l1 = (mel_front_end(pred).clamp(min=floor) - mel_front_end(wave).clamp(min=floor)).abs().mean()
-    magnitude, phase = compressed_magnitude_loss(log_magnitude, real), phase_advance_loss(
+    magnitude, advance_error = compressed_magnitude_loss(log_magnitude, real), phase_advance_loss(
         advance, real, log_magnitude if phase_weight_prediction else None, phase_weight_power)
-    loss = spectral_convergence(pred, wave) + mel_l1 + magnitude + phase
-    return loss, {"mel_l1": mel_l1.item(), "magnitude": magnitude.item(), "phase_advance": phase.item()}
+    loss = spectral_convergence(pred, wave) + mel_l1 + magnitude + advance_error
+    figures = {"mel_l1": mel_l1.item(), "magnitude": magnitude.item(), "phase_advance": advance_error.item()}
+    if group_delay_weight > 0:
+        group_delay = group_delay_loss(phase, real, phase_weight_power)
+        loss = loss + group_delay_weight * group_delay
+        figures["group_delay"] = group_delay.item()
+    return loss, figures

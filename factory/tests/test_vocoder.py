@@ -8,7 +8,7 @@ import torch
 from soundstep_factory.config import AudioConfig, PackConfig, VocoderConfig
 from soundstep_factory.mel import MelFrontEnd, mel_filters
 from soundstep_factory.models import build_vocoder
-from soundstep_factory.vocoder import IstftVocoder, mel_to_linear
+from soundstep_factory.vocoder import IstftVocoder, group_delay_loss, mel_to_linear
 
 AUDIO = AudioConfig()
 SR, HOP = AUDIO.sample_rate, AUDIO.hop_length
@@ -108,3 +108,15 @@ def test_training_learns_a_steady_tone_off_the_hop_grid():
     assert 0.5 < ratio < 1.5, ratio
     assert abs(int(spectrum.argmax()) - 953) < 25, int(spectrum.argmax())
     assert logs["phase_advance"] < 0.3, logs  # 1 - cos of the advance error, magnitude-weighted
+
+
+def test_group_delay_loss_is_zero_on_real_phases_and_sees_bins_that_drift_apart():
+    v = vocoder()
+    frames = 16
+    x = tones(frames * HOP + v.n_fft, (953.0, 0.5), (317.3, 0.2))
+    real = v.analysis(x.unsqueeze(0), frames)  # (1, bins, frames)
+    assert float(group_delay_loss(torch.angle(real), real)) < 1e-6
+    # the same frame-to-frame rotation in every bin (phase_advance_loss cannot tell), but each bin
+    # started at its own phase: the lobes' bins no longer add up
+    drift = 2 * math.pi * torch.rand(1, real.shape[1], 1, generator=torch.Generator().manual_seed(0))
+    assert float(group_delay_loss(torch.angle(real) + drift, real)) > 0.5
