@@ -18,19 +18,27 @@ import numpy as np
 import torch
 
 # the sequence word, with an optional comma before it; "first X, then Y" drops its "first"
-SEQUENCE = re.compile(r"\s*,?\s*\b(?:followed by|and then|then)\b\s*", re.IGNORECASE)
+SEQUENCE = re.compile(r"\s*,?\s*\b(?:followed by|and then|then|before)\b\s*", re.IGNORECASE)
+# "Y after X" names the same order backwards (the data's "... after ..." captions)
+AFTER = re.compile(r"\s*,?\s*\bafter\b\s*", re.IGNORECASE)
 FIRST = re.compile(r"^first\s+", re.IGNORECASE)
 # the crossfade's width: the sigmoid's scale in latent frames, as a fraction of the clip
 CROSSFADE = 1 / 16
 
 
 def split_in_time(prompt: str) -> tuple[str, str] | None:
-    """("X", "Y") for "X followed by Y" / "X, then Y" / "X and then Y" / "first X, then Y"; None
-    when the prompt names no order (or one side is empty)."""
-    parts = SEQUENCE.split(prompt.strip(), maxsplit=1)
-    if len(parts) != 2:
-        return None
-    first, second = FIRST.sub("", parts[0].strip(" ,.")), parts[1].strip(" ,.")
+    """("X", "Y") for "X followed by Y" / "X, then Y" / "X and then Y" / "first X, then Y" /
+    "X before Y" / "Y after X"; None when the prompt names no order (or one side is empty)."""
+    text = prompt.strip()
+    parts = SEQUENCE.split(text, maxsplit=1)
+    if len(parts) == 2:
+        first, second = parts
+    else:
+        parts = AFTER.split(text, maxsplit=1)
+        if len(parts) != 2:
+            return None
+        second, first = parts
+    first, second = FIRST.sub("", first.strip(" ,.")), second.strip(" ,.")
     return (first, second) if first and second else None
 
 

@@ -16,6 +16,11 @@ from soundstep_factory.time_split import blend, first_part_weight, sample_latent
     ("thunder", None),
     ("followed by a man talking", None),
     ("the athens orchestra", None),  # "then" inside a word is not the sequence word
+    ("a door slams before a dog barks", ("a door slams", "a dog barks")),
+    ("a woman speaks slowly after someone plays the tuba", ("someone plays the tuba", "a woman speaks slowly")),
+    ("A guitar strums, after someone claps.", ("someone claps", "A guitar strums")),
+    ("after the rain", None),
+    ("the afterglow hums", None),  # nor "after" inside one
 ])
 def test_split_in_time(prompt, halves):
     assert split_in_time(prompt) == halves

@@ -14,6 +14,11 @@ describe('splitInTime', () => {
     ['thunder', null],
     ['followed by a man talking', null],
     ['the athens orchestra', null], // "then" inside a word is not the sequence word
+    ['a door slams before a dog barks', ['a door slams', 'a dog barks']],
+    ['a woman speaks slowly after someone plays the tuba', ['someone plays the tuba', 'a woman speaks slowly']],
+    ['A guitar strums, after someone claps.', ['someone claps', 'A guitar strums']],
+    ['after the rain', null],
+    ['the afterglow hums', null], // nor "after" inside one
   ] as const)('%s', (prompt, halves) => {
     expect(splitInTime(prompt)).toEqual(halves);
   });

@@ -6,18 +6,29 @@
 import type { Denoise } from './sample';
 
 /** The sequence word, with an optional comma before it. */
-const SEQUENCE = /\s*,?\s*\b(?:followed by|and then|then)\b\s*/i;
+const SEQUENCE = /\s*,?\s*\b(?:followed by|and then|then|before)\b\s*/i;
+/** "Y after X" names the same order backwards. */
+const AFTER = /\s*,?\s*\bafter\b\s*/i;
 const FIRST = /^first\s+/i;
+const EDGES = /^[\s,.]+|[\s,.]+$/g;
 /** The crossfade's scale in latent frames, as a fraction of the clip (E23: T/16). */
 export const CROSSFADE = 1 / 16;
 
-/** [X, Y] for "X followed by Y" / "X, then Y" / "X and then Y" / "first X, then Y"; null when no order is named. */
+/**
+ * [X, Y] for "X followed by Y" / "X, then Y" / "X and then Y" / "first X, then Y" / "X before Y" /
+ * "Y after X"; null when no order is named.
+ */
 export function splitInTime(prompt: string): [string, string] | null {
   const text = prompt.trim();
-  const match = SEQUENCE.exec(text);
+  const forward = SEQUENCE.exec(text);
+  const backward = forward ? null : AFTER.exec(text);
+  const match = forward ?? backward;
   if (!match) return null;
-  const first = text.slice(0, match.index).replace(/^[\s,.]+|[\s,.]+$/g, '').replace(FIRST, '');
-  const second = text.slice(match.index + match[0].length).replace(/^[\s,.]+|[\s,.]+$/g, '');
+  const before = text.slice(0, match.index);
+  const after = text.slice(match.index + match[0].length);
+  const [firstText, secondText] = forward ? [before, after] : [after, before];
+  const first = firstText.replace(EDGES, '').replace(FIRST, '');
+  const second = secondText.replace(EDGES, '');
   return first && second ? [first, second] : null;
 }
 

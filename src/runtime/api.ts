@@ -35,7 +35,7 @@ export interface GenerateRequest {
   /** start from a latent instead of pure noise: inpaint a result's range, or start from a sound */
   edit?: LatentEdit;
   /**
-   * A prompt that names an order ("X followed by Y", "X, then Y") is sampled in two halves, X in
+   * A prompt that names an order ("X followed by Y", "X, then Y", "Y after X") is sampled in two halves, X in
    * the first and Y in the second (docs/sampling.md E23; costs one more evaluation per step).
    * Absent or true: on; false: the whole prompt at once.
    */
