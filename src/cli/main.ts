@@ -39,7 +39,7 @@ Options:
   --seed N           noise seed (default 0)
   --seconds S        clip length (generate): a whole multiple of the pack's clip up to 10.24 s, for a
                      pack whose graphs take longer latents (default: the pack's own, 2.56 s)
-  --whole-prompt     generate: sample "X followed by Y" / "X, then Y" as one prompt, not in two halves
+  --whole-prompt     generate: sample "X followed by Y" / "Y after X" as one prompt, not in two halves
                      (docs/sampling.md E23; the default splits it, as the app does)
   --out FILE         WAV file to write (generate)
   --runs N           timed runs per step count after one warm-up (bench; default 3;
