@@ -35,10 +35,6 @@ from .vocoder import IstftVocoder
 Vocode = Callable[[np.ndarray], np.ndarray]
 
 
-def batched(vocode: Vocode, mel: np.ndarray, batch: int = 16) -> np.ndarray:
-    return np.concatenate([vocode(mel[i:i + batch]) for i in range(0, len(mel), batch)])
-
-
 def pack_vocoder(pack_dir: Path) -> Vocode:
     from .generate import PackRunner
     runner = PackRunner(pack_dir)
@@ -98,19 +94,15 @@ def checkpoint_vocoder(recipe: str) -> Vocode:
 
 
 def through_mel(cfg: PackConfig, vocode: Vocode) -> Vocode:
-    """wave -> the pack's log-mel -> vocoder -> wave, for the tone test."""
+    """wave -> the pack's log-mel -> vocoder -> wave: how a vocoder is scored."""
     from .evaluate import waves_to_mel
     return lambda wave: vocode(waves_to_mel(cfg, torch.from_numpy(wave)).numpy())
 
 
-def score(cfg: PackConfig, vocode: Vocode, real: dict, reference: ears.Pitch, judge=None) -> dict:
-    """Every figure of one candidate on the real clips `real` (test_prompts' dict)."""
-    return score_resynthesis(cfg, through_mel(cfg, vocode), real, reference, judge)
-
-
 def score_resynthesis(cfg: PackConfig, resynth, real: dict, reference: ears.Pitch, judge=None) -> dict:
-    """score() for a waveform -> waveform function (the vocoder through the front end, or an
-    oracle of phase_oracles.py): the real clips and the tone test's sines go through it."""
+    """Every figure of one candidate, a waveform -> waveform function (a vocoder through the front
+    end, `through_mel`, or an oracle of phase_oracles.py), on the real clips `real` (test_prompts'
+    dict, 16 at a time) and the tone test's sines."""
     from .evaluate import reconstruction_errors, score_mels, waves_to_mel
     wave = torch.from_numpy(np.concatenate([resynth(real["wave"][i:i + 16].numpy().astype(np.float32))
                                             for i in range(0, len(real["wave"]), 16)]))
