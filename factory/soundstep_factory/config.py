@@ -96,6 +96,10 @@ class VocoderConfig:
     blocks: int = 4  # istft: residual blocks
     n_fft: int = 512  # istft: synthesis STFT size (the hop is the mel hop)
     tonal_prior: bool = False  # istft: lock bins to the tones the mel implies (tonal_prior.py)
+    # istft: play the harmonics of a pitch track read from the mel with an oscillator bank
+    # (harmonic.py; the pitch net is its own stage, pitch_net.py) in frames at least this harmonic
+    harmonic: bool = False
+    harmonic_voiced_db: float = 6.0
     # hifigan: hop 160 = 5*4*4*2
     upsample_initial_channel: int = 128
     upsample_rates: tuple[int, ...] = (5, 4, 4, 2)

@@ -27,6 +27,7 @@ weight that differs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -47,8 +48,10 @@ from .graphs import (
     VaeEncoderGraph,
     VocoderGraph,
 )
+from .harmonic import HarmonicVocoder
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
 from .pack_students import student_checkpoints
+from .pitch_net import PitchConfig, PitchNet, pitch_dir
 from .train import vae_stage, vocoder_stage
 
 __all__ = ["GraphMismatch", "PackTooOld", "import_pack", "main"]
@@ -119,9 +122,14 @@ def read_modules(cfg: PackConfig, pack: Path, manifest: dict,
     out: dict[str, torch.nn.Module] = {}
     if "vocoder" in names:
         vocoder = build_vocoder(cfg)
+        if cfg.vocoder.harmonic:  # the graph holds the pitch net too (pitch_net.shipped_vocoder)
+            vocoder = HarmonicVocoder(vocoder, PitchNet(mels, PitchConfig()), cfg.audio.sample_rate,
+                                      cfg.vocoder.harmonic_voiced_db)
         vocoder_state = read_state(pack / manifest["vocoder"]["file"], VocoderGraph(vocoder),
                                    {"log_mel": torch.randn(1, mels, frames, generator=g)}, "waveform", VOCODER_AXES)
         out["vocoder"] = _load_from_graphs(vocoder, [vocoder_state], manifest["vocoder"]["file"])
+        if isinstance(vocoder, HarmonicVocoder):
+            out["vocoder"], out["pitch"] = vocoder.istft, vocoder.pitch
     if "teacher" not in names and "vae" not in names:
         return out
     unet = build_unet(cfg, hidden)
@@ -153,7 +161,8 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
         stages["vocoder-gan"] = "vocoder"
     paths = {stage: cfg.work_dir / stage / "checkpoint.pt" for stage in stages}
     students = student_checkpoints(cfg, pack, manifest) if "students" in only else {}
-    present = [str(p) for p in [*paths.values(), *students] if p.exists()]
+    pitch = [pitch_dir(cfg) / "checkpoint.pt"] if cfg.vocoder.harmonic and "vocoder" in only else []
+    present = [str(p) for p in [*paths.values(), *students, *pitch] if p.exists()]
     if present and not force:
         raise FileExistsError(f"the work dir already has checkpoints ({', '.join(present)}): pass --force to "
                               "replace them with the pack's")
@@ -181,6 +190,11 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
                         ema=model if stage == "teacher" else None, history=history, extra={"imported": imported})
         report["stages"][stage] = {"step": recorded["steps"], "steps_recorded": recorded["recorded"],
                                    "graphs": graphs[name]}
+    if "pitch" in modules:  # the pitch net's own stage (pitch_net.py), at the architecture it is built with
+        checkpoint.save(pitch_dir(cfg) / "checkpoint.pt", cfg=cfg, stage="pitch", step=PitchConfig().steps,
+                        model=modules["pitch"], extra={"pitch_config": dataclasses.asdict(PitchConfig()),
+                                                       "imported": {**source, "graphs": graphs["vocoder"]}})
+        report["stages"]["pitch"] = {"step": PitchConfig().steps, "graphs": graphs["vocoder"]}
     report["students"] = _write_students(cfg, students, source)
     return report
 

@@ -135,17 +135,25 @@ def log_mel_relative_error(audio: AudioConfig):
 
 def export_graph(module: torch.nn.Module, inputs: dict[str, torch.Tensor], output: str, path: Path,
                  dynamic: dict[str, dict[int, str]], storage: str = "float32",
-                 stored_error=relative_rms_error) -> dict:
+                 stored_error=relative_rms_error, parity_error=None) -> dict:
     """Export at opset 17, check ONNX Runtime against PyTorch, then store the weights as `storage`
     (float32 inputs, outputs and compute; quantize.py) and check again with stored_error(got,
-    reference) (default: the output's relative RMS error). Returns both errors."""
+    reference) (default: the output's relative RMS error). Returns both errors.
+    The float32 check is on the largest absolute difference, or on parity_error(got, reference)
+    when given: an oscillator bank (harmonic.py) accumulates a 1e-6 relative difference in f0 into
+    a phase drift (an untrained one: samples move by 0.12 of a peak of 5.4, the mel by 5e-4
+    relative RMS)."""
     torch_export(module, inputs, output, path, dynamic)
     with torch.no_grad():
         reference = module(*inputs.values()).numpy()
-    error = float(np.abs(run_graph(path, inputs) - reference).max())
+    got = run_graph(path, inputs)
+    error = float(np.abs(got - reference).max())
+    report = {"float32_max_abs_error": error, "storage": storage}
+    if parity_error is not None:
+        error = parity_error(got, reference)
+        report[f"float32_{parity_error.__name__}"] = error
     if not error <= PARITY_TOLERANCE:
         raise RuntimeError(f"{path.name}: ONNX Runtime differs from PyTorch by {error:.2e} (> {PARITY_TOLERANCE})")
-    report = {"float32_max_abs_error": error, "storage": storage}
     if storage == "float32":
         return report
     float_path = path.with_suffix(".float32.onnx")

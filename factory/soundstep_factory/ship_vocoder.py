@@ -18,12 +18,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import git_revision, load_features, load_trained
+from .checkpoint import git_revision, load_features
 from .config import PackConfig, default_out, load_config
 from .graphs import VocoderGraph, export_graph, log_mel_relative_error
 from .manifest import files_entry, write_manifest
-from .models import build_vocoder
-from .train import vocoder_stage
+from .pitch_net import shipped_vocoder
 
 
 def ship_vocoder(cfg: PackConfig, pack: Path) -> dict:
@@ -35,10 +34,11 @@ def ship_vocoder(cfg: PackConfig, pack: Path) -> dict:
         raise ValueError(f"{pack}: its mel front end {theirs} is not the recipe's {ours}")
     previous = manifest["files"][manifest["vocoder"]["file"]]["sha256"]
     mel = load_features(cfg, split="test")["mel"][:1].transpose(1, 2).contiguous()  # (1, mels, frames)
-    model = VocoderGraph(load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg)))
+    model = VocoderGraph(shipped_vocoder(cfg))
     parity = export_graph(model, {"log_mel": mel}, "waveform", pack / manifest["vocoder"]["file"],
                           {"log_mel": {0: "B"}, "waveform": {0: "B"}}, cfg.vocoder.storage,
-                          stored_error=log_mel_relative_error(cfg.audio))
+                          stored_error=log_mel_relative_error(cfg.audio),
+                          parity_error=log_mel_relative_error(cfg.audio) if cfg.vocoder.harmonic else None)
     factory = manifest.setdefault("factory", {})
     factory.setdefault("config", {})["vocoder"] = dataclasses.asdict(cfg.vocoder)
     factory["vocoder_revision"] = git_revision()

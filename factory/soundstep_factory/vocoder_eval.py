@@ -9,6 +9,8 @@ Candidates, each a function log-mel (N, frames, mels) -> waveform (N, samples):
                   iterations (torchaudio) at the front end's STFT size
   tonal-prior:<r> no training: recipe r's vocoder trusting its tonal prior alone
   <recipe>        a recipe's trained vocoder checkpoint (float32, before export)
+  --harmonic r    recipe r's vocoder with the harmonic path of its pitch net (harmonic.py,
+                  pitch_net.py), at each --voiced-db threshold (default: the recipe's)
   --decompose r   recipe r's vocoder with its magnitudes or phases swapped for the real clip's or
                   for phase locking: which of the two loses the pitch (phase_oracles.py)
 
@@ -88,6 +90,17 @@ def trained_vocoder(recipe: str) -> torch.nn.Module:
     return load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg)).eval()
 
 
+def harmonic_vocoders(recipe: str, thresholds: list[float]) -> dict[str, Vocode]:
+    """The recipe's iSTFT vocoder with the harmonic path of its pitch net, per voicing threshold."""
+    from .harmonic import HarmonicVocoder
+    from .pitch_net import load_pitch_net
+    cfg = load_config(recipe)
+    istft, pitch = trained_vocoder(recipe), load_pitch_net(cfg)
+    return {f"{Path(recipe).stem} + harmonic >= {db:g} dB": torch_vocoder(
+        HarmonicVocoder(istft, pitch, cfg.audio.sample_rate, db).eval())
+        for db in thresholds or [cfg.vocoder.harmonic_voiced_db]}
+
+
 def checkpoint_vocoder(recipe: str) -> Vocode:
     """The recipe's trained vocoder checkpoint."""
     return torch_vocoder(trained_vocoder(recipe))
@@ -137,6 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pack", type=Path, action="append", help="a pack folder (repeatable); default: the recipe's")
     ap.add_argument("--recipes", nargs="*", default=[], help="recipes whose trained vocoder checkpoints compete")
     ap.add_argument("--tonal-prior", nargs="*", default=[], help="recipes whose untrained tonal prior competes")
+    ap.add_argument("--harmonic", nargs="*", default=[], help="recipes whose vocoder plays with its pitch net's harmonics")
+    ap.add_argument("--voiced-db", type=float, nargs="*", default=[], help="--harmonic: voicing thresholds to compare")
+    ap.add_argument("--no-baselines", action="store_true", help="skip Griffin-Lim and the packs' vocoders")
     ap.add_argument("--decompose", nargs="*", default=[],
                     help="recipes whose trained vocoder is taken apart: magnitudes vs phases (phase_oracles.py)")
     ap.add_argument("--prompts", type=int, default=100)
@@ -146,13 +162,15 @@ def main(argv: list[str] | None = None) -> None:
     real = test_prompts(cfg, EvalConfig(num_prompts=args.prompts))
     reference = ears.crepe_pitch(real["wave"].numpy())
     judge = None if args.no_judge or not judge_path(cfg).exists() else load_judge(judge_path(cfg))
-    candidates: dict[str, Vocode] = {"griffin-lim": griffin_lim_vocoder(cfg)}
-    for pack in args.pack or [default_out(cfg)]:
+    candidates: dict[str, Vocode] = {} if args.no_baselines else {"griffin-lim": griffin_lim_vocoder(cfg)}
+    for pack in [] if args.no_baselines else args.pack or [default_out(cfg)]:
         candidates[f"pack:{pack.name}"] = pack_vocoder(pack)
     for recipe in args.tonal_prior:
         candidates[f"tonal-prior:{Path(recipe).stem}"] = tonal_prior_vocoder(recipe)
     for recipe in args.recipes:
         candidates[recipe] = checkpoint_vocoder(recipe)
+    for recipe in args.harmonic:
+        candidates.update(harmonic_vocoders(recipe, args.voiced_db))
     real_row = ears.listen(real["wave"].numpy(), [ears.speech_group(s) for s in real["sources"]], reference,
                            pitch=reference)
     rows = {"real clips": real_row}

@@ -218,3 +218,43 @@ def test_a_vocoder_alone_is_borrowed_from_a_pack_without_a_vae_encoder_into_anot
     assert worst < 1e-3, worst  # float16 storage
     with pytest.raises(from_pack.PackTooOld):  # the teacher still needs the encoder's latent space
         from_pack.import_pack(cfg, old, only=frozenset({"teacher"}), force=True)
+
+
+def test_a_harmonic_vocoder_ships_and_reads_back_with_its_pitch_net(micro, tmp_path, monkeypatch):
+    """ship_vocoder exports the iSTFT vocoder with the harmonic path and its pitch net in one graph
+    (the app's contract, log_mel -> waveform, unchanged), and from_pack gives both back."""
+    import shutil
+
+    from soundstep_factory import checkpoint, from_pack, pitch_net
+    from soundstep_factory.ship_vocoder import ship_vocoder
+
+    work = tmp_path / "work"
+    (work / "micro").mkdir(parents=True)
+    for name in ("features.pt", "vocoder"):
+        (work / "micro" / name).symlink_to(micro["root"] / "micro" / name)
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(work))
+    cfg = load_config("micro")
+    cfg = dataclasses.replace(cfg, vocoder=dataclasses.replace(cfg.vocoder, harmonic=True, harmonic_voiced_db=-100.0))
+    torch.manual_seed(0)
+    net = pitch_net.PitchNet(cfg.audio.n_mels, pitch_net.PitchConfig())
+    checkpoint.save(pitch_net.pitch_dir(cfg) / "checkpoint.pt", cfg=cfg, stage="pitch", step=1, model=net,
+                    extra={"pitch_config": dataclasses.asdict(pitch_net.PitchConfig())})
+    pack = tmp_path / "pack"
+    shutil.copytree(micro["pack"], pack)
+    report = ship_vocoder(cfg, pack)
+    assert report["parity"]["float32_log_mel_relative_rms_error"] < 1e-3
+    assert report["parity"]["stored_log_mel_relative_rms_error"] < 0.05
+    mel = torch.randn(1, cfg.audio.n_mels, 64) - 3
+    session = ort.InferenceSession(str(pack / "vocoder.onnx"), providers=["CPUExecutionProvider"])
+    wave = session.run(None, {"log_mel": mel.numpy()})[0]
+    assert wave.shape == (1, 64 * cfg.audio.hop_length) and np.isfinite(wave).all()
+    assert len(session.get_inputs()) == 1 and session.get_inputs()[0].name == "log_mel"
+
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path / "fresh"))
+    result = from_pack.import_pack(cfg, pack, only=frozenset({"vocoder"}))
+    assert set(result["stages"]) == {"vocoder", "pitch"}
+    back = torch.load(tmp_path / "fresh" / "micro" / "pitch" / "checkpoint.pt", weights_only=False)
+    for key, trained in net.state_dict().items():
+        worst = float((back["model"][key] - trained).abs().max() / trained.abs().max().clamp(min=1e-12))
+        assert worst < 1e-3, (key, worst)  # float16 storage
+    assert pitch_net.load_pitch_net(cfg).pcfg == pitch_net.PitchConfig()
