@@ -19,6 +19,7 @@ Shapes: f0 and voiced (B, T) per STFT frame (frame t centred on sample t * hop);
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -130,9 +131,11 @@ def harmonicity_db(magnitude: torch.Tensor, f0: torch.Tensor, sample_rate: int, 
 class HarmonicVocoder(nn.Module):
     """log-mel (B, T, mels) -> waveform (B, T * hop): an iSTFT vocoder (vocoder.IstftVocoder) whose
     harmonic bins, in frames at least `voiced_db` harmonic (harmonicity_db of its own magnitudes at
-    the pitch net's f0), are played by the oscillator bank instead."""
+    the pitch net's f0), are played by the oscillator bank instead. pitch: log-mel -> f0 (B, T), the
+    pitch net (pitch_net.PitchNet) or, for an oracle, any function."""
 
-    def __init__(self, istft: nn.Module, pitch: nn.Module, sample_rate: int, voiced_db: float = 6.0):
+    def __init__(self, istft: nn.Module, pitch: Callable[[torch.Tensor], torch.Tensor], sample_rate: int,
+                 voiced_db: float = 6.0):
         super().__init__()
         self.istft, self.pitch = istft, pitch
         self.sample_rate, self.voiced_db = sample_rate, voiced_db

@@ -13,6 +13,8 @@ the real test clips and on the tone test's sines.
   <vocoder> magnitudes, real phases     the vocoder's magnitudes with the true phases: the ceiling of
                                         any phase fix on top of these magnitudes
   <vocoder> magnitudes, locked phases   phase locking on the vocoder's magnitudes
+  <vocoder>, harmonics of PESTO's pitch the vocoder with the harmonic path (harmonic.py), its f0 read
+                                        by PESTO from the real clip: the ceiling of a pitch net
 """
 from __future__ import annotations
 
@@ -54,7 +56,18 @@ def decomposition(cfg: PackConfig, vocoder: IstftVocoder, name: str) -> dict[str
                 return vocoder.polar(log_magnitude, phase).numpy()
         return run
 
+    def harmonics_of_pesto(wave: np.ndarray) -> np.ndarray:
+        from .harmonic import HarmonicVocoder
+        from .pitch_net import pesto_track
+        w = torch.from_numpy(wave).float()
+        log_mel = waves_to_mel(cfg, w)
+        f0, _ = pesto_track(w, log_mel.shape[1])
+        with torch.no_grad():
+            oracle = HarmonicVocoder(vocoder, lambda _: f0, cfg.audio.sample_rate, cfg.vocoder.harmonic_voiced_db)
+            return oracle(log_mel).numpy()
+
     return {"real magnitudes, locked phases": resynth("real", "locked"),
             f"real magnitudes, {name} phases": resynth("real", "vocoder"),
             f"{name} magnitudes, real phases": resynth("vocoder", "real"),
-            f"{name} magnitudes, locked phases": resynth("vocoder", "locked")}
+            f"{name} magnitudes, locked phases": resynth("vocoder", "locked"),
+            f"{name}, harmonics of PESTO's pitch": harmonics_of_pesto}

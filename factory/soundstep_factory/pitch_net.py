@@ -224,10 +224,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default="small")
     ap.add_argument("--stage", choices=("labels", "train", "check"), required=True)
     ap.add_argument("--tiny", action="store_true", help="the tiny PitchConfig (tests)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="train: override PitchConfig fields")
     args = ap.parse_args(argv)
     torch.set_num_threads(cpu_threads())
     cfg = load_config(args.config)
     pcfg = TINY if args.tiny else PitchConfig()
+    fields = {f.name: f.type for f in dataclasses.fields(PitchConfig)}
+    for item in args.set:
+        name, value = item.split("=", 1)
+        if name not in fields:
+            raise SystemExit(f"--set {item}: PitchConfig has no field {name!r} (it has {', '.join(fields)})")
+        pcfg = dataclasses.replace(pcfg, **{name: (float if fields[name] == "float" else int)(value)})
     result = {"labels": lambda: stage_labels(cfg), "train": lambda: stage_train(cfg, pcfg),
               "check": lambda: stage_check(cfg)}[args.stage]()
     print(json.dumps(result, indent=1))
