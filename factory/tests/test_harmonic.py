@@ -126,3 +126,12 @@ def test_the_harmonic_vocoder_exports_to_onnx_unchanged(tmp_path):
     # The same sound: a 1e-6 relative difference in f0 between the runtimes drifts the bank's
     # phases, which moves samples but not the mel (graphs.export_graph checks vocoders this way)
     assert log_mel_relative_error(AUDIO)(got, expected) < 1e-3
+
+
+def test_pesto_labels_a_sine_with_its_pitch_frame_by_frame():
+    from soundstep_factory.pitch_net import pesto_track
+    wave = torch.from_numpy(np.stack([tones.sine((hz,), 0.64) for hz in (196.0, 880.0)])).float()
+    f0, confidence = pesto_track(wave, 64)
+    assert f0.shape == confidence.shape == (2, 64)
+    cents = 1200 * torch.log2(f0[:, 4:-4] / torch.tensor([[196.0], [880.0]]))
+    assert float(cents.abs().max()) < 50 and float(confidence[:, 4:-4].min()) > 0.5, (cents.abs().max(), confidence.min())
