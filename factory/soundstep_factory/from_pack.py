@@ -122,14 +122,14 @@ def read_modules(cfg: PackConfig, pack: Path, manifest: dict,
     out: dict[str, torch.nn.Module] = {}
     if "vocoder" in names:
         vocoder = build_vocoder(cfg)
+        pitch = PitchNet(mels, PitchConfig())
         if cfg.vocoder.harmonic:  # the graph holds the pitch net too (pitch_net.shipped_vocoder)
-            vocoder = HarmonicVocoder(vocoder, PitchNet(mels, PitchConfig()), cfg.audio.sample_rate,
-                                      cfg.vocoder.harmonic_voiced_db)
+            vocoder = HarmonicVocoder(vocoder, pitch, cfg.audio.sample_rate, cfg.vocoder.harmonic_voiced_db)
         vocoder_state = read_state(pack / manifest["vocoder"]["file"], VocoderGraph(vocoder),
                                    {"log_mel": torch.randn(1, mels, frames, generator=g)}, "waveform", VOCODER_AXES)
         out["vocoder"] = _load_from_graphs(vocoder, [vocoder_state], manifest["vocoder"]["file"])
-        if isinstance(vocoder, HarmonicVocoder):
-            out["vocoder"], out["pitch"] = vocoder.istft, vocoder.pitch
+        if isinstance(vocoder, HarmonicVocoder):  # loaded in place: two stages of their own
+            out["vocoder"], out["pitch"] = vocoder.istft, pitch
     if "teacher" not in names and "vae" not in names:
         return out
     unet = build_unet(cfg, hidden)

@@ -24,6 +24,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -230,11 +231,13 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load_config(args.config)
     pcfg = TINY if args.tiny else PitchConfig()
     fields = {f.name: f.type for f in dataclasses.fields(PitchConfig)}
+    overrides: dict[str, Any] = {}
     for item in args.set:
         name, value = item.split("=", 1)
         if name not in fields:
             raise SystemExit(f"--set {item}: PitchConfig has no field {name!r} (it has {', '.join(fields)})")
-        pcfg = dataclasses.replace(pcfg, **{name: (float if fields[name] == "float" else int)(value)})
+        overrides[name] = (float if fields[name] == "float" else int)(value)
+    pcfg = dataclasses.replace(pcfg, **overrides)
     result = {"labels": lambda: stage_labels(cfg), "train": lambda: stage_train(cfg, pcfg),
               "check": lambda: stage_check(cfg)}[args.stage]()
     print(json.dumps(result, indent=1))
