@@ -121,15 +121,14 @@ def read_modules(cfg: PackConfig, pack: Path, manifest: dict,
     teacher_file = next(d["file"] for d in manifest["denoisers"] if d["role"] == "teacher")
     out: dict[str, torch.nn.Module] = {}
     if "vocoder" in names:
-        vocoder = build_vocoder(cfg)
-        pitch = PitchNet(mels, PitchConfig())
+        vocoder = istft = build_vocoder(cfg)
         if cfg.vocoder.harmonic:  # the graph holds the pitch net too (pitch_net.shipped_vocoder)
-            vocoder = HarmonicVocoder(vocoder, pitch, cfg.audio.sample_rate, cfg.vocoder.harmonic_voiced_db)
+            out["pitch"] = PitchNet(mels, PitchConfig())
+            vocoder = HarmonicVocoder(istft, out["pitch"], cfg.audio.sample_rate, cfg.vocoder.harmonic_voiced_db)
         vocoder_state = read_state(pack / manifest["vocoder"]["file"], VocoderGraph(vocoder),
                                    {"log_mel": torch.randn(1, mels, frames, generator=g)}, "waveform", VOCODER_AXES)
-        out["vocoder"] = _load_from_graphs(vocoder, [vocoder_state], manifest["vocoder"]["file"])
-        if isinstance(vocoder, HarmonicVocoder):  # loaded in place: two stages of their own
-            out["vocoder"], out["pitch"] = vocoder.istft, pitch
+        _load_from_graphs(vocoder, [vocoder_state], manifest["vocoder"]["file"])
+        out["vocoder"] = istft.eval()  # the pitch net, when there is one, was loaded in place too
     if "teacher" not in names and "vae" not in names:
         return out
     unet = build_unet(cfg, hidden)
