@@ -113,6 +113,9 @@ class VocoderConfig:
     phase_weight_prediction: bool = False
     # istft: > 0 adds vocoder.group_delay_loss (neighbouring bins' phase differences) at this weight
     group_delay_weight: float = 0.0
+    # istft: phase_advance_loss over these frame lags (1 alone: frame to frame; longer lags hold the
+    # accumulated phase, whose drift is what beats)
+    phase_lags: tuple[int, ...] = (1,)
     # > 0: this many tones.pitched_clips (sines, harmonic tones, chords) join the training clips
     pitched_clips: int = 0
     steps: int = 20000  # istft: about 30 steps/s on 2 CPU cores (11 min)

@@ -247,7 +247,8 @@ def train_vocoder(cfg: PackConfig) -> None:
         if istft:
             w_context = torch.stack([padded[r, s * hop:(s + seg) * hop + 2 * context] for r, s in zip(rows, starts)])
             return training_loss(model, mel_fe, m, w, w_context, cfg.vocoder.phase_weight_power,
-                                 cfg.vocoder.phase_weight_prediction, cfg.vocoder.group_delay_weight)
+                                 cfg.vocoder.phase_weight_prediction, cfg.vocoder.group_delay_weight,
+                                 cfg.vocoder.phase_lags)
         pred = model(m)  # (B, seg*hop)
         mel_l1 = (mel_fe(pred) - mel_fe(w)).abs().mean()
         return stft_loss(pred, w) + mel_l1, {"mel_l1": mel_l1.item()}

@@ -198,22 +198,34 @@ class IstftVocoder(nn.Module):
 
 
 def phase_advance_loss(advance: torch.Tensor, real: torch.Tensor, log_magnitude: torch.Tensor | None = None,
-                       power: float = 1.0) -> torch.Tensor:
-    """1 - cos of the error in each bin's frame-to-frame phase advance, weighted by the magnitudes
-    of both frames (a silent bin's phase is noise). advance (B, bins, T); real complex.
+                       power: float = 1.0, lags: tuple[int, ...] = (1,)) -> torch.Tensor:
+    """1 - cos of the error in each bin's phase advance over `lags` frames, weighted by the
+    magnitudes of both frames (a silent bin's phase is noise), averaged over the lags.
+    advance (B, bins, T); real complex.
 
     power 1 with no log_magnitude: weights from the real STFT alone. Then a bin the vocoder makes
     loud where the real clip is quiet (the mel spreads a tone's energy over its band) rotates at
     whatever speed it likes, and a steady tone comes back as several partials at bin centres.
     With the predicted log_magnitude (detached), those bins are held to the real clip's advance
     there too, which near a tone is the tone's own frequency (window leakage): the phase locking
-    of a phase vocoder, learned. power < 1 compresses the weights as the magnitude loss does."""
-    real_advance = torch.angle(real[:, :, 1:] * real[:, :, :-1].conj())  # (B, bins, T-1)
-    weight = (real[:, :, 1:].abs() * real[:, :, :-1].abs()).pow(power)
+    of a phase vocoder, learned. power < 1 compresses the weights as the magnitude loss does.
+
+    Lags past 1 hold the advances summed over several frames, which is what the synthesis plays
+    (vocoder.phase accumulates them): an error of 0.1 rad per frame costs almost nothing at lag 1
+    (1 - cos 0.1 = 0.005) but has drifted 1.6 rad after 16 frames, enough for two bins of one
+    partial to beat."""
+    summed = torch.cumsum(advance, dim=2)  # (B, bins, T)
     if log_magnitude is not None:
         predicted = log_magnitude.detach().exp()
-        weight = weight + (predicted[:, :, 1:] * predicted[:, :, :-1]).pow(power)
-    return (weight * (1 - torch.cos(advance[:, :, 1:] - real_advance))).sum() / weight.sum().clamp(min=1e-8)
+    terms = []
+    for lag in lags:
+        real_advance = torch.angle(real[:, :, lag:] * real[:, :, :-lag].conj())  # (B, bins, T-lag)
+        weight = (real[:, :, lag:].abs() * real[:, :, :-lag].abs()).pow(power)
+        if log_magnitude is not None:
+            weight = weight + (predicted[:, :, lag:] * predicted[:, :, :-lag]).pow(power)
+        error = summed[:, :, lag:] - summed[:, :, :-lag] - real_advance
+        terms.append((weight * (1 - torch.cos(error))).sum() / weight.sum().clamp(min=1e-8))
+    return torch.stack(terms).mean()
 
 
 def group_delay_loss(phase: torch.Tensor, real: torch.Tensor, power: float = 1.0) -> torch.Tensor:
@@ -258,7 +270,8 @@ def spectral_convergence(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor
 
 def training_loss(model: IstftVocoder, mel_front_end: nn.Module, log_mel: torch.Tensor, wave: torch.Tensor,
                   wave_with_context: torch.Tensor, phase_weight_power: float = 1.0,
-                  phase_weight_prediction: bool = False, group_delay_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+                  phase_weight_prediction: bool = False, group_delay_weight: float = 0.0,
+                  phase_lags: tuple[int, ...] = (1,)) -> tuple[torch.Tensor, dict]:
     """One segment batch: log_mel (B, T, mels), its waveform (B, T * hop), and the same with N/2
     samples of context each side (B, T * hop + N). Mel L1 and spectral convergence on the
     output, plus the real STFT's compressed magnitudes and phase advances as targets for the
@@ -271,7 +284,7 @@ def training_loss(model: IstftVocoder, mel_front_end: nn.Module, log_mel: torch.
     floor = math.log(MEL_LOSS_FLOOR)
     mel_l1 = (mel_front_end(pred).clamp(min=floor) - mel_front_end(wave).clamp(min=floor)).abs().mean()
     magnitude, advance_error = compressed_magnitude_loss(log_magnitude, real), phase_advance_loss(
-        advance, real, log_magnitude if phase_weight_prediction else None, phase_weight_power)
+        advance, real, log_magnitude if phase_weight_prediction else None, phase_weight_power, phase_lags)
     loss = spectral_convergence(pred, wave) + mel_l1 + magnitude + advance_error
     figures = {"mel_l1": mel_l1.item(), "magnitude": magnitude.item(), "phase_advance": advance_error.item()}
     if group_delay_weight > 0:

@@ -8,7 +8,7 @@ import torch
 from soundstep_factory.config import AudioConfig, PackConfig, VocoderConfig
 from soundstep_factory.mel import MelFrontEnd, mel_filters
 from soundstep_factory.models import build_vocoder
-from soundstep_factory.vocoder import IstftVocoder, group_delay_loss, mel_to_linear
+from soundstep_factory.vocoder import IstftVocoder, group_delay_loss, mel_to_linear, phase_advance_loss
 
 AUDIO = AudioConfig()
 SR, HOP = AUDIO.sample_rate, AUDIO.hop_length
@@ -120,3 +120,22 @@ def test_group_delay_loss_is_zero_on_real_phases_and_sees_bins_that_drift_apart(
     # started at its own phase: the lobes' bins no longer add up
     drift = 2 * math.pi * torch.rand(1, real.shape[1], 1, generator=torch.Generator().manual_seed(0))
     assert float(group_delay_loss(torch.angle(real) + drift, real)) > 0.5
+
+
+def test_phase_advance_loss_over_longer_lags_sees_drift_that_frame_to_frame_hides():
+    v = vocoder()
+    frames = 32
+    x = tones(frames * HOP + v.n_fft, (953.0, 0.5), (317.3, 0.2))
+    real = v.analysis(x.unsqueeze(0), frames)  # (1, bins, frames)
+    true_advance = torch.angle(real[:, :, 1:] * real[:, :, :-1].conj())
+    advance = torch.cat([torch.zeros_like(real[:, :, :1].real), true_advance], dim=2)  # frame 0 has no advance
+    lags = (1, 2, 4, 8, 16)
+    assert float(phase_advance_loss(advance, real, lags=lags)) < 1e-5
+    # a steady 0.1 rad per frame: nearly free frame to frame (1 - cos 0.1 = 0.005), but 1.6 rad
+    # after 16 frames, which is what the accumulated phase plays
+    off = advance + 0.1
+    one, many = float(phase_advance_loss(off, real)), float(phase_advance_loss(off, real, lags=lags))
+    assert abs(one - (1 - math.cos(0.1))) < 1e-4, one
+    expected = sum(1 - math.cos(0.1 * lag) for lag in lags) / len(lags)
+    assert abs(many - expected) < 1e-3, (many, expected)
+    assert many > 20 * one
