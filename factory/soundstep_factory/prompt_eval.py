@@ -15,7 +15,10 @@ Per row (denoiser, steps), over every seed's clips:
                                  in the second half
   vuv_f1, raw_pitch_accuracy,    against the real clip of the same caption (test set only): a
   periodicity_error              different take of the prompt, so a loose reference
-  adherence                      the judge's, on prompts naming known sources (when it exists)
+  judge_adherence                the judge's (when the recipe has one): every named source heard, over
+                                 the prompts whose sources it knows
+  judge_order                    "X then Y" prompts: the judge hears X in the first half only and Y in
+                                 the second only (judge.order_adherence)
 Sampled latents are cached in <work>/eval/prompts/<set>/<denoiser>-<steps>/seed<k>.npy (the
 latent shape is the pack's: a pack with another denoiser needs a fresh cache).
 """
@@ -26,6 +29,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from . import ears
 from .config import PackConfig, default_out, load_config
@@ -67,6 +71,23 @@ def pairs_ordered(prompts: list[dict], wave: np.ndarray, pitch: ears.Pitch) -> l
     return ordered
 
 
+def judge_run(judge, prompts: list[dict], mel: torch.Tensor) -> dict:
+    """The judge's readings of one run: per prompt whose sources it knows, were all of them heard;
+    and over the "X then Y" prompts, the share heard in that order. judge: (model, vocab);
+    mel: the clips' log-mels (P, frames, mels)."""
+    from .judge import judge_outputs, order_adherence
+    from .metrics import clips_found
+    model, vocab = judge
+    rows = [i for i, p in enumerate(prompts) if p["sources"] and all(s in vocab for s in p["sources"])]
+    if not rows:
+        return {"judge_found": [], "judge_order": None}
+    probs, _ = judge_outputs(model, mel[rows])
+    sources = [prompts[i]["sources"] for i in rows]
+    mixes = ["then" if prompts[i].get("mix") == "then" or prompts[i].get("order") else "other" for i in rows]
+    return {"judge_found": clips_found(probs, sources, vocab).tolist(),
+            "judge_order": order_adherence(model, vocab, mel[rows], sources, mixes)}
+
+
 def hear_run(prompts: list[dict], wave: np.ndarray, reference: ears.Pitch | None = None,
              pitch: ears.Pitch | None = None) -> dict:
     """The raw per-clip readings of one run (one seed) that the row's figures pool."""
@@ -100,6 +121,11 @@ def summarize(prompts: list[dict], runs: list[dict]) -> dict:
     second = [s for r in runs for s in r["speech_second_half"]]
     out["pairs_ordered"] = float(np.mean(pairs)) if pairs else None
     out["speech_second_half"] = float(np.mean(second)) if second else None
+    if "judge_found" in runs[0]:
+        found = [f for r in runs for f in r["judge_found"]]
+        orders = [r["judge_order"] for r in runs if r["judge_order"] is not None]
+        out["judge_adherence"] = float(np.mean(found)) if found else None
+        out["judge_order"] = float(np.mean(orders)) if orders else None
     for key in ("vuv_f1", "raw_pitch_accuracy", "periodicity_error"):
         if key in runs[0]:
             out[key] = float(np.mean([r[key] for r in runs]))
@@ -114,8 +140,8 @@ def prompt_set(cfg: PackConfig, name: str, count: int) -> tuple[list[dict], dict
     real = test_prompts(cfg, EvalConfig(num_prompts=count))
     mixes = real["mixes"] or [None] * len(real["captions"])
     # "then" captions list their sources in order; speech second is what the order target measures
-    prompts = [{"prompt": c, "sources": s, **({"order": "speech_second"} if m == "then" and
-                                              ears.speech_group(s[-1:]) == "speaking" else {})}
+    prompts = [{"prompt": c, "sources": s, "mix": m, **({"order": "speech_second"} if m == "then" and
+                                                         ears.speech_group(s[-1:]) == "speaking" else {})}
                for c, s, m in zip(real["captions"], real["sources"], mixes)]
     return prompts, real
 
@@ -147,7 +173,7 @@ def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, 
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .evaluate import eval_dir
+    from .evaluate import eval_dir, judge_path, load_judge, waves_to_mel
     from .generate import PackRunner
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="small")
@@ -163,12 +189,19 @@ def main(argv: list[str] | None = None) -> None:
     runner = PackRunner(pack)
     prompts, real = prompt_set(cfg, args.set, args.prompts)
     reference = None if real is None else ears.crepe_pitch(real["wave"].numpy())
+    judge = load_judge(judge_path(cfg)) if judge_path(cfg).exists() else None
+
+    def hear(wave: np.ndarray, against: ears.Pitch | None, pitch: ears.Pitch | None = None) -> dict:
+        out = hear_run(prompts, wave, against, pitch=pitch)
+        if judge is not None:
+            out.update(judge_run(judge, prompts, waves_to_mel(cfg, torch.from_numpy(wave))))
+        return out
     out = eval_dir(cfg) / f"prompts-{args.set}-{pack.name}.json"
     # rows of earlier invocations (other denoisers or seed counts) are kept
     result = json.loads(out.read_text()) if out.exists() else {"set": args.set, "pack": str(pack), "rows": {}}
     result["prompts"] = len(prompts)
     if real is not None:  # the real clips' own figures, beside every row
-        result["rows"]["real clips"] = summarize(prompts, [hear_run(prompts, real["wave"].numpy(), pitch=reference)])
+        result["rows"]["real clips"] = summarize(prompts, [hear(real["wave"].numpy(), None, pitch=reference)])
     for row in args.rows:
         denoiser, steps = row.split(":")
         steps, _, mode = steps.partition("+")
@@ -179,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
             cache = eval_dir(cfg) / "prompts" / args.set / f"{denoiser}-{steps}{'-' + mode if mode else ''}" / f"seed{seed}.npy"
             whole = eval_dir(cfg) / "prompts" / args.set / f"{denoiser}-{steps}" / f"seed{seed}.npy"
             wave = generate(runner, denoiser, int(steps), prompts, seed, cache, split=mode == "split", whole_cache=whole)
-            runs.append(hear_run(prompts, wave, reference))
+            runs.append(hear(wave, reference))
         result["rows"][row] = {"seeds": args.seeds, **summarize(prompts, runs)}
         print(f"[prompts] {args.set} {row}: {json.dumps(result['rows'][row])}", flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -262,3 +262,24 @@ def test_judge_stage_on_a_tiny_real_render(tmp_path: Path, monkeypatch: pytest.M
     for key in ("exact_set_accuracy", "macro_f1", "micro_f1", "adherence"):
         assert 0.0 <= summary[key]["mean"] <= 1.0 and len(summary[key]["values"]) == 2
     assert ev.judge_path(cfg, 0).exists() and ev.judge_path(cfg, 1).exists()
+
+
+def test_prompt_eval_judges_the_prompts_whose_sources_it_knows_and_their_order() -> None:
+    from soundstep_factory.prompt_eval import judge_run, summarize
+    vocab = ["bell", "dog", "rain"]
+    mel = -torch.ones(4, 8, 3)  # (clip, frame, source bin)
+    mel[0, :4, 0] = mel[0, 4:, 1] = 1  # bell, then dog
+    mel[1, :, 2] = 1  # rain, where a dog was asked for
+    mel[2, :, 0] = 1  # a sound the judge has no name for: not counted
+    mel[3, 4:, 0] = mel[3, :4, 1] = 1  # "bell then dog" played backwards
+    prompts = [{"prompt": "a bell, then a dog", "sources": ["bell", "dog"], "mix": "then"},
+               {"prompt": "a dog", "sources": ["dog"], "mix": "single"},
+               {"prompt": "a theremin", "sources": []},
+               {"prompt": "a bell followed by a dog", "sources": ["bell", "dog"], "order": "speech_second"}]
+    run = judge_run((BinJudge(), vocab), prompts, mel)
+    assert run["judge_found"] == [True, False, True]  # both heard in clip 3, only in the wrong order
+    assert run["judge_order"] == pytest.approx(1 / 2)
+    row = summarize(prompts, [{"rms_dbfs": [-20.0] * 4, "speech": [False] * 4, "pairs_ordered": [],
+                               "speech_second_half": [], **run}])
+    assert row["judge_adherence"] == pytest.approx(2 / 3)
+    assert row["judge_order"] == pytest.approx(1 / 2)
