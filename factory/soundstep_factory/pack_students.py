@@ -67,6 +67,7 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
         log["parity_max_abs_error"].pop(present[student_id]["file"], None)
     others = [d for d in manifest["denoisers"] if d["id"] not in removed and d["id"] not in keep_ids]
     manifest["denoisers"] = others + [present.get(entry["id"], entry) for entry, _ in shipped]
+    manifest["name"] = cfg.name  # the recipe's, which may have changed since the export (the page shows it)
     log_path.write_text(json.dumps(log, indent=1))
     manifest["files"] = files_entry(pack)
     write_manifest(pack, manifest)

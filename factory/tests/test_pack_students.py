@@ -39,7 +39,8 @@ def two_rounds(micro, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("SOUNDSTEP_WORK", str(root))
     try:
-        cfg = _eps_rounds(micro["cfg"], 2)
+        # renamed since the pack's export: the page shows the recipe's name as it is now
+        cfg = dataclasses.replace(_eps_rounds(micro["cfg"], 2), name="micro, renamed since its export")
         distill(cfg, "eps")
         report = add_students(cfg, pack)
     finally:
@@ -52,6 +53,7 @@ def test_adding_students_writes_the_last_round_and_leaves_every_other_file(two_r
     assert two_rounds["report"]["added"] == ["eps-50"] and two_rounds["report"]["removed"] == []
     manifest = json.loads((pack / "manifest.json").read_text())
     assert [d["id"] for d in manifest["denoisers"]] == ["teacher", "eps-50"]
+    assert manifest["name"] == "micro, renamed since its export"
     student = manifest["denoisers"][1]
     assert student["distilled_from"] == "teacher" and student["steps"] == [50] and student["largest_tensor_bytes"] > 0
     for name, digest in two_rounds["before"].items():  # byte for byte, build_log.json aside (its parity grew)
