@@ -114,7 +114,7 @@ class VocoderConfig:
     # istft: > 0 adds vocoder.group_delay_loss (neighbouring bins' phase differences) at this weight
     group_delay_weight: float = 0.0
     # istft: phase_advance_loss over these frame lags (1 alone: frame to frame; longer lags hold the
-    # accumulated phase, whose drift is what beats)
+    # accumulated phase, whose drift is what beats; measured worse, recipe voc-drift, docs/listening.md)
     phase_lags: tuple[int, ...] = (1,)
     # > 0: this many tones.pitched_clips (sines, harmonic tones, chords) join the training clips
     pitched_clips: int = 0
