@@ -151,8 +151,14 @@ def build_unet(cfg: PackConfig, hidden_size: int) -> UNet2DConditionModel:
         down = ("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1)
     elif u.attention_levels == "tango":
         down = ("CrossAttnDownBlock2D",) * (n - 1) + ("DownBlock2D",)
+    # "coarsest": only at the coarsest level; "mid": none in the down and up blocks. diffusers'
+    # mid block (at the coarsest level) attends in every layout (speed_sweep.py times them).
+    elif u.attention_levels == "coarsest":
+        down = ("DownBlock2D",) * (n - 1) + ("CrossAttnDownBlock2D",)
+    elif u.attention_levels == "mid":
+        down = ("DownBlock2D",) * n
     else:
-        raise ValueError(f"unet.attention_levels {u.attention_levels!r}: use 'coarse' or 'tango'")
+        raise ValueError(f"unet.attention_levels {u.attention_levels!r}: use 'coarse', 'tango', 'coarsest' or 'mid'")
     up = tuple("CrossAttnUpBlock2D" if b.startswith("CrossAttn") else "UpBlock2D" for b in reversed(down))
     cls = unet_class(cfg)
     extra = CoordinateUNet.COORDINATES if u.coordinates else 0

@@ -165,3 +165,17 @@ def test_attention_levels_put_cross_attention_where_the_recipe_says() -> None:
     assert [hasattr(b, "attentions") for b in micro_unet(attention_levels="tango").up_blocks] == [False, True, True]
     with pytest.raises(ValueError, match="attention_levels 'everywhere'"):
         micro_unet(attention_levels="everywhere")
+
+
+def test_coarsest_and_mid_attend_only_at_the_coarsest_level() -> None:
+    """The layouts speed_sweep.py times; the mid block (at the coarsest level) attends in all."""
+    assert micro_unet().config.down_block_types == ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D")
+    for levels, down in (("coarsest", [False, False, True]), ("mid", [False, False, False])):
+        unet = micro_unet(attention_levels=levels)
+        assert [hasattr(b, "attentions") for b in unet.down_blocks] == down
+        assert [hasattr(b, "attentions") for b in unet.up_blocks] == down[::-1]
+        assert hasattr(unet.mid_block, "attentions")
+    attentions = {levels: sum(type(m).__name__ == "Attention" for m in micro_unet(attention_levels=levels).modules())
+                  for levels in ("coarse", "coarsest", "mid")}
+    # self and cross per transformer block: coarse 2 down + 1 mid + 4 up, coarsest 1 + 1 + 2, mid 1
+    assert attentions == {"coarse": 14, "coarsest": 8, "mid": 2}

@@ -123,7 +123,7 @@ export async function bench(o: Options): Promise<Record<string, unknown>> {
   for (const frames of o.frames ?? [manifest.latent.frames]) {
     const inputs = feeds(manifest.latent, manifest.text, frames);
     const seconds = await secondsPerRun(() => session.run(inputs), o.repeats);
-    perFrames[`${manifest.latent.channels}x${frames}x${manifest.latent.bins}`] = Number(seconds.toFixed(3));
+    perFrames[`${manifest.latent.channels}x${frames}x${manifest.latent.bins}`] = Number(seconds.toFixed(5));
   }
   await session.release();
   return {
