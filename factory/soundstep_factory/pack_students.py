@@ -62,6 +62,16 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     methods_here = {entry["method"] for entry, _ in shipped}
     removed = [d["id"] for d in manifest["denoisers"]
                if d["role"] == "student" and d["method"] in methods_here and d["id"] not in keep_ids]
+    dropped = {present[student_id]["file"] for student_id in removed}
+    files = {name: f for name, f in files_entry(pack).items() if name not in dropped}
+    total = sum(f["bytes"] for f in files.values())
+    if total > cfg.pack_budget_mb * 1e6:  # undo the exports: the pack stays as it was, within budget
+        for entry, _ in shipped:
+            if entry["id"] in added:
+                (pack / entry["file"]).unlink()
+        raise RuntimeError(f"adding {', '.join(added)} would make the pack {total / 1e6:.1f} MB, over the recipe's "
+                           f"pack_budget_mb {cfg.pack_budget_mb} ({pack}); nothing was changed: raise pack_budget_mb "
+                           "in the recipe (every pack under public/models together stays <= 100 MB) or ship fewer students")
     for student_id in removed:
         (pack / present[student_id]["file"]).unlink()
         log["parity_max_abs_error"].pop(present[student_id]["file"], None)
@@ -72,8 +82,6 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     manifest["files"] = files_entry(pack)
     write_manifest(pack, manifest)
     total = sum(f["bytes"] for f in manifest["files"].values())
-    if total > cfg.pack_budget_mb * 1e6:
-        raise RuntimeError(f"the pack is {total / 1e6:.1f} MB, over its {cfg.pack_budget_mb} MB budget ({pack})")
     return {"pack": str(pack), "added": added, "removed": removed, "bytes": total}
 
 

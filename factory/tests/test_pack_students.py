@@ -64,6 +64,21 @@ def test_adding_students_writes_the_last_round_and_leaves_every_other_file(two_r
     assert log["parity_max_abs_error"]["denoisers/eps-50.onnx"]["float32_max_abs_error"] <= 1e-3
 
 
+def test_a_student_over_the_budget_leaves_the_pack_as_it_was(micro, two_rounds, tmp_path, monkeypatch):
+    """Over pack_budget_mb, add_students says so and changes nothing: no new graph, the same manifest."""
+    from soundstep_factory.pack_students import add_students
+
+    pack = tmp_path / "micro"
+    shutil.copytree(micro["pack"], pack)
+    before = {p.relative_to(pack).as_posix(): sha256(p) for p in pack.rglob("*") if p.is_file()}
+    size = sum((pack / name).stat().st_size for name in before)
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(two_rounds["root"]))
+    cfg = dataclasses.replace(two_rounds["cfg"], pack_budget_mb=size / 1e6)  # the pack as it is fits; one more does not
+    with pytest.raises(RuntimeError, match=r"adding eps-50 would make the pack .* nothing was changed"):
+        add_students(cfg, pack)
+    assert {p.relative_to(pack).as_posix(): sha256(p) for p in pack.rglob("*") if p.is_file()} == before
+
+
 def test_a_fresh_work_dir_distills_on_from_the_packs_last_round(micro, two_rounds, tmp_path, monkeypatch):
     from soundstep_factory.distill import distill
     from soundstep_factory.from_pack import import_pack
