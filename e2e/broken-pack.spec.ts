@@ -4,8 +4,9 @@
 
 import type { BrowserContext, Route } from '@playwright/test';
 import { test, expect } from './fixtures';
+import { DEFAULT_STUDENT_FILE, SHIPPED_PATH, shippedManifest } from './shipped-pack';
 
-const PACK = '**/models/soundstep-small/';
+const PACK = `**${SHIPPED_PATH}`;
 
 /** A gate the route handler waits on, so the prompt is typed before the error arrives. */
 function gate(): { wait: Promise<void>; open: () => void } {
@@ -26,7 +27,8 @@ async function corruptFile(context: BrowserContext, file: string, until: Promise
 }
 
 // the default student: the one denoiser a load downloads (the others load on first use)
-const DEFAULT_DENOISER = 'denoisers/snr+1-25.onnx';
+const DEFAULT_DENOISER = DEFAULT_STUDENT_FILE;
+const CHANNELS = shippedManifest.latent.channels;
 
 test('a corrupted model file gives an error naming it; the prompt survives and Retry works', async ({ app, page }) => {
   const typed = gate();
@@ -80,12 +82,12 @@ test('a missing file is refused, naming the file', async ({ app, page }) => {
 });
 
 test('a manifest whose shapes disagree with its graphs names the graph, the input and both shapes', async ({ app, page }) => {
-  // latent.channels 8 while the graphs were exported for 4: caught by the warm-up run of the
-  // default student (batch 1) before ready
+  // latent.channels doubled from what the graphs were exported for: caught by the warm-up run
+  // of the default student (batch 1) before ready
   await page.context().route(PACK + 'manifest.json', async (route) => {
     const response = await route.fetch();
     const manifest = (await response.json()) as { latent: { channels: number } };
-    manifest.latent.channels = 8;
+    manifest.latent.channels = 2 * CHANNELS;
     await route.fulfill({ response, json: manifest });
   });
   await app.goto({ backend: 'wasm' });
@@ -94,7 +96,7 @@ test('a manifest whose shapes disagree with its graphs names the graph, the inpu
   await expect(app.alert).toBeVisible({ timeout: 120_000 });
   await expect(app.alert.getByTestId('error-file')).toHaveText(DEFAULT_DENOISER);
   await expect(app.alert).toContainText(
-    'input "sample" gets shape [1, 8, 64, 16] from the manifest, but this denoiser graph expects [B, 4, T, 16]. ' +
+    `input "sample" gets shape [1, ${2 * CHANNELS}, 64, 16] from the manifest, but this denoiser graph expects [B, ${CHANNELS}, T, 16]. ` +
       'The manifest and the graph disagree, so the pack is broken: load another pack, or rebuild this one with the factory.',
   );
   await expect(app.prompt).toHaveValue('a cat meows');

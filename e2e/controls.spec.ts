@@ -3,6 +3,7 @@
 
 import { test, expect } from './fixtures';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
+import { DEFAULT_STUDENT, DEFAULT_STUDENT_METHOD } from './shipped-pack';
 import { fmtSeconds } from '../src/components/Result/format';
 import { defaultChoice } from '../src/domain/default-denoiser';
 import type { DenoiserSummary } from '../src/domain/pack-summary';
@@ -20,12 +21,12 @@ test('starts on the best 25-step student; the teacher is one click away; step sl
     () => (window as unknown as { __soundstep: { getState(): { manifest: { metrics: MetricsTable | null; denoisers: DenoiserSummary[] } } } }).__soundstep.getState().manifest,
   );
   const expected = defaultChoice(summary.denoisers, summary.metrics);
-  expect(expected?.denoiserId).toBe('snr+1-25'); // the shipped table's best 25-step student (README)
+  expect(expected?.denoiserId).toBe(DEFAULT_STUDENT); // the factory wrote the same rule's answer into the manifest
   await expect(page.getByRole('radio', { name: 'Student' })).toBeChecked();
-  await expect(page.getByTestId('student-id')).toHaveText('snr+1-25 (snr+1, distilled for 25 steps)');
+  await expect(page.getByTestId('student-id')).toHaveText(`${DEFAULT_STUDENT} (${DEFAULT_STUDENT_METHOD}, distilled for 25 steps)`);
   await expect(stepsValue).toHaveText('25');
   await expect(perSound).toHaveText('25'); // guidance folded: 1 per step
-  expect(await page.evaluate(() => (window as unknown as { __soundstep: { getState(): { denoiserId: string } } }).__soundstep.getState().denoiserId)).toBe('snr+1-25');
+  expect(await page.evaluate(() => (window as unknown as { __soundstep: { getState(): { denoiserId: string } } }).__soundstep.getState().denoiserId)).toBe(DEFAULT_STUDENT);
   // one click to the teacher, at the same 25 steps, its cost shown
   await app.chooseTeacher();
   await expect(stepsValue).toHaveText('25');

@@ -28,6 +28,7 @@ import type { Page, TestInfo, Worker } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { SoundstepPage } from './pages/SoundstepPage';
 import { parseWav } from './wav';
+import { DEFAULT_STUDENT } from './shipped-pack';
 
 const READBACKS_PER_GENERATION = 4;
 const STEPS = 25;
@@ -85,7 +86,7 @@ async function generate(app: SoundstepPage, teacher: boolean, count: number): Pr
   await expect(app.results).toHaveCount(count);
   const result = await app.result();
   expect(result.request.seed).toBe(SEED);
-  expect(result.request.denoiserId).toBe(teacher ? 'teacher' : 'snr+1-25');
+  expect(result.request.denoiserId).toBe(teacher ? 'teacher' : DEFAULT_STUDENT);
   const stepMs = (result.timings['denoise'] ?? NaN) / result.request.steps;
   return { samples: parseWav(await app.audioBytes()).samples, totalMs: result.totalMs, stepMs };
 }

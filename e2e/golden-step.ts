@@ -13,11 +13,12 @@ export interface Evaluation {
 }
 
 /**
- * Run denoise-once in `page` on golden.json's first step (both rows); with `hidden` the text
- * encoder is skipped and those hidden states are used. `golden` is [v_cond, v_uncond].
+ * Run denoise-once in `page` on the first step (both rows) of the golden.json at `goldenUrl` (the
+ * loaded pack's, relative to the page); with `hidden` the text encoder is skipped and those hidden
+ * states are used. `golden` is [v_cond, v_uncond].
  */
-export async function evaluateFirstStep(page: Page, hidden?: number[]): Promise<Evaluation> {
-  return page.evaluate(async (given) => {
+export async function evaluateFirstStep(page: Page, goldenUrl: string, hidden?: number[]): Promise<Evaluation> {
+  return page.evaluate(async ({ url, given }) => {
     interface Golden {
       trajectory: {
         denoiser: string;
@@ -36,7 +37,7 @@ export async function evaluateFirstStep(page: Page, hidden?: number[]): Promise<
     };
     const hook = (window as Window & { __soundstep?: Hook }).__soundstep;
     if (!hook) throw new Error('window.__soundstep is missing');
-    const golden = (await (await fetch('models/soundstep-small/golden.json')).json()) as Golden;
+    const golden = (await (await fetch(url)).json()) as Golden;
     const t = golden.trajectory;
     const [vCond, vUncond] = [t.v_cond[0], t.v_uncond[0]];
     const [timestep] = t.timesteps;
@@ -57,7 +58,7 @@ export async function evaluateFirstStep(page: Page, hidden?: number[]): Promise<
       hidden: Array.from(r.hidden),
       golden: [...vCond, ...vUncond],
     };
-  }, hidden);
+  }, { url: goldenUrl, given: hidden });
 }
 
 /** max |a_i - b_i| (NaN-safe: a length mismatch or a missing value gives NaN). */

@@ -4,22 +4,24 @@
 // progress; a cancelled or failed download loses nothing and a later generation fetches it again.
 // The worker's requests are recorded on the browser context (it sees the worker's fetches).
 
-import { readFileSync } from 'node:fs';
 import type { BrowserContext, Request } from '@playwright/test';
 import { test, expect } from './fixtures';
+import { GRID_STEPS } from '../src/compare/grid';
+import { DEFAULT_STUDENT_FILE, SHIPPED_PATH, TEACHER_FILE as TEACHER, shippedManifest as manifest, escapeRegExp, shippedSize } from './shipped-pack';
 
-const PACK_DIR = 'public/models/soundstep-small/';
-const TEACHER = 'denoisers/teacher.onnx';
 /** the project's rule for a pack's first download: text encoder, default student, VAE decoder, vocoder */
 const FIRST_LOAD_LIMIT = 30e6;
-
-const manifest = JSON.parse(readFileSync(`${PACK_DIR}manifest.json`, 'utf8')) as { files: Record<string, { bytes: number }> };
+const teacherSize = shippedSize([TEACHER]);
+/** what filling the comparison grid downloads: the denoisers with a cell at its step counts, but the default student (loaded up front) */
+const othersSize = shippedSize(
+  manifest.denoisers.filter((d) => d.steps.some((n) => GRID_STEPS.includes(n)) && d.file !== DEFAULT_STUDENT_FILE).map((d) => d.file),
+);
 
 /** The pack files the page fetches, in order (pack-relative paths; repeats kept). */
 function recordPackFetches(context: BrowserContext): string[] {
   const fetched: string[] = [];
   context.on('request', (r: Request) => {
-    const path = new URL(r.url()).pathname.split('/models/soundstep-small/')[1];
+    const path = new URL(r.url()).pathname.split(SHIPPED_PATH)[1];
     if (path) fetched.push(decodeURIComponent(path));
   });
   return fetched;
@@ -32,7 +34,7 @@ const count = (fetched: string[], file: string): number => fetched.filter((f) =>
 async function holdTeacher(context: BrowserContext): Promise<{ open: () => void }> {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
-  await context.route(`**/models/soundstep-small/${TEACHER}`, async (route) => {
+  await context.route(`**${SHIPPED_PATH}${TEACHER}`, async (route) => {
     await gate;
     // the page may have given up on it (Cancel): then there is nothing to answer
     await route.continue().catch(() => undefined);
@@ -47,7 +49,7 @@ test('the first load fetches one denoiser; the teacher downloads once on first u
   await app.waitForReady();
 
   const first = onnx(fetched);
-  expect(first.filter((f) => f.startsWith('denoisers/'))).toEqual(['denoisers/snr+1-25.onnx']);
+  expect(first.filter((f) => f.startsWith('denoisers/'))).toEqual([DEFAULT_STUDENT_FILE]);
   const bytes = first.reduce((n, f) => n + (manifest.files[f]?.bytes ?? 0), 0);
   const figure = `first load: ${first.length} .onnx files, ${(bytes / 1e6).toFixed(2)} MB (${first.join(', ')})`;
   console.log(figure);
@@ -55,14 +57,14 @@ test('the first load fetches one denoiser; the teacher downloads once on first u
   expect(bytes).toBeLessThanOrEqual(FIRST_LOAD_LIMIT);
 
   // the picker says what the teacher will download before it is chosen for a generation
-  await expect(page.getByTestId('models-not-downloaded')).toContainText('teacher (2.6 MB)');
-  // and the comparison grid what filling it would download (7 denoisers of 2.58 MB)
-  await expect(page.getByTestId('grid-download')).toContainText('(18.1 MB)');
+  await expect(page.getByTestId('models-not-downloaded')).toContainText(`teacher (${teacherSize})`);
+  // and the comparison grid what filling it would download
+  await expect(page.getByTestId('grid-download')).toContainText(`(${othersSize})`);
   await app.chooseTeacher();
-  await expect(page.getByTestId('model-download')).toHaveText('teacher is not downloaded yet: it downloads 2.6 MB on first use.');
+  await expect(page.getByTestId('model-download')).toHaveText(`teacher is not downloaded yet: it downloads ${teacherSize} on first use.`);
 
   await app.startGeneration('a dog barks while rain falls on a roof', 25, 7);
-  await expect(app.progressText).toHaveText(/^downloading denoisers\/teacher\.onnx \d+\.\d of 2\.6 MB$/);
+  await expect(app.progressText).toHaveText(new RegExp(`^downloading ${escapeRegExp(TEACHER)} \\d+\\.\\d of ${escapeRegExp(teacherSize)}$`));
   teacher.open();
   await app.waitForAudio();
   expect((await app.result()).networkEvaluations).toBe(50);
@@ -83,7 +85,7 @@ test('Cancel during the download stops it; the next generation downloads it agai
   await app.waitForReady();
   await app.chooseTeacher();
   await app.startGeneration('a helicopter passes overhead', 25, 3);
-  await expect(app.progressText).toHaveText(/^downloading denoisers\/teacher\.onnx/);
+  await expect(app.progressText).toHaveText(new RegExp(`^downloading ${escapeRegExp(TEACHER)}`));
   await app.cancelButton.click();
   await expect(app.progressbar).toBeHidden();
   await expect(page.getByTestId('model-download')).toBeVisible(); // still not downloaded
@@ -101,7 +103,7 @@ test('a failed download names the file and what to do; results stay, the student
   await app.startGeneration('a cat meows', 25, 1); // the default student, loaded up front
   await app.waitForAudio();
 
-  await page.context().route(`**/models/soundstep-small/${TEACHER}`, (route) => route.abort('internetdisconnected'));
+  await page.context().route(`**${SHIPPED_PATH}${TEACHER}`, (route) => route.abort('internetdisconnected'));
   await app.chooseTeacher();
   await app.generateButton.click();
   await expect(app.alert).toBeVisible();

@@ -6,9 +6,10 @@
 import type { BrowserContext, Locator } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { PackPanel } from './pages/PackPanel';
+import { SHIPPED_PATH as SHIPPED, escapeRegExp, shippedManifest } from './shipped-pack';
 
 const OTHER_URL = '/e2e-packs/other-scale/';
-const SHIPPED = '/models/soundstep-small/';
+const { id: shippedId, name: shippedName } = shippedManifest;
 
 async function routeOtherPack(context: BrowserContext): Promise<void> {
   await context.route(`**${OTHER_URL}**`, async (route) => {
@@ -51,7 +52,7 @@ test('loading a pack while a batch runs stops the batch with a message; what it 
   const note = page.getByTestId('cancel-note');
   // (variation 2 may finish before the cancel reaches the worker: then it is kept too)
   await expect(note).toHaveText(
-    /^The batch of 3 variations stopped because another pack is loading: the (1 sound made by soundstep small stays|2 sounds made by soundstep small stay)\. Press Generate to make the rest with the new pack\. .*1 more sound was not started\.$/,
+    new RegExp(`^The batch of 3 variations stopped because another pack is loading: the (1 sound made by ${escapeRegExp(shippedName)} stays|2 sounds made by ${escapeRegExp(shippedName)} stay)\\. Press Generate to make the rest with the new pack\\. .*1 more sound was not started\\.$`),
   );
   await expect(pack.summary).toContainText('soundstep other', { timeout: 300_000 });
   await expect(app.progressbar).toBeHidden();
@@ -61,9 +62,9 @@ test('loading a pack while a batch runs stops the batch with a message; what it 
   expect(made.length).toBeGreaterThanOrEqual(1);
   expect(made.length).toBeLessThanOrEqual(2);
   expect(made.map((r) => r.request.seed).reverse()).toEqual([100, 101].slice(0, made.length));
-  expect(made.map((r) => [r.packId, r.packName, r.packUrl])).toEqual(made.map(() => ['soundstep-small', 'soundstep small', expect.stringMatching(new RegExp(`^http://127\\.0\\.0\\.1:\\d+${SHIPPED}$`))]));
+  expect(made.map((r) => [r.packId, r.packName, r.packUrl])).toEqual(made.map(() => [shippedId, shippedName, expect.stringMatching(new RegExp(`^http://127\\.0\\.0\\.1:\\d+${SHIPPED}$`))]));
   const first = app.results.last();
-  await expect(first.getByTestId('result-pack')).toHaveText(' · pack soundstep small');
+  await expect(first.getByTestId('result-pack')).toHaveText(` · pack ${shippedName}`);
   const before = await cardWav(first);
 
   // the same seed on the new pack: a new result naming that pack, with its own sound; the old one is untouched

@@ -13,7 +13,7 @@ import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures';
 import { PackPanel } from './pages/PackPanel';
 import type { SoundstepPage } from './pages/SoundstepPage';
-import { ensureRepackedPack, goOffline, REMOTE_ORIGIN, REMOTE_PACK_URL, servePack } from './repacked-pack';
+import { ensureRepackedPack, goOffline, REMOTE_ORIGIN, REMOTE_PACK_URL, servePack, SOURCE_PACK_PATH } from './repacked-pack';
 import { parseWav } from './wav';
 
 const PROMPT = 'a dog barks while rain falls on a roof';
@@ -87,8 +87,8 @@ test('a repacked pack (external data) loads from a URL, sounds like the shipped 
   };
   const pack = new PackPanel(page);
 
-  // 1. The shipped pack: warmed up before ready; the first and the second generation
-  await app.goto({ backend: 'wasm' });
+  // 1. The shipped pack it was repacked from: warmed up before ready; the first and the second generation
+  await app.goto({ backend: 'wasm', pack: SOURCE_PACK_PATH });
   await app.waitForReady();
   const shippedWarmUp = Number(await pack.warmUpMs.innerText());
   expect(shippedWarmUp, 'the warm-up ran before ready').toBeGreaterThan(0);

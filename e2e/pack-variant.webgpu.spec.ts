@@ -49,7 +49,7 @@ test('WebGPU weights follow shader-f16, the report says why, and one evaluation 
     expect(warmUpMs).toBeGreaterThan(0);
 
     // one denoiser evaluation on golden.json's first step (both rows); the teacher downloads on this first use
-    const step = await evaluateFirstStep(page);
+    const step = await evaluateFirstStep(page, 'models/soundstep-small/golden.json'); // the repacked pack's source
 
     // only the chosen weights were downloaded
     const chosen = adapter.shaderF16 ? 'denoisers/teacher.fp16.onnx.data' : 'denoisers/teacher.onnx.data';

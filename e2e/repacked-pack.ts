@@ -15,6 +15,8 @@ import { ensureRepackedPack as build } from '../src/testing/repacked';
 /** A host that does not exist: only the route below answers for it. */
 export const REMOTE_ORIGIN = 'https://packs.soundstep.test';
 export const REMOTE_PACK_URL = `${REMOTE_ORIGIN}/soundstep-small-xd/`;
+/** Where the dev server serves the pack it was repacked from (src/testing/pack.ts's PACK_DIR), to compare with. */
+export const SOURCE_PACK_PATH = '/models/soundstep-small/';
 
 /** Build the repacked pack (src/testing/repacked.ts) unless an up-to-date one is there; returns its folder. */
 export function ensureRepackedPack(): string {

@@ -8,6 +8,9 @@
 import { test, expect } from './fixtures';
 import { SoundstepPage } from './pages/SoundstepPage';
 import { evaluateFirstStep, maxAbsDiff } from './golden-step';
+import { DEFAULT_PACK_URL } from '../src/store/initialState';
+
+const GOLDEN = `${DEFAULT_PACK_URL}golden.json`; // the page opens the default pack
 
 /** max |v_webgpu - v_wasm| for the denoiser on identical inputs (same hidden states). */
 const DEVICE_TOLERANCE = 1e-3;
@@ -30,7 +33,7 @@ test('WebGPU and WASM agree on one denoiser evaluation and match the golden v', 
     const cpu = new SoundstepPage(await context.newPage());
     await cpu.goto({ backend: 'wasm' });
     await cpu.waitForReady();
-    const onWasm = await evaluateFirstStep(cpu.page);
+    const onWasm = await evaluateFirstStep(cpu.page, GOLDEN);
     expect(onWasm.backend).toBe('wasm');
     await cpu.page.close();
 
@@ -41,9 +44,9 @@ test('WebGPU and WASM agree on one denoiser evaluation and match the golden v', 
     await gpu.waitForReady(300_000);
     await expect(gpu.deviceBackend).toHaveText('WebGPU');
     await expect(gpu.device).toContainText('WebGPU');
-    const onGpu = await evaluateFirstStep(gpu.page);
+    const onGpu = await evaluateFirstStep(gpu.page, GOLDEN);
     expect(onGpu.backend).toBe('webgpu');
-    const onGpuSameHidden = await evaluateFirstStep(gpu.page, onWasm.hidden);
+    const onGpuSameHidden = await evaluateFirstStep(gpu.page, GOLDEN, onWasm.hidden);
 
     const denoiser = maxAbsDiff(onGpuSameHidden.output, onWasm.output);
     const encoder = maxAbsDiff(onGpu.hidden, onWasm.hidden);
