@@ -52,6 +52,10 @@ def distill_rounds(cfg: PackConfig) -> list[dict]:
             if state is None or not state["extra"].get("done"):
                 break
             extra = state["extra"]
+            if "imported" in extra:  # from_pack: trained in another session; its figures stayed with that work dir
+                rows.append({"method": method, "steps": n, "trained": None, "stopped": "imported from the pack",
+                             "val_start": None, "val_best": None, "device": None, "seconds": None})
+                continue
             rows.append({"method": method, "steps": n, "trained": state["step"], "stopped": extra["stopped"],
                          "val_start": state["history"][0]["val_loss"], "val_best": extra["best"],
                          "device": extra.get("device", "cpu"), "seconds": extra.get("seconds")})

@@ -84,9 +84,12 @@ def distillation_markdown(cfg: PackConfig, table: dict | None) -> list[str]:
              f"{d.val_size} fixed examples, so it compares rounds, not methods.", "",
              "| method | student steps | steps trained | stopped | validation loss at start | best | device | seconds |",
              "|---|---|---|---|---|---|---|---|"]
+    def shown(value: object, spec: str = "") -> str:
+        return "—" if value is None else format(value, spec)
+
     for r in rounds:
-        lines.append(f"| {r['method']} | {r['steps']} | {r['trained']} | {r['stopped']} | {r['val_start']:.3g} | "
-                     f"{r['val_best']:.3g} | {r['device']} | {r['seconds'] if r['seconds'] is not None else '—'} |")
+        lines.append(f"| {r['method']} | {r['steps']} | {shown(r['trained'])} | {r['stopped']} | {shown(r['val_start'], '.3g')} | "
+                     f"{shown(r['val_best'], '.3g')} | {shown(r['device'])} | {shown(r['seconds'])} |")
     lines += ["", "### Which weighting wins", "",
               "Mean ± 95% interval over the seeds, best first (lower is better); 'audio' is the vocoder's output, "
               "'log-mel' the VAE decoder's output before the vocoder. '(tie)' marks a leader whose difference from "

@@ -49,3 +49,27 @@ def test_against_reference_table() -> None:
     assert "| 100 | — | — |" in lines
     row25 = next(line for line in lines if line.startswith("| 25 |"))
     assert row25.startswith("| 25 | **-2.00 ± 0.00** | +0.10 ± ")
+
+
+def test_distillation_table_lists_an_imported_round_without_its_training_record(tmp_path, monkeypatch) -> None:
+    """A round from_pack brought back has no validation history here: the report says so instead of failing."""
+    import dataclasses
+
+    import torch
+
+    from soundstep_factory import checkpoint
+    from soundstep_factory.config import load_config
+    from soundstep_factory.report_markdown import distillation_markdown
+
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path))
+    cfg = load_config("micro")
+    cfg = dataclasses.replace(cfg, distill=dataclasses.replace(cfg.distill, rounds=2))  # 200 -> 100 -> 50
+    model = torch.nn.Linear(1, 1)
+    trained = {"done": True, "best": 0.0123, "stopped": "budget", "device": "cpu", "seconds": 9.5}
+    imported = {"done": True, "method": "bsa", "n_student": 50, "factor": 2, "imported": {"pack": "p"}}
+    first, second = (cfg.work_dir / "distill" / "bsa" / f"n{n}" / "checkpoint.pt" for n in (100, 50))
+    checkpoint.save(first, cfg=cfg, stage="distill", step=6, model=model, history=[{"step": 0, "val_loss": 0.5}], extra=trained)
+    checkpoint.save(second, cfg=cfg, stage="distill", step=0, model=model, extra=imported)
+    lines = [line for line in distillation_markdown(cfg, None) if line.startswith("| bsa |")]
+    assert lines == ["| bsa | 100 | 6 | budget | 0.5 | 0.0123 | cpu | 9.5 |",
+                     "| bsa | 50 | — | imported from the pack | — | — | — | — |"]
