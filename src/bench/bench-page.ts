@@ -1,7 +1,8 @@
 // bench.html: runs the bench worker with the URL's settings and shows its table; the result is
 // also window.__bench for scripts/bench-browser.ts.
-// URL: bench.html?backend=wasm|webgpu&threads=2&runs=3&teacher-steps=200&pack=models/soundstep-small/
+// URL: bench.html?backend=wasm|webgpu&threads=2&runs=3&teacher-steps=200&pack=models/soundstep-small-next/
 
+import { DEFAULT_PACK_URL } from '../store/initialState';
 import type { BenchReply, BenchRequest } from './bench-protocol';
 
 declare global {
@@ -20,7 +21,7 @@ const request: BenchRequest = {
   threads: positive('threads', 2),
   runs: positive('runs', 3),
   ...(params.has('teacher-steps') ? { teacherSteps: [positive('teacher-steps', 200)] } : {}),
-  packUrl: new URL(params.get('pack') ?? 'models/soundstep-small/', location.href).href,
+  packUrl: new URL(params.get('pack') ?? DEFAULT_PACK_URL, location.href).href,
 };
 const out = document.getElementById('bench');
 const show = (text: string): void => {

@@ -1,6 +1,6 @@
 // soundstep CLI: generate a WAV or benchmark the pipeline in Node, over the same Pipeline as the app.
-// Usage: npx tsx src/cli/main.ts generate --pack public/models/soundstep-small --prompt "a dog barks" --out out.wav
-//        npm run soundstep -- bench --pack public/models/soundstep-small --steps 200,25 --runs 3
+// Usage: npx tsx src/cli/main.ts generate --pack public/models/soundstep-small-next --prompt "a dog barks" --out out.wav
+//        npm run soundstep -- bench --pack public/models/soundstep-small-next --steps 200,25 --runs 3
 // Backends: 'cpu' (onnxruntime-node, default) or 'wasm' (onnxruntime-web's WASM build under Node).
 
 import { writeFile } from 'node:fs/promises';
@@ -18,6 +18,10 @@ import { benchRequest, defaultBenchCases, formatBenchTable, ms, runBench, totalM
 import { formatProfile, profilePack, readManifest, type ProfileTarget } from './profile';
 import { encodeWav } from '../engine/wav';
 import type { SessionOptionsLike } from '../runtime/session-options';
+import { DEFAULT_PACK_URL } from '../store/initialState';
+
+/** The page's default pack, on disk. */
+const DEFAULT_PACK_DIR = `public/${DEFAULT_PACK_URL}`;
 
 const HELP = `soundstep: text-to-audio latent diffusion, in Node
 
@@ -29,7 +33,7 @@ Usage:
   soundstep --help
 
 Options:
-  --pack DIR         model pack folder (default public/models/soundstep-small)
+  --pack DIR         model pack folder (default public/models/soundstep-small-next)
   --prompt TEXT      what to hear (bench default: "a dog barks")
   --denoiser ID      a denoiser of the pack (generate default: the first listed, usually the teacher;
                      bench: a comma list, default the teacher at its most steps and the default student)
@@ -52,8 +56,8 @@ Options:
   -h, --help         this text
 
 Examples:
-  npm run soundstep -- generate --pack public/models/soundstep-small --prompt "a dog barks" --out dog.wav
-  npm run soundstep -- bench --pack public/models/soundstep-small --denoiser teacher --steps 200,25 --runs 3
+  npm run soundstep -- generate --pack public/models/soundstep-small-next --prompt "a dog barks" --out dog.wav
+  npm run soundstep -- bench --pack public/models/soundstep-small-next --denoiser teacher --steps 200,25 --runs 3
 `;
 
 class UsageError extends Error {}
@@ -120,7 +124,7 @@ async function load(flags: Flags, eager = false): Promise<Pipeline> {
   if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend must be cpu or wasm, got "${backend}"`);
   const threads = int(flags.threads, 'threads', availableParallelism(), 1);
   const { ort, sessionOptions } = await loadOrt(backend, threads);
-  const dir = flags.pack ?? 'public/models/soundstep-small';
+  const dir = flags.pack ?? DEFAULT_PACK_DIR;
   const t0 = performance.now();
   // onnxruntime-node has no `externalData` option: it reads a graph's external data from the
   // files next to the graph when the session is created from the graph's path.
@@ -222,7 +226,7 @@ async function profile(flags: Flags): Promise<void> {
   if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend must be cpu or wasm, got "${backend}"`);
   const threads = int(flags.threads, 'threads', availableParallelism(), 1);
   const { ort, sessionOptions } = await loadOrt(backend, threads);
-  const packDir = flags.pack ?? 'public/models/soundstep-small';
+  const packDir = flags.pack ?? DEFAULT_PACK_DIR;
   const m = await readManifest(packDir);
   // default: the pack's default student and its teacher
   const fallback = [m.default_denoiser ?? m.denoisers.find((d) => d.role === 'student')?.id, m.denoisers.find((d) => d.role === 'teacher')?.id];

@@ -3,8 +3,11 @@
 import type { AppState } from './types';
 import { emptyTally } from '../compare/grid';
 
-/** Default pack: the one shipped in public/models/. */
-export const DEFAULT_PACK_URL = 'models/soundstep-small/';
+/**
+ * Default pack, one of those shipped in public/models/: soundstep-small-next (varied captions, so no
+ * known sound comes out silent; docs/listening.md). soundstep-small stays loadable beside it.
+ */
+export const DEFAULT_PACK_URL = 'models/soundstep-small-next/';
 /** Teacher step counts offered before the manifest says otherwise. */
 export const DEFAULT_TEACHER_STEPS: readonly number[] = [200, 100, 50, 25];
 export const DEFAULT_STEPS = 50;
