@@ -1,5 +1,6 @@
-// Audio-to-audio (SDEdit, docs/sampling.md E22) in the page. The shipped pack has no VAE
-// encoder: the control is shown disabled with the reason. The factory's micro pack has one
+// Audio-to-audio (SDEdit, docs/sampling.md E22) in the page. The default pack has a VAE encoder,
+// so the control is enabled; the first shipped pack (soundstep-small) has none: there it is shown
+// disabled with the reason. The factory's micro pack has one
 // (src/testing/micro-pack.ts builds it), served same-origin by request interception: a WAV file
 // chosen with setInputFiles is resampled, shown with what was done, and generated from; at a low
 // strength the result stays nearer the sound's own latent than at strength 1. A file that is not a sound is
@@ -9,6 +10,7 @@
 import { test, expect } from './fixtures';
 import { ensureMicroPack } from '../src/testing/micro-pack';
 import { servePack } from './repacked-pack';
+import { shippedManifest } from './shipped-pack';
 
 const PACK_PATH = '/e2e-packs/micro/';
 const RATE = 44100;
@@ -55,9 +57,15 @@ function distance(a: number[], b: number[]): number {
   return Math.sqrt(a.reduce((sum, v, i) => sum + (v - b[i]!) ** 2, 0) / a.length);
 }
 
-test('the shipped pack has no VAE encoder: the control is disabled and says why', async ({ app, page }) => {
+test('the default pack takes a sound; a pack without a VAE encoder disables the control and says why', async ({ app, page }) => {
   test.setTimeout(400_000);
   await app.goto({ backend: 'wasm' });
+  await app.waitForReady(300_000);
+  expect(shippedManifest.vae_encoder, 'the default pack ships a VAE encoder').toBeDefined();
+  await expect(page.getByLabel('Sound file')).toBeEnabled();
+  await expect(page.getByTestId('sound-input-reason')).toHaveCount(0);
+
+  await app.goto({ backend: 'wasm', pack: '/models/soundstep-small/' }); // exported before vae_encoder.onnx existed
   await app.waitForReady(300_000);
   await expect(page.getByTestId('sound-input-reason')).toContainText('it has no VAE encoder');
   await expect(page.getByLabel('Sound file')).toBeDisabled();

@@ -11,6 +11,7 @@ interface ShippedManifest {
   name: string;
   default_denoiser?: string;
   latent: { channels: number };
+  vae_encoder?: { file: string };
   denoisers: { id: string; file: string; role: 'teacher' | 'student'; method: string | null; steps: number[] }[];
   files: Record<string, { bytes: number }>;
 }
