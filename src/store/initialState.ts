@@ -39,6 +39,7 @@ export function createInitialState(): AppState {
     promptReading: null,
     negativePrompt: '',
     denoiserId: null,
+    studentMethod: null,
     steps: DEFAULT_STEPS,
     seed: DEFAULT_SEED,
     seedFixed: false,

@@ -186,6 +186,33 @@ describe('form: teacher/student switch, steps, guidance, variations', () => {
     expect([s().denoiserId, s().steps]).toEqual(['teacher', 50]);
   });
 
+  it('the step slider comes back to the chosen method after step counts only another method has (bsa-5, bsa-1)', () => {
+    const s = useStore.getState;
+    const beyond: ManifestSummary = {
+      ...studentsPack,
+      denoisers: [
+        ...studentsPack.denoisers,
+        { id: 'bsa-5', role: 'student', method: 'bsa', steps: [5], guidance: { type: 'folded' } },
+        { id: 'bsa-1', role: 'student', method: 'bsa', steps: [1], guidance: { type: 'folded' } },
+      ],
+      defaultDenoiser: 'eps-25', // listed after bsa-25, as snr+1-25 is in soundstep-small-next
+    };
+    s().packReady({ status: 'ready', packUrl: '/p/', manifest: beyond, backend: 'wasm', loadMs: 1 });
+    expect([s().denoiserId, s().studentMethod]).toEqual(['eps-25', 'eps']);
+    // the keyboard's Home, then ArrowRight twice: 1, 5, 25
+    for (const [steps, id] of [[1, 'bsa-1'], [5, 'bsa-5'], [25, 'eps-25']] as const) {
+      s().setSteps(steps);
+      expect([s().denoiserId, s().steps]).toEqual([id, steps]);
+    }
+    s().setDenoiser('bsa-50'); // a student picked by hand is the chosen method from then on
+    s().setSteps(25);
+    expect(s().denoiserId).toBe('bsa-25');
+    s().setMethod('eps');
+    s().setRole('teacher');
+    s().setRole('student');
+    expect([s().denoiserId, s().studentMethod]).toEqual(['eps-25', 'eps']);
+  });
+
   it('NFE before generating: 2 per step with guidance, 1 for a student, times the variations', () => {
     const s = useStore.getState;
     load();

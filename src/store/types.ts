@@ -57,6 +57,9 @@ export interface FormState {
   promptReading: PromptReading | null;
   /** id of the chosen denoiser; null until a pack is ready, then the pack's default (domain/default-denoiser.ts) */
   denoiserId: string | null;
+  /** the student method the user chose, or the default student's: the step slider comes back to it
+   * after passing step counts where only another method has a student (bsa-5, bsa-1); null: none yet */
+  studentMethod: string | null;
   steps: number;
   seed: number;
   /** false: every Generate draws a new random seed; true: the seed above is kept */

@@ -19,7 +19,7 @@ export interface FormActions {
   setNegativePrompt: (text: string) => void;
   /** the worker's reading of a prompt (null: the prompt is empty) */
   promptReadingReceived: (reading: PromptReading | null) => void;
-  /** for a student, moves to the student of the same method (else any) distilled for `steps` */
+  /** for a student, moves to the student distilled for `steps` of the chosen method (studentMethod), else of the current one, else any */
   setSteps: (steps: number) => void;
   setSeed: (seed: number) => void;
   setSeedFixed: (fixed: boolean) => void;
@@ -77,7 +77,7 @@ export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => 
       if (!current || current.role === 'teacher') return { steps };
       const students = s.manifest?.denoisers.filter((d) => d.role === 'student') ?? [];
       const d = students.filter((x) => offersSteps(x, steps));
-      const pick = d.find((x) => x.method === current.method) ?? d[0];
+      const pick = d.find((x) => x.method === s.studentMethod) ?? d.find((x) => x.method === current.method) ?? d[0];
       return pick ? { denoiserId: pick.id, steps } : {};
     }),
   // the largest seed leaves room for seed + (variations - 1) inside the RNG's [0, 2^53)
@@ -101,19 +101,20 @@ export const createFormSlice: StateCreator<Store, [], [], FormSlice> = (set) => 
     set((s) => {
       const d = s.manifest?.denoisers.find((x) => x.id === id);
       if (!d) return { denoiserId: id };
-      return { denoiserId: id, steps: offersSteps(d, s.steps) ? s.steps : (d.steps[0] ?? s.steps) };
+      const studentMethod = d.role === 'student' ? d.method : s.studentMethod;
+      return { denoiserId: id, studentMethod, steps: offersSteps(d, s.steps) ? s.steps : (d.steps[0] ?? s.steps) };
     }),
   setRole: (role) =>
     set((s) => {
       const all = s.manifest?.denoisers ?? [];
       const current = all.find((d) => d.id === s.denoiserId);
-      const pick = pickDenoiser(all.filter((d) => d.role === role), s.steps, current?.method ?? null);
+      const pick = pickDenoiser(all.filter((d) => d.role === role), s.steps, s.studentMethod ?? current?.method ?? null);
       return pick ? { denoiserId: pick.denoiser.id, steps: pick.steps } : {};
     }),
   setMethod: (method) =>
     set((s) => {
       const students = s.manifest?.denoisers.filter((d) => d.role === 'student' && d.method === method) ?? [];
       const pick = pickDenoiser(students, s.steps, method);
-      return pick ? { denoiserId: pick.denoiser.id, steps: pick.steps } : {};
+      return pick ? { denoiserId: pick.denoiser.id, studentMethod: method, steps: pick.steps } : {};
     }),
 });

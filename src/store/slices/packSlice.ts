@@ -64,6 +64,7 @@ export const createPackSlice: StateCreator<Store, [], [], PackSlice> = (set) => 
         manifest: r.manifest,
         loadMs: r.loadMs,
         denoiserId: denoiser?.id ?? null,
+        studentMethod: kept ? s.studentMethod : denoiser?.role === 'student' ? denoiser.method : null,
         steps,
         guidanceScale,
         // a length this pack does not make falls back to its own
