@@ -6,16 +6,13 @@
 
 import type { BrowserContext, Request } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { GRID_STEPS } from '../src/compare/grid';
 import { DEFAULT_STUDENT_FILE, SHIPPED_PATH, TEACHER_FILE as TEACHER, shippedManifest as manifest, escapeRegExp, shippedSize } from './shipped-pack';
 
 /** the project's rule for a pack's first download: text encoder, default student, VAE decoder, vocoder */
 const FIRST_LOAD_LIMIT = 30e6;
 const teacherSize = shippedSize([TEACHER]);
-/** what filling the comparison grid downloads: the denoisers with a cell at its step counts, but the default student (loaded up front) */
-const othersSize = shippedSize(
-  manifest.denoisers.filter((d) => d.steps.some((n) => GRID_STEPS.includes(n)) && d.file !== DEFAULT_STUDENT_FILE).map((d) => d.file),
-);
+/** what filling the comparison grid downloads: every denoiser (each has a cell) but the default student (loaded up front) */
+const othersSize = shippedSize(manifest.denoisers.filter((d) => d.file !== DEFAULT_STUDENT_FILE).map((d) => d.file));
 
 /** The pack files the page fetches, in order (pack-relative paths; repeats kept). */
 function recordPackFetches(context: BrowserContext): string[] {

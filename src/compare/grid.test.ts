@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DenoiserSummary } from '../domain/pack-summary';
 import type { MetricsTable } from '../runtime/manifest';
 import {
-  addToTally, assignAB, cellKey, denoiserForCell, earsFor, emptyTally, fillPlan, formatMetric, formatShare, gridColumns, hasLogMel, metricsFor, randomPair,
+  addToTally, assignAB, cellKey, denoiserForCell, earsFor, emptyTally, fillPlan, formatMetric, formatShare, gridColumns, gridSteps, hasLogMel, metricsFor, randomPair,
 } from './grid';
 
 const teacher: DenoiserSummary = {
@@ -34,6 +34,14 @@ describe('grid', () => {
     ]);
     expect(plan[0]!.label).toBe('bsa · 25 steps');
     expect(fillPlan([teacher]).map((c) => c.steps)).toEqual([25, 50, 100, 200]);
+  });
+
+  it('rows: the paper\'s 200/100/50/25, then the step counts students go below 25 to (bsa-5, bsa-1), filled cheapest first', () => {
+    expect(gridSteps(pack)).toEqual([200, 100, 50, 25]);
+    const beyond = [...pack, student('bsa-1', 'bsa', 1), student('bsa-5', 'bsa', 5), student('snr-5', 'snr+1', 5)];
+    expect(gridSteps(beyond)).toEqual([200, 100, 50, 25, 5, 1]);
+    expect(fillPlan(beyond).slice(0, 3).map((c) => `${c.key}:${c.nfe}`)).toEqual(['bsa-1@1:1', 'bsa-5@5:5', 'snr-5@5:5']);
+    expect(denoiserForCell(beyond, gridColumns(beyond)[0]!, 5)).toBeNull(); // the teacher is not offered at 5 steps
   });
 
   it('finds metrics rows by denoiser and steps and formats them, "—" when absent', () => {

@@ -1,14 +1,22 @@
-// The comparison grid as data: rows are step counts (200, 100, 50, 25), columns the teacher and
-// each student method of the pack. A student method fills only the rows it has students for;
-// the other cells are "not distilled". Pure functions: the panel and the store call them.
+// The comparison grid as data: rows are step counts (the paper's 200, 100, 50, 25, then any the
+// pack's students go below that: 5, 1 for rounds past the paper), columns the teacher and each
+// student method of the pack. A student method fills only the rows it has students for; the
+// other cells are "not distilled". Pure functions: the panel and the store call them.
 
 import { nfeCost } from '../engine/cost';
 import { offersSteps } from '../engine/steps';
 import type { EarsFigures, MetricValue, MetricsRow, MetricsTable } from '../runtime/manifest';
 import type { DenoiserSummary } from '../domain/pack-summary';
 
-/** The grid's rows, most steps first (the issue's order). */
+/** The paper's rows, most steps first (its Table 1). */
 export const GRID_STEPS: readonly number[] = [200, 100, 50, 25];
+
+/** The grid's rows for a pack: GRID_STEPS, then the students' step counts below them (distillation past 25 steps), most first. */
+export function gridSteps(denoisers: readonly DenoiserSummary[]): number[] {
+  const fewest = Math.min(...GRID_STEPS);
+  const beyond = denoisers.flatMap((d) => (d.role === 'student' ? d.steps.filter((n) => n < fewest) : []));
+  return [...GRID_STEPS, ...[...new Set(beyond)].sort((a, b) => b - a)];
+}
 
 export interface GridColumn {
   /** 'teacher:<id>' or 'method:<method>' */
@@ -57,7 +65,7 @@ export function denoiserForCell(denoisers: readonly DenoiserSummary[], column: G
 }
 
 /** Every fillable cell, in the order the grid fills them: cheapest first (NFE), then by column. */
-export function fillPlan(denoisers: readonly DenoiserSummary[], steps: readonly number[] = GRID_STEPS): GridCellSpec[] {
+export function fillPlan(denoisers: readonly DenoiserSummary[], steps: readonly number[] = gridSteps(denoisers)): GridCellSpec[] {
   const cols = gridColumns(denoisers);
   const cells: Array<GridCellSpec & { col: number }> = [];
   cols.forEach((column, col) => {

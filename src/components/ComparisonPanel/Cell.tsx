@@ -34,7 +34,7 @@ export function Cell({
   if (!denoiser) {
     return (
       <td className="cell na" data-testid={`cell-${column.label}@${steps}`} data-status="not-distilled">
-        <span className="muted">not distilled</span>
+        <span className="muted">{column.role === 'teacher' ? 'not offered' : 'not distilled'}</span>
       </td>
     );
   }

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { GRID_STEPS, denoiserForCell, fillPlan, gridColumns, hasLogMel, readingOrder, type GridCellSpec } from '../../compare/grid';
+import { denoiserForCell, fillPlan, gridColumns, gridSteps, hasLogMel, readingOrder, type GridCellSpec } from '../../compare/grid';
 import { chartMetrics } from '../../compare/chart-data';
 import type { MetricsTable } from '../../runtime/manifest';
 import { selectGenerateBlocker, selectGrid, selectJob, selectManifest, selectOnDemand, selectProgressText, selectRun, useStore } from '../../store';
@@ -25,7 +25,7 @@ function metricsNote(metrics: MetricsTable | null): string {
 }
 
 /**
- * The comparison panel: rows 200/100/50/25 steps, columns the teacher and each student method.
+ * The comparison panel: rows 200/100/50/25 steps (and the pack's students below 25), columns the teacher and each student method.
  * One button fills every cell for the form's prompt and seed (cheapest first), a cell plays
  * and downloads its sound and shows time, NFE and one figure of the factory's table; the chart
  * plots that figure against steps per method, every figure is one click away (a disclosure), and
@@ -45,6 +45,7 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
   const denoisers = manifest?.denoisers;
   const metrics = manifest?.metrics ?? null;
   const columns = useMemo(() => (denoisers ? gridColumns(denoisers) : []), [denoisers]);
+  const rows = useMemo(() => (denoisers ? gridSteps(denoisers) : []), [denoisers]);
   const plan: GridCellSpec[] = useMemo(() => (denoisers ? fillPlan(denoisers) : []), [denoisers]);
   const choices = useMemo(() => chartMetrics(metrics), [metrics]);
   // the chosen metric, or the first (audio FAD) when none is chosen or the pack lacks the chosen one
@@ -108,7 +109,7 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
                 </tr>
               </thead>
               <tbody>
-                {GRID_STEPS.map((n) => (
+                {rows.map((n) => (
                   <tr key={n}>
                     <th scope="row">{n}</th>
                     {columns.map((c) => {
@@ -143,7 +144,7 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
                 metrics={metrics}
                 metric={metric}
                 choices={choices}
-                steps={GRID_STEPS}
+                steps={rows}
                 onMetric={setMetricKey}
               />
               <FiguresTable metrics={metrics} cells={readingOrder(plan, columns)} />
