@@ -141,7 +141,8 @@ class UnetConfig:
     pooled_text: bool = False
     # "coarse": cross-attention at every level but the finest (cheap on CPU); "tango": at every
     # level but the coarsest, as Tango's U-Net (its finest level attends over 1024 positions);
-    # "coarsest": at the coarsest level only; "mid": in the mid block only (models.build_unet).
+    # "coarsest": at the coarsest level only; "two-coarsest": at the two coarsest; "mid": in the
+    # mid block only (models.build_unet).
     attention_levels: str = "coarse"
     # Train in channels-last memory layout: 13% faster per teacher step on an Intel Xeon with
     # AVX-512 (bench_train); measure on your machine. bfloat16 autocast was slower there (0.53

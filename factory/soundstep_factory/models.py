@@ -157,8 +157,13 @@ def build_unet(cfg: PackConfig, hidden_size: int) -> UNet2DConditionModel:
         down = ("DownBlock2D",) * (n - 1) + ("CrossAttnDownBlock2D",)
     elif u.attention_levels == "mid":
         down = ("DownBlock2D",) * n
+    # "two-coarsest": the two coarsest levels (16x4 and 8x2 on a 4-level U-Net): more positions for
+    # the caption to steer than "mid" at a fraction of "coarse"'s cost (docs/speed.md)
+    elif u.attention_levels == "two-coarsest":
+        down = ("DownBlock2D",) * (n - 2) + ("CrossAttnDownBlock2D",) * 2
     else:
-        raise ValueError(f"unet.attention_levels {u.attention_levels!r}: use 'coarse', 'tango', 'coarsest' or 'mid'")
+        raise ValueError(f"unet.attention_levels {u.attention_levels!r}: "
+                         "use 'coarse', 'tango', 'coarsest', 'two-coarsest' or 'mid'")
     up = tuple("CrossAttnUpBlock2D" if b.startswith("CrossAttn") else "UpBlock2D" for b in reversed(down))
     cls = unet_class(cfg)
     extra = CoordinateUNet.COORDINATES if u.coordinates else 0

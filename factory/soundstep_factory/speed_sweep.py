@@ -79,6 +79,8 @@ CANDIDATES = (
               {"block_out_channels": (16, 16, 32, 64), "attention_levels": "mid", "attention_head_dim": 1}),
     Candidate("proposed-8", "as proposed with 8 channels at the finest level: (8, 16, 32, 64)",
               {"block_out_channels": (8, 16, 32, 64), "attention_levels": "mid", "attention_head_dim": 1}),
+    Candidate("proposed-attn2", "as proposed with attention also at 16x4 and 8x2 (down and up), 1 head",
+              {"block_out_channels": (16, 16, 32, 64), "attention_levels": "two-coarsest", "attention_head_dim": 1}),
 )
 
 

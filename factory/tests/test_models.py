@@ -179,3 +179,11 @@ def test_coarsest_and_mid_attend_only_at_the_coarsest_level() -> None:
                   for levels in ("coarse", "coarsest", "mid")}
     # self and cross per transformer block: coarse 2 down + 1 mid + 4 up, coarsest 1 + 1 + 2, mid 1
     assert attentions == {"coarse": 14, "coarsest": 8, "mid": 2}
+
+
+def test_two_coarsest_attends_at_the_two_coarsest_of_four_levels() -> None:
+    """small-mid's layout: the proposed U-Net's four levels, attention at 16x4 and 8x2 as well as the mid block."""
+    unet = micro_unet(block_out_channels=(8, 8, 16, 16), attention_levels="two-coarsest", attention_head_dim=1)
+    assert [hasattr(b, "attentions") for b in unet.down_blocks] == [False, False, True, True]
+    assert [hasattr(b, "attentions") for b in unet.up_blocks] == [True, True, False, False]
+    assert hasattr(unet.mid_block, "attentions")
