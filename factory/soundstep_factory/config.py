@@ -83,6 +83,15 @@ class VaeConfig:
     # encoder, hence every latent and the teacher trained on them, stays as it is.
     decoder_steps: int = 0
     decoder_lr: float = 5e-4
+    # A decoder of its own, cheaper than the encoder's mirror image, which the vae-decoder stage
+    # trains from scratch on the same frozen latents: its widths (() keeps the VAE's own decoder,
+    # which the stage fine-tunes) and whether its mid block attends (over every latent cell).
+    decoder_block_out_channels: tuple[int, ...] = ()
+    decoder_mid_attention: bool = True
+
+    @property
+    def separate_decoder(self) -> bool:
+        return bool(self.decoder_block_out_channels) or not self.decoder_mid_attention
     storage: str = "float16"  # weights in the pack (float32 inputs and outputs): float32|float16|int8
 
 

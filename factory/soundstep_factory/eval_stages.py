@@ -83,11 +83,11 @@ def stage_vae(cfg: PackConfig, ecfg: EvalConfig, against: str | None = None) -> 
     so VAE recipes can be compared at the cost of training a VAE, not a teacher. `against`: another
     recipe whose vae.json to compare with clip by clip (paired_found; this recipe is A)."""
     from .models import build_vae
-    from .train import vae_stage
+    from .train import load_vae_decoder, vae_stage
     judge, vocab = load_judge(judge_path(cfg))
     real = test_prompts(cfg, ecfg)
     encoder = checkpoint.load_trained(cfg, "vae", build_vae(cfg))
-    decoder = encoder if vae_stage(cfg) == "vae" else checkpoint.load_trained(cfg, vae_stage(cfg), build_vae(cfg))
+    decoder = encoder if vae_stage(cfg) == "vae" else load_vae_decoder(cfg)
     mel = real["mel"].float().unsqueeze(1)  # (P, 1, frames, mels)
     with torch.no_grad():
         recon = torch.cat([decoder.decode(encoder.encode(mel[i:i + 32]).latent_dist.mean).sample[:, 0]

@@ -35,7 +35,7 @@ from .pitch_net import shipped_vocoder
 from .pack_students import denoiser_inputs
 from .quantize import prune_vocabulary
 from .text import UNCONDITIONAL_PROMPT, TextEmbedder, encode_prompts, load_tokenizer
-from .train import vae_stage
+from .train import load_vae_decoder
 
 __all__ = [  # the graph wrappers are re-exported: other modules and the tests import them from here
     "DenoiserGraph", "VaeDecoderGraph", "VaeEncoderGraph", "VocoderGraph", "copy_vocoder", "export_graph",
@@ -142,7 +142,7 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
                                              out / entry["file"], DENOISER_AXES, storage)
     parity["vae_encoder.onnx"] = export_vae_encoder(cfg, out, feats["mel"], scale)
     parity["vae_decoder.onnx"] = export_graph(
-        VaeDecoderGraph(load_trained(cfg, vae_stage(cfg), build_vae(cfg))),
+        VaeDecoderGraph(load_vae_decoder(cfg)),
         {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel",
         out / "vae_decoder.onnx", VAE_DECODER_AXES, cfg.vae.storage)
     if vocoder_from is not None:

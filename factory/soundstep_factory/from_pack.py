@@ -97,11 +97,13 @@ def recorded_steps(pack: Path, cfg: PackConfig) -> dict[str, dict]:
             for stage, steps in recipe.items()}
 
 
-def _load_from_graphs(module: torch.nn.Module, parts: list[dict[str, torch.Tensor]], what: str) -> torch.nn.Module:
+def _load_from_graphs(module: torch.nn.Module, parts: list[dict[str, torch.Tensor]], what: str,
+                      not_shipped: tuple[str, ...] = ()) -> torch.nn.Module:
     """Load the tensors read from one or more graphs (graph_weights.read_state); buffers
-    no graph holds keep the values the recipe builds (mel filters and the like, not trained)."""
+    no graph holds keep the values the recipe builds (mel filters and the like, not trained), and so
+    do the parameters under `not_shipped` (a VAE's own decoder when the pack ships another one)."""
     read = {key: value for part in parts for key, value in part.items()}
-    missing = [name for name, _ in module.named_parameters() if name not in read]
+    missing = [name for name, _ in module.named_parameters() if name not in read and not name.startswith(not_shipped)]
     if missing:
         raise RuntimeError(f"{what}: the pack's graphs do not hold {len(missing)} of the recipe's parameters "
                            f"(first: {missing[0]}); from_pack cannot read this model back")
@@ -140,8 +142,14 @@ def read_modules(cfg: PackConfig, pack: Path, manifest: dict,
     encoder_state = read_state(pack / manifest["vae_encoder"]["file"],
                                VaeEncoderGraph(vae, manifest["latent"]["scale"]),
                                {"log_mel": torch.randn(1, 1, frames, mels, generator=g)}, "latent", VAE_ENCODER_AXES)
-    decoder_state = read_state(pack / manifest["vae_decoder"]["file"], VaeDecoderGraph(vae),
+    # a decoder of its own (VaeConfig.separate_decoder) is its own module; the VAE keeps its untrained mirror
+    decoder = build_vae(cfg, decoder=True) if cfg.vae.separate_decoder else vae
+    decoder_state = read_state(pack / manifest["vae_decoder"]["file"], VaeDecoderGraph(decoder),
                                {"latent": torch.randn(1, C, T, Fb, generator=g)}, "log_mel", VAE_DECODER_AXES)
+    if decoder is not vae:
+        out["vae-decoder"] = _load_from_graphs(decoder, [decoder_state], "the VAE decoder", not_shipped=("encoder.", "quant_conv."))
+        return {**out, "teacher": _load_from_graphs(unet, [unet_state], teacher_file),
+                "vae": _load_from_graphs(vae, [encoder_state], "the VAE", not_shipped=("decoder.", "post_quant_conv."))}
     return {**out, "teacher": _load_from_graphs(unet, [unet_state], teacher_file),
             "vae": _load_from_graphs(vae, [encoder_state, decoder_state], "the VAE")}
 
@@ -155,7 +163,7 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
     manifest = read_manifest(pack, cfg, latent_space=bool(only & {"vae", "teacher", "students"}))
     stages = {s: m for s, m in {"vae": "vae", "vocoder": "vocoder", "teacher": "teacher"}.items() if m in only}
     if vae_stage(cfg) != "vae" and "vae" in only:
-        stages["vae-decoder"] = "vae"
+        stages["vae-decoder"] = "vae-decoder" if cfg.vae.separate_decoder else "vae"
     if vocoder_stage(cfg) != "vocoder" and "vocoder" in only:
         stages["vocoder-gan"] = "vocoder"
     paths = {stage: cfg.work_dir / stage / "checkpoint.pt" for stage in stages}
@@ -173,6 +181,7 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
               "revision": manifest["factory"].get("revision"), "recipe": manifest["factory"].get("recipe")}
     graphs = {"teacher": [next(d["file"] for d in manifest["denoisers"] if d["role"] == "teacher")],
               "vae": [manifest.get("vae_encoder", {}).get("file"), manifest["vae_decoder"]["file"]],
+              "vae-decoder": [manifest["vae_decoder"]["file"]],
               "vocoder": [manifest["vocoder"]["file"]]}
     report = {"pack": str(pack), "manifest_sha256": source["manifest_sha256"], "stages": {}}
     for stage, name in stages.items():
@@ -181,7 +190,9 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
         if name == "vae":  # train.latents scales by it, so the latents are the teacher's
             imported["latent_scale"] = manifest["latent"]["scale"]
         if stage == "vae" and "vae-decoder" in stages:
-            imported["note"] = "decoder: the fine-tuned one (vae-decoder stage); the pack keeps no other"
+            imported["note"] = ("decoder: untrained (the recipe's own decoder is the vae-decoder stage's)"
+                                if cfg.vae.separate_decoder else
+                                "decoder: the fine-tuned one (vae-decoder stage); the pack keeps no other")
         history = [] if recorded["final_loss"] is None else [
             {"step": recorded["steps"], "loss": recorded["final_loss"], "imported": True}]
         model = modules[name]

@@ -36,15 +36,21 @@ def build_text_encoder() -> tuple[BertModel, AutoTokenizer]:
     return model, AutoTokenizer.from_pretrained(path)
 
 
-def build_vae(cfg: PackConfig) -> AutoencoderKL:
-    n = len(cfg.vae.block_out_channels)
+def build_vae(cfg: PackConfig, decoder: bool = False) -> AutoencoderKL:
+    """The VAE; with `decoder`, the one whose decoder the pack ships: the same VAE, or, for a recipe with
+    a decoder of its own (VaeConfig.separate_decoder), an AutoencoderKL of that decoder's widths and
+    mid block, whose encoder half is never trained or exported."""
+    v = cfg.vae
+    own = decoder and v.separate_decoder
+    widths = (v.decoder_block_out_channels or v.block_out_channels) if own else v.block_out_channels
+    n = len(widths)
     assert 2 ** (n - 1) == LATENT_DOWNSAMPLE, "the pack format fixes a 4x latent downsample"
     return AutoencoderKL(
         in_channels=1, out_channels=1,
         down_block_types=("DownEncoderBlock2D",) * n, up_block_types=("UpDecoderBlock2D",) * n,
-        block_out_channels=cfg.vae.block_out_channels, layers_per_block=cfg.vae.layers_per_block,
-        latent_channels=cfg.vae.latent_channels, norm_num_groups=cfg.vae.norm_num_groups,
-        sample_size=cfg.audio.frames,
+        block_out_channels=widths, layers_per_block=v.layers_per_block,
+        latent_channels=v.latent_channels, norm_num_groups=v.norm_num_groups,
+        sample_size=cfg.audio.frames, mid_block_add_attention=v.decoder_mid_attention if own else True,
     )
 
 

@@ -161,10 +161,12 @@ def train_vae_decoder(cfg: PackConfig) -> None:
     """More training for the VAE decoder alone, from the stored posterior means to the log-mels.
 
     The decoder is what every generated latent goes through and it limits what the judge can
-    hear; the encoder is frozen, so the latents (and the teacher trained on them) do not move."""
+    hear; the encoder is frozen, so the latents (and the teacher trained on them) do not move.
+    A recipe with a decoder of its own (VaeConfig.separate_decoder) trains that one from scratch
+    instead of fine-tuning the VAE's: a cheaper decoder for the same latents."""
     mel = torch.load(cfg.work_dir / "features.pt", weights_only=False)["mel"].unsqueeze(1)  # (N, 1, frames, mels)
     lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"]  # (N, C, T, F), unscaled
-    vae = load_trained(cfg, "vae", build_vae(cfg))
+    vae = build_vae(cfg, decoder=True) if cfg.vae.separate_decoder else load_trained(cfg, "vae", build_vae(cfg))
     vae.requires_grad_(False)
     for part in (vae.decoder, vae.post_quant_conv):
         part.requires_grad_(True)
@@ -184,7 +186,15 @@ def train_vae_decoder(cfg: PackConfig) -> None:
 
 def vae_stage(cfg: PackConfig) -> str:
     """The checkpoint the pack's VAE decoder comes from."""
+    if cfg.vae.separate_decoder and cfg.vae.decoder_steps <= 0:
+        raise ValueError(f"recipe {cfg.recipe}: a decoder of its own (vae.decoder_block_out_channels, "
+                         "vae.decoder_mid_attention) is trained by the vae-decoder stage: set vae.decoder_steps > 0")
     return "vae-decoder" if cfg.vae.decoder_steps > 0 else "vae"
+
+
+def load_vae_decoder(cfg: PackConfig) -> torch.nn.Module:
+    """The VAE whose decoder the pack ships (build_vae(decoder=True)), with its trained weights."""
+    return load_trained(cfg, vae_stage(cfg), build_vae(cfg, decoder=True))
 
 
 def latents(cfg: PackConfig) -> Path:
