@@ -88,6 +88,10 @@ class VaeConfig:
     # which the stage fine-tunes) and whether its mid block attends (over every latent cell).
     decoder_block_out_channels: tuple[int, ...] = ()
     decoder_mid_attention: bool = True
+    # The vae-decoder stage's crop lengths in frames, one drawn per batch; () : crop_frames. Its
+    # GroupNorms learn the statistics of what they see: trained on 64-frame crops alone, small-next-dec's
+    # decoder read whole 256-frame clips 0.2 too loud in log-mel (docs/speed.md).
+    decoder_crop_frames: tuple[int, ...] = ()
 
     @property
     def separate_decoder(self) -> bool:

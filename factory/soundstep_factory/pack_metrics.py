@@ -56,15 +56,24 @@ def default_denoiser(denoisers: list[dict], rows: list[dict]) -> str | None:
     return None if teacher is None else str(teacher["id"])
 
 
-def write_pack_metrics(pack: Path, metrics: dict, runs: int) -> None:
+def current_decoders(manifest: dict) -> str:
+    """The pack's VAE decoder and vocoder as eval_runs.decoders_id names them (their SHA-256, shortened)."""
+    return "+".join(manifest["files"][manifest[k]["file"]]["sha256"][:12] for k in ("vae_decoder", "vocoder"))
+
+
+def write_pack_metrics(pack: Path, metrics: dict, runs: int, decoders: str | None = None) -> None:
     """metrics.json beside the manifest, and the manifest's inline table and `default_denoiser` (the best
-    25-step student by that table), with the files re-hashed."""
+    25-step student by that table), with the files re-hashed. `decoders`: the table's (table.json); when
+    they are the pack's own, the marks ship_graph left (factory.<part>_of_metrics) are done with."""
     (pack / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
     manifest_path = pack / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     rows = [r for r in metrics["table"] if r["denoiser"] in {d["id"] for d in manifest["denoisers"]}]
     manifest["metrics"] = {"judge": "soundstep judge CNN over log-mel (factory/soundstep_factory/evaluate.py)",
                            "runs": runs, "rows": rows} if rows else None
+    if decoders is not None and decoders == current_decoders(manifest):
+        for key in ("vae_decoder_of_metrics", "vocoder_of_metrics"):
+            manifest.get("factory", {}).pop(key, None)
     best = default_denoiser(manifest["denoisers"], rows)
     if best is not None:
         manifest["default_denoiser"] = best

@@ -166,7 +166,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS) -> 
                "num_prompts": floor["num_prompts"], "judge": js, "floor": floor, "checks": checks,
                "distillation": {"rounds": distill_rounds(cfg), "checks": distillation_checks(table, cfg.distill.methods)},
                "table": metrics_rows(table, ears), "seen": seen, "ears": ears}
-    write_pack_metrics(pack, metrics, ecfg.runs)
+    write_pack_metrics(pack, metrics, ecfg.runs, (table or {}).get("decoders"))
     return {"report": str(docs / "results.md"), "checks": checks, "plots": {k: str(v) for k, v in plots.items() if v}}
 
 

@@ -170,9 +170,10 @@ def train_vae_decoder(cfg: PackConfig) -> None:
     vae.requires_grad_(False)
     for part in (vae.decoder, vae.post_quant_conv):
         part.requires_grad_(True)
-    crop = cfg.vae.crop_frames // LATENT_DOWNSAMPLE
+    crops = [f // LATENT_DOWNSAMPLE for f in (cfg.vae.decoder_crop_frames or (cfg.vae.crop_frames,))]
 
     def loss_fn(model, g):
+        crop = crops[int(torch.randint(len(crops), (1,), generator=g))]  # one length per batch
         rows = _batch(len(mel), cfg.vae.batch_size, g)
         starts = torch.randint(0, lat.shape[2] - crop + 1, (len(rows),), generator=g)
         z = torch.stack([lat[r, :, s:s + crop] for r, s in zip(rows, starts)])  # (B, C, crop, F)

@@ -30,3 +30,15 @@ def micro(micro_build):
     mp.setenv("SOUNDSTEP_WORK", str(micro_build["root"]))
     yield {**micro_build, "cfg": load_config("micro")}
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def linked_work_dir(micro_build):
+    """make(root, names): a fresh work root whose micro recipe links `names` (files or stage folders)
+    from the micro build's work dir: what a build would remake identically, or what a test only reads."""
+    def make(root, names):
+        (root / "micro").mkdir(parents=True)
+        for name in names:
+            (root / "micro" / name).symlink_to(micro_build["root"] / "micro" / name)
+        return root
+    return make

@@ -22,20 +22,13 @@ STAGES = ("vae", "vocoder", "teacher")
 SHARED = ("data", "text", "features.pt")  # remade identically by a build; linked to save time
 
 
-def _fresh_work_dir(root, micro):
-    (root / "micro").mkdir(parents=True)
-    for name in SHARED:
-        (root / "micro" / name).symlink_to(micro["root"] / "micro" / name)
-    return root
-
-
 @pytest.fixture(scope="module")
-def imported(micro, tmp_path_factory):
+def imported(micro, tmp_path_factory, linked_work_dir):
     """The micro pack imported into a fresh work dir, then `build` run there."""
     from soundstep_factory.build import build
     from soundstep_factory.from_pack import import_pack
 
-    root = _fresh_work_dir(tmp_path_factory.mktemp("imported"), micro)
+    root = linked_work_dir(tmp_path_factory.mktemp("imported"), SHARED)
     mp = pytest.MonkeyPatch()
     mp.setenv("SOUNDSTEP_WORK", str(root))
     try:
@@ -94,10 +87,10 @@ def test_the_build_after_an_import_trains_nothing_and_exports_the_same_graphs(mi
         assert sha256(imported["root"] / "pack" / name) == sha256(micro["pack"] / name), name
 
 
-def test_the_teacher_trains_on_from_the_imported_weights(micro, imported, tmp_path, monkeypatch, capsys):
+def test_the_teacher_trains_on_from_the_imported_weights(micro, imported, tmp_path, monkeypatch, capsys, linked_work_dir):
     from soundstep_factory.train import train_teacher
 
-    root = _fresh_work_dir(tmp_path, micro)
+    root = linked_work_dir(tmp_path, SHARED)
     (root / "micro" / "latents.pt").symlink_to(imported["root"] / "micro" / "latents.pt")
     (root / "micro" / "teacher").mkdir()
     (root / "micro" / "teacher" / "checkpoint.pt").write_bytes(imported["written"]["teacher"])
@@ -221,12 +214,12 @@ def test_a_vocoder_alone_is_borrowed_from_a_pack_without_a_vae_encoder_into_anot
 
 
 def test_a_harmonic_vocoder_ships_and_reads_back_with_its_pitch_net(micro, tmp_path, monkeypatch):
-    """ship_vocoder exports the iSTFT vocoder with the harmonic path and its pitch net in one graph
+    """ship_graph.ship_vocoder exports the iSTFT vocoder with the harmonic path and its pitch net in one graph
     (the app's contract, log_mel -> waveform, unchanged), and from_pack gives both back."""
     import shutil
 
     from soundstep_factory import checkpoint, from_pack, pitch_net
-    from soundstep_factory.ship_vocoder import ship_vocoder
+    from soundstep_factory.ship_graph import ship_vocoder
 
     work = tmp_path / "work"
     (work / "micro").mkdir(parents=True)

@@ -19,20 +19,13 @@ def _cheap(cfg):
         cfg.vae, decoder_block_out_channels=(8, 8, 16), decoder_mid_attention=False, decoder_steps=6, decoder_lr=1e-3))
 
 
-def _work(root, micro):
-    (root / "micro").mkdir(parents=True)
-    for name in SHARED:
-        (root / "micro" / name).symlink_to(micro["root"] / "micro" / name)
-    return root
-
-
 @pytest.fixture(scope="module")
-def cheap(micro, tmp_path_factory):
+def cheap(micro, tmp_path_factory, linked_work_dir):
     """The vae-decoder stage and a pack (no students) in a work dir that links the micro build's."""
     from soundstep_factory.export import export_pack
     from soundstep_factory.train import train_vae_decoder
 
-    root = _work(tmp_path_factory.mktemp("cheap"), micro)
+    root = linked_work_dir(tmp_path_factory.mktemp("cheap"), SHARED)
     cfg = _cheap(micro["cfg"])
     mp = pytest.MonkeyPatch()
     mp.setenv("SOUNDSTEP_WORK", str(root))
@@ -67,13 +60,10 @@ def test_the_stage_trains_a_decoder_of_its_own_and_the_pack_ships_it(micro, chea
     assert float(np.abs(theirs.run(None, {"latent": z.numpy()})[0] - got).max()) > 1e-2
 
 
-def test_from_pack_reads_the_decoder_back_and_keeps_the_encoder(micro, cheap, tmp_path, monkeypatch):
+def test_from_pack_reads_the_decoder_back_and_keeps_the_encoder(micro, cheap, tmp_path, monkeypatch, linked_work_dir):
     from soundstep_factory.from_pack import import_pack
 
-    fresh = tmp_path / "fresh"
-    (fresh / "micro").mkdir(parents=True)
-    for name in ("data", "text", "features.pt"):
-        (fresh / "micro" / name).symlink_to(micro["root"] / "micro" / name)
+    fresh = linked_work_dir(tmp_path / "fresh", ("data", "text", "features.pt"))
     monkeypatch.setenv("SOUNDSTEP_WORK", str(fresh))
     report = import_pack(cheap["cfg"], cheap["pack"], only=frozenset({"vae"}))
     assert set(report["stages"]) == {"vae", "vae-decoder"}
@@ -103,3 +93,28 @@ def test_a_decoder_of_its_own_needs_the_stage_that_trains_it(micro):
         vae_stage(untrained)
     assert vae_stage(_cheap(micro["cfg"])) == "vae-decoder" and vae_stage(micro["cfg"]) == "vae"
     assert json.loads(json.dumps(dataclasses.asdict(_cheap(micro["cfg"]).vae)))["decoder_mid_attention"] is False
+
+
+def test_ship_graph_puts_the_decoder_into_a_built_pack_as_export_would(micro, cheap, tmp_path, monkeypatch):
+    """The micro pack (its VAE's own decoder) with the cheap decoder shipped into it: the graph, the golden
+    run's end (log_mel_sum, waveform_rms) and the manifest agree with the pack export_pack made with it."""
+    import shutil
+
+    from soundstep_factory.ship_graph import ship_vae_decoder
+
+    pack = tmp_path / "pack"
+    shutil.copytree(micro["pack"], pack)
+    before = json.loads((pack / "manifest.json").read_text())
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(cheap["root"]))
+    report = ship_vae_decoder(cheap["cfg"], pack)
+    assert report["parity"]["float32_max_abs_error"] < 1e-4
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["files"]["vae_decoder.onnx"]["sha256"] != before["files"]["vae_decoder.onnx"]["sha256"]
+    assert manifest["factory"]["vae_decoder_of_metrics"] == before["files"]["vae_decoder.onnx"]["sha256"]
+    assert manifest["factory"]["config"]["vae"]["decoder_mid_attention"] is False
+    shipped, exported = (json.loads((p / "golden.json").read_text())["trajectory"] for p in (pack, cheap["pack"]))
+    assert shipped["z"][-1] == exported["z"][-1]  # the same teacher and noise: the same latent
+    for key in ("log_mel_sum", "waveform_rms"):
+        assert shipped[key] == pytest.approx(exported[key], rel=1e-4), key
+    theirs = json.loads((micro["pack"] / "golden.json").read_text())["trajectory"]
+    assert shipped["log_mel_sum"] != pytest.approx(theirs["log_mel_sum"], rel=1e-4)  # the old decoder's is gone
