@@ -66,12 +66,12 @@ def _record(pack: Path, manifest: dict, key: str, config_key: str, config: objec
     factory[f"{key}_revision"] = git_revision()
     factory.setdefault(f"{key}_of_metrics", manifest["files"][file]["sha256"])  # what metrics.json measured
     golden = refresh_golden(pack, manifest)
-    manifest["files"] = files_entry(pack)
-    write_manifest(pack, manifest)
     log_path = pack / "build_log.json"
     log = json.loads(log_path.read_text())
     log["parity_max_abs_error"][file] = parity
     log_path.write_text(json.dumps(log, indent=1))
+    manifest["files"] = files_entry(pack)  # last: every file above is final
+    write_manifest(pack, manifest)
     return {"pack": str(pack), key: manifest["files"][file], "parity": parity, "golden": golden}
 
 

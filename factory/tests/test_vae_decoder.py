@@ -100,6 +100,7 @@ def test_ship_graph_puts_the_decoder_into_a_built_pack_as_export_would(micro, ch
     run's end (log_mel_sum, waveform_rms) and the manifest agree with the pack export_pack made with it."""
     import shutil
 
+    from soundstep_factory.manifest import files_entry
     from soundstep_factory.ship_graph import ship_vae_decoder
 
     pack = tmp_path / "pack"
@@ -109,6 +110,7 @@ def test_ship_graph_puts_the_decoder_into_a_built_pack_as_export_would(micro, ch
     report = ship_vae_decoder(cheap["cfg"], pack)
     assert report["parity"]["float32_max_abs_error"] < 1e-4
     manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["files"] == files_entry(pack)  # every file as the manifest says: golden.json, build_log.json too
     assert manifest["files"]["vae_decoder.onnx"]["sha256"] != before["files"]["vae_decoder.onnx"]["sha256"]
     assert manifest["factory"]["vae_decoder_of_metrics"] == before["files"]["vae_decoder.onnx"]["sha256"]
     assert manifest["factory"]["config"]["vae"]["decoder_mid_attention"] is False
