@@ -46,14 +46,14 @@ async function cellBytes(page: Page, key: string): Promise<Uint8Array> {
 }
 
 test('shipped pack: fills every cell cheapest first with progress; cells play, download, show time and NFE; metrics from the manifest table, "—" where it has no row', async ({ app, page }) => {
-  test.setTimeout(720_000); // small-next: 13 cells, 1,031 network evaluations on WASM
+  test.setTimeout(720_000); // small-next: 15 cells, 1,037 network evaluations on WASM
   await app.goto({ backend: 'wasm' });
   await app.waitForReady();
   const ds = await denoisers(page);
   const plan = fillPlan(ds);
   const headers = page.getByTestId('grid').locator('thead th');
   await expect(headers).toHaveText(['Steps', ...gridColumns(ds).map((c) => `${c.label} ${c.role}`)]);
-  // a row per step count some denoiser offers: the paper's 200/100/50/25, then bsa's 5 and 1 past it
+  // a row per step count some denoiser offers: the paper's 200/100/50/25, then bsa's and snr+1's 5 and 1 past it
   const rows = [...new Set(ds.flatMap((d) => d.steps))].sort((x, y) => y - x);
   expect(rows.slice(0, 4)).toEqual([200, 100, 50, 25]);
   await expect(page.getByTestId('grid').locator('tbody th')).toHaveText(rows.map(String));

@@ -49,10 +49,11 @@ from .graphs import (
     VocoderGraph,
 )
 from .harmonic import HarmonicVocoder
-from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
+from .models import LATENT_DOWNSAMPLE, build_unet, build_vae
 from .pack_students import student_checkpoints
 from .pitch_net import PitchConfig, PitchNet, pitch_dir
 from .train import vae_stage, vocoder_stage
+from .vocoder import build_vocoder
 
 __all__ = ["GraphMismatch", "PackTooOld", "import_pack", "main"]
 

@@ -25,10 +25,12 @@ from torch.nn.utils.parametrizations import weight_norm
 from . import checkpoint
 from .config import PackConfig
 from .mel import MelFrontEnd
-from .models import build_vocoder
+from .vocoder import build_vocoder
 
 LRELU_SLOPE = 0.1
 PERIODS = (2, 3, 5, 7, 11)
+# Period discriminators' widths: small enough for the CPU; HiFi-GAN's own, (32, 128, 512, 1024), on a GPU
+DISC_WIDTHS = (16, 32, 64, 128)
 
 
 def run_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -45,7 +47,7 @@ def run_stack(convs: nn.ModuleList, post: nn.Module, x: torch.Tensor) -> tuple[t
 class PeriodDiscriminator(nn.Module):
     """Looks at every p-th sample: waveform (B, S) folded to (B, 1, S/p, p), 2-D convs along time."""
 
-    def __init__(self, period: int, widths: tuple[int, ...] = (16, 32, 64, 128)):
+    def __init__(self, period: int, widths: tuple[int, ...] = DISC_WIDTHS):
         super().__init__()
         self.period = period
         chans = (1,) + widths
@@ -79,9 +81,11 @@ class ScaleDiscriminator(nn.Module):
 
 
 class Discriminators(nn.Module):
-    def __init__(self):
+    def __init__(self, widths: tuple[int, ...] = DISC_WIDTHS):
         super().__init__()
-        self.all = nn.ModuleList([PeriodDiscriminator(p) for p in PERIODS] + [ScaleDiscriminator(k) for k in range(3)])
+        self.widths = tuple(widths)
+        self.all = nn.ModuleList([PeriodDiscriminator(p, self.widths) for p in PERIODS]
+                                 + [ScaleDiscriminator(k) for k in range(3)])
 
     def forward(self, wave: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
         return [d(wave) for d in self.all]
@@ -102,6 +106,62 @@ def feature_matching_loss(real: list, fake: list) -> torch.Tensor:
     return sum((rf.detach() - ff).abs().mean() for (_, rfs), (_, ffs) in zip(real, fake) for rf, ff in zip(rfs, ffs))
 
 
+class GanTrainer:
+    """One generator, its discriminators and both optimizers; `step` is one HiFi-GAN update of
+    each on a batch of (mel segments, the real waveform under them). gan.py's stage runs it on
+    the CPU, gpu_vocoder.py on a lent GPU."""
+
+    def __init__(self, cfg: PackConfig, generator: nn.Module, widths: tuple[int, ...] = DISC_WIDTHS):
+        self.generator, self.disc = generator.train(), Discriminators(widths)
+        lr, betas = cfg.vocoder.gan_lr, (0.8, 0.99)
+        self.g_opt = torch.optim.AdamW(self.generator.parameters(), lr=lr, betas=betas, weight_decay=0.0)
+        self.d_opt = torch.optim.AdamW(self.disc.parameters(), lr=lr, betas=betas, weight_decay=0.0)
+        self.mel_fe = MelFrontEnd(cfg.audio)
+
+    def to(self, device: str) -> GanTrainer:
+        for module in (self.generator, self.disc, self.mel_fe):
+            module.to(device)
+        return self
+
+    def step(self, mel: torch.Tensor, real: torch.Tensor) -> list[float]:
+        """mel (B, seg, mels), real (B, seg * hop) -> [D loss, adversarial, feature matching, mel L1]."""
+        fake = self.generator(mel)
+        d_loss = discriminator_loss(self.disc(real), self.disc(fake.detach()))
+        self.d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.d_opt.step()
+
+        out_real, out_fake = self.disc(real), self.disc(fake)
+        mel_l1 = (self.mel_fe(fake) - self.mel_fe(real)).abs().mean()
+        adv, fm = generator_adversarial_loss(out_fake), feature_matching_loss(out_real, out_fake)
+        g_loss = adv + 2.0 * fm + 45.0 * mel_l1
+        self.g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.g_opt.step()
+        return [float(d_loss), float(adv), float(fm), float(mel_l1)]
+
+    def state(self) -> dict:
+        """What checkpoint.save keeps beside the generator, so the stage resumes."""
+        return {"discriminators": self.disc.state_dict(), "d_optimizer": self.d_opt.state_dict(),
+                "disc_widths": list(self.disc.widths)}
+
+
+def segment_batch(wave: torch.Tensor, mel: torch.Tensor, batch: int, seg: int, hop: int,
+                  g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random rows and start frames: mel (B, seg, mels) and the waveform under it (B, seg * hop)."""
+    rows = torch.randint(0, len(mel), (batch,), generator=g)
+    starts = torch.randint(0, mel.shape[1] - seg + 1, (batch,), generator=g)
+    m = torch.stack([mel[r, s:s + seg] for r, s in zip(rows, starts)])
+    real = torch.stack([wave[r, s * hop:(s + seg) * hop] for r, s in zip(rows, starts)])
+    return m, real
+
+
+def history_row(step: int, window: list[list[float]]) -> dict:
+    d, a, f, ml = np.mean(window, axis=0)
+    return {"step": step, "loss": float(a + 2 * f + 45 * ml), "d_loss": float(d), "adv": float(a),
+            "fm": float(f), "mel_l1": float(ml)}
+
+
 def train_vocoder_gan(cfg: PackConfig) -> None:
     from .checkpoint import load_features, load_trained
 
@@ -109,52 +169,29 @@ def train_vocoder_gan(cfg: PackConfig) -> None:
     path = cfg.work_dir / "vocoder-gan" / "checkpoint.pt"
     feats = load_features(cfg)
     wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
-    generator = load_trained(cfg, "vocoder", build_vocoder(cfg)).train()
-    disc = Discriminators()
-    g_opt = torch.optim.AdamW(generator.parameters(), lr=v.gan_lr, betas=(0.8, 0.99), weight_decay=0.0)
-    d_opt = torch.optim.AdamW(disc.parameters(), lr=v.gan_lr, betas=(0.8, 0.99), weight_decay=0.0)
-    mel_fe = MelFrontEnd(cfg.audio)
-    step, history = 0, []
     state = checkpoint.load(path)
+    widths = tuple(state["extra"].get("disc_widths", DISC_WIDTHS)) if state is not None else DISC_WIDTHS
+    gan = GanTrainer(cfg, load_trained(cfg, "vocoder", build_vocoder(cfg)), widths)
+    step, history = 0, []
     if state is not None:
-        generator.load_state_dict(state["model"])
+        gan.generator.load_state_dict(state["model"])
         if "discriminators" in state["extra"]:  # an imported one (from_pack.py) has fresh ones
-            g_opt.load_state_dict(state["optimizer"])
-            disc.load_state_dict(state["extra"]["discriminators"])
-            d_opt.load_state_dict(state["extra"]["d_optimizer"])
+            gan.g_opt.load_state_dict(state["optimizer"])
+            gan.disc.load_state_dict(state["extra"]["discriminators"])
+            gan.d_opt.load_state_dict(state["extra"]["d_optimizer"])
         step, history = state["step"], state["history"]
         print(f"[vocoder-gan] resumed at step {step}", flush=True)
     g = torch.Generator().manual_seed(7 + step)
-    seg, hop = v.segment_frames, cfg.audio.hop_length
     started, window = time.time(), []
     while step < v.gan_steps:
-        rows = torch.randint(0, len(mel), (v.batch_size,), generator=g)
-        starts = torch.randint(0, mel.shape[1] - seg + 1, (len(rows),), generator=g)
-        m = torch.stack([mel[r, s:s + seg] for r, s in zip(rows, starts)])  # (B, seg, mels)
-        real = torch.stack([wave[r, s * hop:(s + seg) * hop] for r, s in zip(rows, starts)])  # (B, seg*hop)
-        fake = generator(m)
-
-        d_loss = discriminator_loss(disc(real), disc(fake.detach()))
-        d_opt.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_opt.step()
-
-        out_real, out_fake = disc(real), disc(fake)
-        mel_l1 = (mel_fe(fake) - mel_fe(real)).abs().mean()
-        adv, fm = generator_adversarial_loss(out_fake), feature_matching_loss(out_real, out_fake)
-        g_loss = adv + 2.0 * fm + 45.0 * mel_l1
-        g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_opt.step()
+        window.append(gan.step(*segment_batch(wave, mel, v.batch_size, v.segment_frames, cfg.audio.hop_length, g)))
         step += 1
-        window.append([float(d_loss), float(adv), float(fm), float(mel_l1)])
         if step % 50 == 0 or step == v.gan_steps:
-            d, a, f, ml = np.mean(window, axis=0)
-            history.append({"step": step, "loss": float(a + 2 * f + 45 * ml), "d_loss": float(d), "adv": float(a),
-                            "fm": float(f), "mel_l1": float(ml)})
-            print(f"[vocoder-gan] step {step}/{v.gan_steps} D {d:.3f} adv {a:.3f} fm {f:.3f} mel {ml:.3f} "
-                  f"({len(window) / (time.time() - started):.2f} steps/s)", flush=True)
+            history.append(row := history_row(step, window))
+            print(f"[vocoder-gan] step {step}/{v.gan_steps} D {row['d_loss']:.3f} adv {row['adv']:.3f} "
+                  f"fm {row['fm']:.3f} mel {row['mel_l1']:.3f} ({len(window) / (time.time() - started):.2f} steps/s)",
+                  flush=True)
             started, window = time.time(), []
         if step % cfg.checkpoint_every == 0 or step == v.gan_steps:
-            checkpoint.save(path, cfg=cfg, stage="vocoder-gan", step=step, model=generator, optimizer=g_opt,
-                            history=history, extra={"discriminators": disc.state_dict(), "d_optimizer": d_opt.state_dict()})
+            checkpoint.save(path, cfg=cfg, stage="vocoder-gan", step=step, model=gan.generator, optimizer=gan.g_opt,
+                            history=history, extra=gan.state())

@@ -28,7 +28,7 @@ def text_encoder_dir() -> Path:
 
 
 def build_text_encoder() -> tuple[BertModel, AutoTokenizer]:
-    from transformers import AutoTokenizer, BertModel  # here, not at the top: see build_vocoder
+    from transformers import AutoTokenizer, BertModel  # here, not at the top: see vocoder.build_vocoder
 
     path = text_encoder_dir()
     model = BertModel.from_pretrained(path, add_pooling_layer=False).eval()
@@ -52,32 +52,6 @@ def build_vae(cfg: PackConfig, decoder: bool = False) -> AutoencoderKL:
         latent_channels=v.latent_channels, norm_num_groups=v.norm_num_groups,
         sample_size=cfg.audio.frames, mid_block_add_attention=v.decoder_mid_attention if own else True,
     )
-
-
-def build_vocoder(cfg: PackConfig) -> torch.nn.Module:
-    """log_mel (B, frames, mels) -> waveform (B, frames * hop), of VocoderConfig.architecture."""
-    v = cfg.vocoder
-    if v.architecture == "istft":
-        from .mel import mel_filters
-        from .tonal_prior import TonalPrior
-        from .vocoder import IstftVocoder
-        a = cfg.audio
-        tonal = TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate, a.log_floor) if v.tonal_prior else None
-        return IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks, tonal=tonal)
-    if v.architecture != "hifigan":
-        raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")
-    # Imported here so the diffusion stages need diffusers alone (distillation on a lent GPU
-    # machine whose transformers is another major version).
-    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
-
-    return SpeechT5HifiGan(SpeechT5HifiGanConfig(
-        model_in_dim=cfg.audio.n_mels, sampling_rate=cfg.audio.sample_rate,
-        upsample_initial_channel=v.upsample_initial_channel, upsample_rates=list(v.upsample_rates),
-        upsample_kernel_sizes=list(v.upsample_kernel_sizes),
-        resblock_kernel_sizes=list(v.resblock_kernel_sizes),
-        resblock_dilation_sizes=[list(d) for d in v.resblock_dilation_sizes],
-        normalize_before=False,
-    ))
 
 
 class CoordinateUNet(UNet2DConditionModel):

@@ -198,8 +198,8 @@ def shipped_vocoder(cfg: PackConfig) -> nn.Module:
     harmonic path (harmonic.HarmonicVocoder) and the pitch net when VocoderConfig.harmonic."""
     from .checkpoint import load_trained
     from .harmonic import HarmonicVocoder
-    from .models import build_vocoder
     from .train import vocoder_stage
+    from .vocoder import build_vocoder
     vocoder = load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg))
     if not cfg.vocoder.harmonic:
         return vocoder

@@ -21,9 +21,9 @@ import torch.nn.functional as F
 from . import checkpoint, sampling
 from .checkpoint import load_diffusion_set, load_features, load_trained
 from .config import PackConfig, cpu_threads, load_config
-from .models import LATENT_DOWNSAMPLE, build_unet, build_vae, build_vocoder
+from .models import LATENT_DOWNSAMPLE, build_unet, build_vae
 from .parallel import Parallel, from_env
-from .vocoder import STFT_RESOLUTIONS, stft_magnitudes, training_loss
+from .vocoder import STFT_RESOLUTIONS, build_vocoder, stft_magnitudes, training_loss
 
 torch.set_num_threads(cpu_threads())
 

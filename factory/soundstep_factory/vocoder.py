@@ -30,12 +30,16 @@ same frames (tests/test_vocoder.py), in operations ONNX Runtime Web runs.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .tonal_prior import TonalPrior
+
+if TYPE_CHECKING:
+    from .config import PackConfig
 
 LRELU_SLOPE = 0.1
 # The mel L1 compares log-mels above this magnitude (the judge's floor too). With the front end's
@@ -292,3 +296,27 @@ def training_loss(model: IstftVocoder, mel_front_end: nn.Module, log_mel: torch.
         loss = loss + group_delay_weight * group_delay
         figures["group_delay"] = group_delay.item()
     return loss, figures
+
+
+def build_vocoder(cfg: PackConfig) -> torch.nn.Module:
+    """log_mel (B, frames, mels) -> waveform (B, frames * hop), of VocoderConfig.architecture."""
+    v = cfg.vocoder
+    if v.architecture == "istft":
+        from .mel import mel_filters
+        a = cfg.audio
+        tonal = TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate, a.log_floor) if v.tonal_prior else None
+        return IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks, tonal=tonal)
+    if v.architecture != "hifigan":
+        raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")
+    # Imported here: the istft vocoder needs no transformers model class (a lent GPU machine
+    # runs another major version of transformers).
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    return SpeechT5HifiGan(SpeechT5HifiGanConfig(
+        model_in_dim=cfg.audio.n_mels, sampling_rate=cfg.audio.sample_rate,
+        upsample_initial_channel=v.upsample_initial_channel, upsample_rates=list(v.upsample_rates),
+        upsample_kernel_sizes=list(v.upsample_kernel_sizes),
+        resblock_kernel_sizes=list(v.resblock_kernel_sizes),
+        resblock_dilation_sizes=[list(d) for d in v.resblock_dilation_sizes],
+        normalize_before=False,
+    ))

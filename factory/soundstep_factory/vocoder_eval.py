@@ -1,7 +1,7 @@
 """Which vocoder keeps what a listener hears: every candidate on the real test clips, in one table.
 
 Usage: python -m soundstep_factory.vocoder_eval --config small [--pack public/models/soundstep-small]
-           [--recipes voc-pitch ...] [--prompts 200] [--no-judge]
+           [--recipes voc-pitch ...] [--snapshots FILE ...] [--prompts 200] [--no-judge]
 
 Candidates, each a function log-mel (N, frames, mels) -> waveform (N, samples):
   pack:<dir>      a pack's vocoder.onnx, run by onnxruntime as the app runs it
@@ -9,6 +9,7 @@ Candidates, each a function log-mel (N, frames, mels) -> waveform (N, samples):
                   iterations (torchaudio) at the front end's STFT size
   tonal-prior:<r> no training: recipe r's vocoder trusting its tonal prior alone
   <recipe>        a recipe's trained vocoder checkpoint (float32, before export)
+  <dir> step <n>  a generator gpu_vocoder.py sent back from a lent GPU (--snapshots)
   --harmonic r    recipe r's vocoder with the harmonic path of its pitch net (harmonic.py,
                   pitch_net.py), at each --voiced-db threshold (default: the recipe's)
   --decompose r   recipe r's vocoder with its magnitudes or phases swapped for the real clip's or
@@ -77,15 +78,15 @@ def torch_vocoder(model: torch.nn.Module) -> Vocode:
 
 def tonal_prior_vocoder(recipe: str) -> Vocode:
     """The recipe's vocoder untrained, trusting its tonal prior alone (tonal_prior.py)."""
-    from .models import build_vocoder
+    from .vocoder import build_vocoder
     return torch_vocoder(build_vocoder(load_config(recipe)).trust_tonal_prior().eval())
 
 
 def trained_vocoder(recipe: str) -> torch.nn.Module:
     """The recipe's trained vocoder checkpoint, in eval mode."""
     from .checkpoint import load_trained
-    from .models import build_vocoder
     from .train import vocoder_stage
+    from .vocoder import build_vocoder
     cfg = load_config(recipe)
     return load_trained(cfg, vocoder_stage(cfg), build_vocoder(cfg)).eval()
 
@@ -99,6 +100,16 @@ def harmonic_vocoders(recipe: str, thresholds: list[float]) -> dict[str, Vocode]
     return {f"{Path(recipe).stem} + harmonic >= {db:g} dB": torch_vocoder(
         HarmonicVocoder(istft, pitch, cfg.audio.sample_rate, db).eval())
         for db in thresholds or [cfg.vocoder.harmonic_voiced_db]}
+
+
+def snapshot_vocoder(cfg: PackConfig, file: Path) -> tuple[str, Vocode]:
+    """A generator that gpu_vocoder.py sent back (a snapshot of its run) as the recipe's vocoder,
+    named by its run's folder and its step."""
+    from .vocoder import build_vocoder
+    snapshot = torch.load(file, weights_only=False)
+    vocoder = build_vocoder(cfg)
+    vocoder.load_state_dict(snapshot["generator"])
+    return f"{file.parent.name} step {snapshot['step']}", torch_vocoder(vocoder.eval())
 
 
 def checkpoint_vocoder(recipe: str) -> Vocode:
@@ -149,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default="small", help="the recipe whose test clips (and judge) are used")
     ap.add_argument("--pack", type=Path, action="append", help="a pack folder (repeatable); default: the recipe's")
     ap.add_argument("--recipes", nargs="*", default=[], help="recipes whose trained vocoder checkpoints compete")
+    ap.add_argument("--snapshots", type=Path, nargs="*", default=[],
+                    help="generators gpu_vocoder.py sent back, each named <folder> step <n> in the table")
     ap.add_argument("--tonal-prior", nargs="*", default=[], help="recipes whose untrained tonal prior competes")
     ap.add_argument("--harmonic", nargs="*", default=[], help="recipes whose vocoder plays with its pitch net's harmonics")
     ap.add_argument("--voiced-db", type=float, nargs="*", default=[], help="--harmonic: voicing thresholds to compare")
@@ -169,6 +182,9 @@ def main(argv: list[str] | None = None) -> None:
         candidates[f"tonal-prior:{Path(recipe).stem}"] = tonal_prior_vocoder(recipe)
     for recipe in args.recipes:
         candidates[recipe] = checkpoint_vocoder(recipe)
+    for file in args.snapshots:
+        name, vocode = snapshot_vocoder(cfg, file)
+        candidates[name] = vocode
     for recipe in args.harmonic:
         candidates.update(harmonic_vocoders(recipe, args.voiced_db))
     real_row = ears.listen(real["wave"].numpy(), [ears.speech_group(s) for s in real["sources"]], reference,

@@ -68,7 +68,7 @@ def test_the_tonal_vocoder_exports_to_onnx_with_parity(tmp_path):
 
 def test_the_recipe_switch_builds_it():
     from soundstep_factory.config import PackConfig
-    from soundstep_factory.models import build_vocoder
+    from soundstep_factory.vocoder import build_vocoder
     cfg = PackConfig(vocoder=VocoderConfig(n_fft=1024, tonal_prior=True, channels=8, blocks=1))
     assert isinstance(build_vocoder(cfg).tonal, TonalPrior)
     assert build_vocoder(PackConfig()).tonal is None

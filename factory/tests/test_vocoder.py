@@ -7,8 +7,7 @@ import torch
 
 from soundstep_factory.config import AudioConfig, PackConfig, VocoderConfig
 from soundstep_factory.mel import MelFrontEnd, mel_filters
-from soundstep_factory.models import build_vocoder
-from soundstep_factory.vocoder import IstftVocoder, group_delay_loss, mel_to_linear, phase_advance_loss
+from soundstep_factory.vocoder import IstftVocoder, build_vocoder, group_delay_loss, mel_to_linear, phase_advance_loss
 
 AUDIO = AudioConfig()
 SR, HOP = AUDIO.sample_rate, AUDIO.hop_length
