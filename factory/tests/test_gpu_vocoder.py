@@ -5,7 +5,7 @@ import torch
 from soundstep_factory import checkpoint
 
 
-def test_gpu_vocoder_bundle_trains_there_and_restores_here(micro, tmp_path):
+def test_gpu_vocoder_bundle_trains_there_and_restores_here(micro, tmp_path, monkeypatch):
     from soundstep_factory import gpu_vocoder
     from soundstep_factory.train import vocoder_stage
 
@@ -30,7 +30,11 @@ def test_gpu_vocoder_bundle_trains_there_and_restores_here(micro, tmp_path):
     mel = checkpoint.load_features(cfg)["mel"][:2].numpy()  # (2, frames, mels)
     assert vocode(mel).shape == (2, mel.shape[1] * cfg.audio.hop_length)
 
+    # restored into a work root of its own: the micro build's stays without a vocoder-gan stage
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(tmp_path / "here"))
     restored = gpu_vocoder.restore(cfg, tmp_path / "out" / "vocoder-gan-2.pt")
+    assert restored["checkpoint"] == str(tmp_path / "here" / "micro" / "vocoder-gan" / "checkpoint.pt")
+    assert not (micro["root"] / "micro" / "vocoder-gan").exists()
     state = torch.load(restored["checkpoint"], weights_only=False)
     assert state["stage"] == "vocoder-gan" and state["step"] == last["step"] and vocoder_stage(cfg) == "vocoder"
     assert all(torch.equal(state["model"][k], v) for k, v in trained.items())
