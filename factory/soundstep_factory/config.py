@@ -55,6 +55,11 @@ class DataStageConfig:
     # Other captions of each clip in other words (data_phrasing): the teacher draws one of the
     # clip's captions per step, so each sound is heard under many phrasings at no render cost.
     rewordings: int = 3
+    # Set: each render, "quiet" captions included, is raised towards this RMS (dBFS) as far as its
+    # peak allows (data_render.rms_floor_gain). None: peak levels alone (the shipped packs' data),
+    # where 3.4% of clips, all "quiet" captions, fall under -35 dBFS (docs/listening.md). Set it in
+    # a new recipe: a work dir's rendered clips are reused by file name.
+    rms_floor_dbfs: float | None = None
 
 
 @dataclass

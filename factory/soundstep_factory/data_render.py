@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 # Peak level of a clip (or of each half of a sequence) after normalisation, by loudness attribute:
 # about 18 dB from quiet to loud, and loud stays under 0 dBFS so 16-bit never clips.
 LEVELS: dict[object, tuple[float, float]] = {"loud": (0.89, 0.97), None: (0.4, 0.6), "quiet": (0.08, 0.14)}
+PEAK_LIMIT = 0.97  # the loudest peak a render may reach (16-bit never clips)
+
+
+def rms_floor_gain(x: np.ndarray, floor_dbfs: float, peak_limit: float = PEAK_LIMIT) -> float:
+    """The gain (>= 1) that raises x's RMS to floor_dbfs, or as far as its peak reaches peak_limit:
+    a sparse sound (ticks, strikes) stays under the floor rather than clip."""
+    rms_db = 20 * np.log10(max(float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))), 1e-12))
+    wanted = 10 ** ((floor_dbfs - rms_db) / 20)
+    return float(max(1.0, min(wanted, peak_limit / max(float(np.abs(x).max()), 1e-12))))
 
 
 FADE_S = 0.01
@@ -70,7 +79,8 @@ def render_part(source: Source, attrs: Attrs, n: int, sr: int, rng: np.random.Ge
 
 
 def render_clip(plan: dict, cfg: DataConfig, tmp: Path) -> np.ndarray:
-    """The clip's float32 audio: num_samples long, peak at the loudness level, never clipped."""
+    """The clip's float32 audio: num_samples long, peak at the loudness level (then raised towards
+    cfg.rms_floor_dbfs when set), never clipped."""
     n, sr = cfg.num_samples, cfg.sample_rate
     seeds = np.random.SeedSequence(plan["seed"]).spawn(3)
     rng_level = np.random.default_rng(seeds[2])
@@ -99,4 +109,6 @@ def render_clip(plan: dict, cfg: DataConfig, tmp: Path) -> np.ndarray:
         x = xa / _active_rms(xa, sr) + xb / _active_rms(xb, sr) * 10 ** (db / 20)
         peak = level({})
     x = x / np.abs(x).max() * peak
+    if cfg.rms_floor_dbfs is not None:  # "quiet" captions too: quiet, but not under the floor
+        x = x * rms_floor_gain(x, cfg.rms_floor_dbfs)
     return x.astype(np.float32)
