@@ -197,6 +197,16 @@ def test_loudness_sets_the_peak_and_sequences_fill_both_halves(tmp_path: Path) -
     assert 0.03 < hiss_to_tone("background") < 0.12
 
 
+def test_rms_floor_raises_a_quiet_render_and_keeps_its_sound(tmp_path: Path) -> None:
+    plan = _plan("single", "clause", ["hiss"], [{"loudness": "quiet"}])
+    plain = data.render_clip(plan, DataConfig(), tmp_path)
+    floored = data.render_clip(plan, DataConfig(rms_floor_dbfs=-20.0), tmp_path)
+    rms_db = lambda x: 20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+    assert rms_db(plain) < -25 and rms_db(floored) == pytest.approx(-20.0, abs=0.01)  # hiss peaks low: room
+    assert np.allclose(floored / np.abs(floored).max(), plain / np.abs(plain).max(), atol=1e-6)  # one gain
+    assert np.array_equal(data.render_clip(plan, DataConfig(rms_floor_dbfs=-60.0), tmp_path), plain)  # never quieter
+
+
 def test_missing_tool_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None if name == "fluidsynth" else "/usr/bin/" + name)
     with pytest.raises(data.ToolError, match="fluidsynth not found: apt-get install fluidsynth fluid-soundfont-gm"):
