@@ -138,7 +138,7 @@ class GanTrainer:
         self.g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_opt.step()
-        return [float(d_loss), float(adv), float(fm), float(mel_l1)]
+        return [d_loss.item(), adv.item(), fm.item(), mel_l1.item()]
 
     def state(self) -> dict:
         """What checkpoint.save keeps beside the generator, so the stage resumes."""
