@@ -162,6 +162,16 @@ def history_row(step: int, window: list[list[float]]) -> dict:
             "fm": float(f), "mel_l1": float(ml)}
 
 
+def resumed_disc_widths(state: dict | None) -> tuple[int, ...]:
+    """The discriminators' widths for a run resuming from `state`: the stored widths only when the
+    discriminators themselves are stored. A checkpoint that gpu_vocoder restores records the GPU
+    run's full widths (13 M parameters) but no discriminator weights, and the fresh ones this CPU
+    then trains should be the small ones."""
+    if state is None or "discriminators" not in state["extra"]:
+        return DISC_WIDTHS
+    return tuple(state["extra"].get("disc_widths", DISC_WIDTHS))
+
+
 def train_vocoder_gan(cfg: PackConfig) -> None:
     from .checkpoint import load_features, load_trained
 
@@ -170,12 +180,11 @@ def train_vocoder_gan(cfg: PackConfig) -> None:
     feats = load_features(cfg)
     wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
     state = checkpoint.load(path)
-    widths = tuple(state["extra"].get("disc_widths", DISC_WIDTHS)) if state is not None else DISC_WIDTHS
-    gan = GanTrainer(cfg, load_trained(cfg, "vocoder", build_vocoder(cfg)), widths)
+    gan = GanTrainer(cfg, load_trained(cfg, "vocoder", build_vocoder(cfg)), resumed_disc_widths(state))
     step, history = 0, []
     if state is not None:
         gan.generator.load_state_dict(state["model"])
-        if "discriminators" in state["extra"]:  # an imported one (from_pack.py) has fresh ones
+        if "discriminators" in state["extra"]:  # an imported or GPU-restored one has fresh ones
             gan.g_opt.load_state_dict(state["optimizer"])
             gan.disc.load_state_dict(state["extra"]["discriminators"])
             gan.d_opt.load_state_dict(state["extra"]["d_optimizer"])

@@ -38,6 +38,13 @@ def test_gpu_vocoder_bundle_trains_there_and_restores_here(micro, tmp_path, monk
     state = torch.load(restored["checkpoint"], weights_only=False)
     assert state["stage"] == "vocoder-gan" and state["step"] == last["step"] and vocoder_stage(cfg) == "vocoder"
     assert all(torch.equal(state["model"][k], v) for k, v in trained.items())
+    # it records the GPU's full widths but no discriminators: a CPU run resuming from it starts small ones
+    from soundstep_factory.gan import DISC_WIDTHS, resumed_disc_widths
+    from soundstep_factory.gpu_vocoder import FULL_DISC_WIDTHS
+    assert tuple(state["extra"]["disc_widths"]) == FULL_DISC_WIDTHS != DISC_WIDTHS
+    assert resumed_disc_widths(state) == DISC_WIDTHS
+    stored = {"extra": {"discriminators": {}, "disc_widths": [8, 16, 32, 64]}}
+    assert resumed_disc_widths(stored) == (8, 16, 32, 64) and resumed_disc_widths(None) == DISC_WIDTHS
 
 
 def test_cuda_bench_times_both_batches_and_the_loops_on_cpu():
