@@ -184,7 +184,7 @@ def train_vocoder_gan(cfg: PackConfig) -> None:
     step, history = 0, []
     if state is not None:
         gan.generator.load_state_dict(state["model"])
-        if "discriminators" in state["extra"]:  # an imported or GPU-restored one has fresh ones
+        if "discriminators" in state["extra"]:  # an imported or GPU-restored one has none: fresh ones
             gan.g_opt.load_state_dict(state["optimizer"])
             gan.disc.load_state_dict(state["extra"]["discriminators"])
             gan.d_opt.load_state_dict(state["extra"]["d_optimizer"])
