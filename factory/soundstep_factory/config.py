@@ -142,6 +142,9 @@ class VocoderConfig:
     gan_steps: int = 0  # > 0: then fine-tune with HiFi-GAN's discriminators (gan.py); the pack ships that one
     gan_lr: float = 2e-4
     storage: str = "float16"
+    # istft: a fixed gain on the synthesized magnitudes, set from `python -m soundstep_factory.vocoder_level`
+    # after training (the median level the trained vocoder loses on training clips); 0 while training
+    output_gain_db: float = 0.0
 
 
 @dataclass

@@ -88,14 +88,17 @@ def synthesis_basis(n_fft: int) -> torch.Tensor:
 
 class IstftVocoder(nn.Module):
     def __init__(self, filters: torch.Tensor, hop: int, channels: int = 128, blocks: int = 4,
-                 noise_frames: int = 256, seed: int = 0, tonal: TonalPrior | None = None):
+                 noise_frames: int = 256, seed: int = 0, tonal: TonalPrior | None = None, gain_db: float = 0.0):
         """filters: (n_fft/2 + 1, mels) mel filterbank at the synthesis STFT size (sets n_fft);
         noise_frames: length of the pseudo-random phase table, repeated for longer inputs;
-        tonal: the tonal prior (tonal_prior.py) at this n_fft, mixed in per bin by a fourth head."""
+        tonal: the tonal prior (tonal_prior.py) at this n_fft, mixed in per bin by a fourth head;
+        gain_db: a fixed gain on every synthesized magnitude, the level calibration that
+        vocoder_level.py measures after training (VocoderConfig.output_gain_db)."""
         super().__init__()
         bins, n_mels = filters.shape
         self.n_fft, self.hop = 2 * (bins - 1), hop
         self.tonal = tonal
+        self.log_gain = gain_db * math.log(10) / 20  # a gain in dB as an offset in natural log-magnitude
         self.pre = nn.Conv1d(n_mels, channels, 7, padding=3)
         self.blocks = nn.ModuleList(ResBlock(channels) for _ in range(blocks))
         # per bin: log-magnitude correction, phase advance, noise share (and the tonal prior's share)
@@ -144,6 +147,8 @@ class IstftVocoder(nn.Module):
             free = 1 - share
             deviation = deviation * free
         log_magnitude = torch.log(prior.clamp(min=1e-6)) + correction
+        if self.log_gain:  # only then: an uncalibrated vocoder exports the graph it always did
+            log_magnitude = log_magnitude + self.log_gain
         # Unbounded, then wrapped to [-pi, pi] (the same rotation; keeps the cumsum small). A tanh
         # bound saturated in training and left the advances without gradient.
         advance = centre + deviation
@@ -305,9 +310,12 @@ def build_vocoder(cfg: PackConfig) -> torch.nn.Module:
         from .mel import mel_filters
         a = cfg.audio
         tonal = TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate, a.log_floor) if v.tonal_prior else None
-        return IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks, tonal=tonal)
+        return IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks, tonal=tonal,
+                            gain_db=v.output_gain_db)
     if v.architecture != "hifigan":
         raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")
+    if v.output_gain_db:
+        raise ValueError("vocoder.output_gain_db: only the istft vocoder takes a level calibration; set it to 0")
     # Imported here: the istft vocoder needs no transformers model class (a lent GPU machine
     # runs another major version of transformers).
     from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig

@@ -17,7 +17,8 @@ Candidates, each a function log-mel (N, frames, mels) -> waveform (N, samples):
 
 Figures per candidate, against each test clip's real waveform (ears.py for the definitions):
 V/UV F1, raw pitch accuracy, periodicity error (torchcrepe), speech presence (silero-vad, real
-clips' rate beside it), mel L1, multi-resolution STFT error, the judge's adherence and FAD_judge
+clips' rate beside it), mel L1, multi-resolution STFT error, the level lost (the median of real
+minus vocoded RMS dB, vocoder_level.py), the judge's adherence and FAD_judge
 (when <work>/judge exists), and the tone test (tones.py). Written to <work>/eval/vocoders.json.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from . import ears, tones
 from .config import PackConfig, default_out, load_config
 from .phase_oracles import decomposition
 from .vocoder import IstftVocoder
+from .vocoder_level import level_gap_db
 
 Vocode = Callable[[np.ndarray], np.ndarray]
 
@@ -131,7 +133,8 @@ def score_resynthesis(cfg: PackConfig, resynth, real: dict, reference: ears.Pitc
     wave = torch.from_numpy(np.concatenate([resynth(real["wave"][i:i + 16].numpy().astype(np.float32))
                                             for i in range(0, len(real["wave"]), 16)]))
     out = {**reconstruction_errors(cfg, wave, real["wave"], real["mel"]),
-           **ears.listen(wave.numpy(), [ears.speech_group(s) for s in real["sources"]], reference)}
+           **ears.listen(wave.numpy(), [ears.speech_group(s) for s in real["sources"]], reference),
+           "level_gap_db": float(np.median(level_gap_db(real["wave"].numpy(), wave.numpy())))}
     if judge is not None:
         model, vocab = judge
         judged = score_mels(model, vocab, waves_to_mel(cfg, wave), real["sources"], real["mel"])
@@ -144,7 +147,7 @@ def score_resynthesis(cfg: PackConfig, resynth, real: dict, reference: ears.Pitc
 
 
 COLUMNS = ("vuv_f1", "raw_pitch_accuracy", "periodicity_error", "speech_present[speaking]", "mel_l1", "mrstft",
-           "adherence", "fad_judge", "tones_passed")
+           "level_gap_db", "adherence", "fad_judge", "tones_passed")
 
 
 def markdown(rows: dict[str, dict]) -> str:
