@@ -143,7 +143,7 @@ class VocoderConfig:
     gan_lr: float = 2e-4
     storage: str = "float16"
     # istft: a fixed gain on the synthesized magnitudes, set from `python -m soundstep_factory.vocoder_level`
-    # after training (the median level the trained vocoder loses on training clips); 0 while training
+    # after training (the median level the trained vocoder loses on training clips); training leaves it out
     output_gain_db: float = 0.0
 
 

@@ -180,7 +180,7 @@ def train_vocoder_gan(cfg: PackConfig) -> None:
     feats = load_features(cfg)
     wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
     state = checkpoint.load(path)
-    gan = GanTrainer(cfg, load_trained(cfg, "vocoder", build_vocoder(cfg)), resumed_disc_widths(state))
+    gan = GanTrainer(cfg, load_trained(cfg, "vocoder", build_vocoder(cfg, calibrated=False)), resumed_disc_widths(state))
     step, history = 0, []
     if state is not None:
         gan.generator.load_state_dict(state["model"])

@@ -68,7 +68,7 @@ def train(bundle_path: Path, out: Path, seconds: float, batch: int, segment: int
     mel_fe = MelFrontEnd(cfg.audio).to(device)
     with torch.no_grad():
         mel = torch.cat([mel_fe(wave[i:i + 64]) for i in range(0, len(wave), 64)])  # (N, frames, mels)
-    generator = build_vocoder(cfg)
+    generator = build_vocoder(cfg, calibrated=False)  # trained on: no level calibration
     generator.load_state_dict(bundle["generator"])
     gan = GanTrainer(cfg, generator, FULL_DISC_WIDTHS).to(device)
     g = torch.Generator().manual_seed(7)

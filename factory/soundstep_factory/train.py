@@ -236,7 +236,7 @@ def train_vocoder(cfg: PackConfig) -> None:
     feats = load_features(cfg)
     wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
     torch.manual_seed(cfg.data.seed)  # the same initial weights in every run, as the teacher's
-    vocoder = build_vocoder(cfg)
+    vocoder = build_vocoder(cfg, calibrated=False)
     mel_fe = MelFrontEnd(cfg.audio)
     if cfg.vocoder.pitched_clips > 0:
         from .tones import pitched_clips

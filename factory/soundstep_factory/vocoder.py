@@ -303,15 +303,16 @@ def training_loss(model: IstftVocoder, mel_front_end: nn.Module, log_mel: torch.
     return loss, figures
 
 
-def build_vocoder(cfg: PackConfig) -> torch.nn.Module:
-    """log_mel (B, frames, mels) -> waveform (B, frames * hop), of VocoderConfig.architecture."""
+def build_vocoder(cfg: PackConfig, calibrated: bool = True) -> torch.nn.Module:
+    """log_mel (B, frames, mels) -> waveform (B, frames * hop), of VocoderConfig.architecture.
+    calibrated=False leaves out output_gain_db: training runs without the gain measured after it."""
     v = cfg.vocoder
     if v.architecture == "istft":
         from .mel import mel_filters
         a = cfg.audio
         tonal = TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate, a.log_floor) if v.tonal_prior else None
         return IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks, tonal=tonal,
-                            gain_db=v.output_gain_db)
+                            gain_db=v.output_gain_db if calibrated else 0.0)
     if v.architecture != "hifigan":
         raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")
     if v.output_gain_db:

@@ -59,3 +59,11 @@ def test_only_the_istft_vocoder_takes_a_gain():
     cfg = PackConfig(vocoder=VocoderConfig(architecture="hifigan", output_gain_db=1.0))
     with pytest.raises(ValueError, match="output_gain_db"):
         build_vocoder(cfg)
+
+
+def test_training_builds_the_vocoder_without_its_calibration():
+    cfg = PackConfig(vocoder=VocoderConfig(channels=8, blocks=1, output_gain_db=3.0))
+    trained_on, shipped = build_vocoder(cfg, calibrated=False), build_vocoder(cfg)
+    assert isinstance(trained_on, IstftVocoder) and isinstance(shipped, IstftVocoder)
+    assert trained_on.log_gain == 0.0
+    assert shipped.log_gain == pytest.approx(3.0 * math.log(10) / 20)
