@@ -80,14 +80,14 @@ def _num(value: float | None) -> str:
 def vocoders_markdown(result: dict) -> list[str]:
     lines = [(f"**Vocoders on {result['num_clips']} real test clips** (V/UV F1 and raw pitch accuracy within 50 "
               "cents against the real clip; tones: sines 100 Hz-4 kHz and a chord, peak within 1% and sidebands "
-              "20 dB down):"), "",
-             "| vocoder | V/UV F1 | RPA | periodicity error | mel L1 | MR-STFT | tones passed |",
-             "|---|---|---|---|---|---|---|"]
+              "20 dB down; level lost: the median of real minus vocoded RMS dB):"), "",
+             "| vocoder | V/UV F1 | RPA | periodicity error | mel L1 | MR-STFT | level lost (dB) | tones passed |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in result["rows"].items():
         passed, tried = r.get("tones_passed"), len(r.get("tones", []))
         lines.append(f"| {name} | {_num(r.get('vuv_f1'))} | {_num(r.get('raw_pitch_accuracy'))} | "
                      f"{_num(r.get('periodicity_error'))} | {_num(r.get('mel_l1'))} | {_num(r.get('mrstft'))} | "
-                     f"{'—' if passed is None else f'{passed}/{tried}'} |")
+                     f"{_num(r.get('level_gap_db'))} | {'—' if passed is None else f'{passed}/{tried}'} |")
     return lines + [""]
 
 
