@@ -4,7 +4,10 @@ Usage: python -m soundstep_factory.vocoder_level --config small-next-voc2 [--cli
 
 The iSTFT vocoders trained here play real clips about 1 dB below the clips' own RMS (docs/listening.md):
 frames whose phases disagree partly cancel in the overlap-add, and no loss ties the output's level to
-the clip's. Issue 17's floor (no known prompt below -35 dBFS) is missed by less than that.
+the clip's. Issue 17's floor (no known prompt below -35 dBFS) is missed by less than that. Measured
+(2026-12-05): the loss sits in steady tones (beeps 3 dB, marimba 0.1 dB), so the shipped vocoder's
+calibrated 0.88 dB lifted every known free-form clip above -35 dBFS but made the rest of the spectrum too
+loud (FD_mel +5-6 on every Table 1 row); no shipped recipe sets the gain. The gap is a figure of the phase.
 
 This measures the gap on training clips (the calibration) and on the first test clips (the check): per
 clip, real RMS dB minus vocoded RMS dB, through the pack's front end, with the recipe's vocoder as it
