@@ -25,6 +25,7 @@ from .checkpoint import load_trained
 from .config import AudioConfig, PackConfig, default_out, load_config
 from .data_catalogue import SOURCES
 from .data_phrasing import vocabulary
+from .files import sha256
 from .distill import student_steps
 from .graphs import (DENOISER_AXES, PARITY_TOLERANCE, VAE_DECODER_AXES, VAE_ENCODER_AXES, VOCODER_AXES,
                      DenoiserGraph, VaeDecoderGraph, VaeEncoderGraph, VocoderGraph, run_graph, export_graph,
@@ -140,6 +141,9 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
         storage = cfg.unet.teacher_storage if entry["role"] == "teacher" else cfg.unet.storage
         parity[entry["file"]] = export_graph(DenoiserGraph(model), inputs, "v_prediction",
                                              out / entry["file"], DENOISER_AXES, storage)
+    teacher_sha = sha256(out / denoisers[0][0]["file"])  # what pack_teacher.stale_students compares with
+    for entry, _ in denoisers[1:]:
+        entry["teacher_sha256"] = teacher_sha
     parity["vae_encoder.onnx"] = export_vae_encoder(cfg, out, feats["mel"], scale)
     parity["vae_decoder.onnx"] = export_graph(
         VaeDecoderGraph(load_vae_decoder(cfg)),

@@ -1,15 +1,22 @@
 """The pack's metrics: <pack>/metrics.json and the manifest's inline `metrics` table
 (docs/pack-format.md), written through the one manifest writer with the files re-hashed.
+
+Usage (rows measured again, merged into a pack scored in an earlier session):
+  python -m soundstep_factory.pack_metrics --config small-next-loud --pack ../public/models/soundstep-small-next
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from pathlib import Path
 
-from .files import sha256
+from .config import load_config
+from .eval_data import eval_dir
+from .files import load_json, sha256
 from .manifest import write_manifest
-from .report_ears import row_ears
+from .report_checks import distillation_checks, teacher_checks
+from .report_ears import PROMPT_SETS, load_ears, row_ears
 
 # the figures of a manifest metrics row, on the audio and (as "log_mel") on the VAE's log-mel
 METRIC_FIGURES = ("fad_judge", "fd_mel", "adherence")
@@ -81,3 +88,55 @@ def write_pack_metrics(pack: Path, metrics: dict, runs: int, decoders: str | Non
                                          "sha256": sha256(pack / "metrics.json")}
     manifest["files"] = dict(sorted(manifest["files"].items()))
     write_manifest(pack, manifest)
+
+
+def as_table_row(row: dict) -> dict:
+    """A metrics row (the manifest's form) as evaluate's table.json words it, for report_checks."""
+    out = {"denoiser": row["denoiser"], "steps": row["steps"], "nfe": {"mean": row["nfe"]},
+           **{k: row[k] for k in METRIC_FIGURES}}
+    if "log_mel" in row:
+        out.update({f"{k}_vae_mel": row["log_mel"][k] for k in METRIC_FIGURES})
+    return out
+
+
+def merge_rows(pack: Path, table: dict, ears: dict, methods: tuple[str, ...]) -> list[str]:
+    """Put the rows of `table` (evaluate's table.json) and of `ears` (prompt_eval's, by prompt set)
+    into the pack's metrics in place of the rows of the same denoiser and steps: a denoiser measured
+    again (a new teacher, pack_teacher.py) while the other rows stay as an earlier session scored
+    them. That is sound only with the same judge: check it first (evaluate --stage floor gives the
+    floor metrics.json records). The checks against the teacher are made again. Returns the rows put in."""
+    metrics = load_json(pack / "metrics.json")
+    if metrics is None:
+        raise FileNotFoundError(f"{pack}/metrics.json: the pack was never scored; run report.py instead")
+    heard = dict(metrics.get("ears") or {})
+    for name in PROMPT_SETS:
+        if name in ears:
+            earlier = heard.get(name) or {**ears[name], "rows": {}}
+            heard[name] = {**earlier, "rows": {**earlier["rows"], **ears[name]["rows"]}}
+    new = metrics_rows(table, heard)
+    replaced = {(r["denoiser"], r["steps"]): r for r in new}
+    rows = [replaced.pop((r["denoiser"], r["steps"]), r) for r in metrics["table"]] + list(replaced.values())
+    as_table = {"rows": [as_table_row(r) for r in rows]}
+    metrics.update({"table": rows, "ears": heard, "checks": teacher_checks(metrics["floor"], as_table)})
+    metrics["distillation"] = {**(metrics.get("distillation") or {}),
+                               "checks": distillation_checks(as_table, methods)}
+    metrics.pop("teacher_replaced", None)
+    write_pack_metrics(pack, metrics, metrics["runs"], table.get("decoders"))
+    return [f"{r['denoiser']}:{r['steps']}" for r in new]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Merge rows measured again into a scored pack's metrics")
+    ap.add_argument("--config", required=True, help="the recipe whose eval/table.json and prompt_eval results are merged")
+    ap.add_argument("--pack", type=Path, required=True)
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    table = load_json(eval_dir(cfg) / "table.json")
+    if table is None:
+        raise SystemExit(f"no {eval_dir(cfg) / 'table.json'}: run evaluate --stage generate, then --stage table")
+    print(json.dumps({"merged": merge_rows(args.pack, table, load_ears(eval_dir(cfg), args.pack.name),
+                                           cfg.distill.methods)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,9 @@ Usage: python -m soundstep_factory.pack_students --config small-next --pack ../p
 `add_students` writes the students a full export would ship (export.distilled_students) into
 the pack and leaves every other file byte for byte as it is: re-exporting the text encoder, the
 VAE and the vocoder would change their bytes for no reason. A student the pack has already is
-kept as it is; one the recipe no longer ships (a halving round superseded by the next one) goes.
+kept as it is, unless an earlier teacher made it (pack_teacher.py): then the recipe's replaces
+it. One the recipe no longer ships (a halving round superseded by the next one) goes. Each added
+student's `teacher_sha256` names the pack's teacher graph, the one it was distilled from.
 `student_checkpoints` is from_pack's half: each student graph of the pack read back into the
 recipe's U-Net, as the finished round `distill` would have written, so the next round starts
 from it.
@@ -41,6 +43,7 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     """Export the recipe's finished students into `pack` (see the module's docstring); returns
     the ids added and removed and the pack's new size."""
     from .export import distilled_students  # export imports this module's neighbours; import late
+    from .pack_teacher import stale_students, teacher_file
 
     manifest = json.loads((pack / "manifest.json").read_text())
     hidden_size = manifest["text"]["hidden_size"]
@@ -49,10 +52,16 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     log_path = pack / "build_log.json"
     log = json.loads(log_path.read_text()) if log_path.exists() else {"parity_max_abs_error": {}}
     inputs = denoiser_inputs(cfg, hidden_size)
-    added = []
+    # the recipe's students were distilled from its teacher, which is the pack's (from_pack, or pack_teacher)
+    teacher_sha = manifest["files"][teacher_file(manifest)]["sha256"]
+    stale = set(stale_students(manifest))
+    added, overwritten = [], {}  # overwritten: the bytes of an earlier teacher's student with the same id
     for entry, model in shipped:
-        if entry["id"] in present:
+        entry["teacher_sha256"] = teacher_sha
+        if entry["id"] in present and entry["id"] not in stale:
             continue
+        if entry["id"] in present:
+            overwritten[entry["file"]] = (pack / entry["file"]).read_bytes()
         log["parity_max_abs_error"][entry["file"]] = export_graph(
             DenoiserGraph(model), inputs, "v_prediction", pack / entry["file"], DENOISER_AXES, cfg.unet.storage)
         added.append(entry["id"])
@@ -69,6 +78,8 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
         for entry, _ in shipped:
             if entry["id"] in added:
                 (pack / entry["file"]).unlink()
+        for file, data in overwritten.items():
+            (pack / file).write_bytes(data)
         raise RuntimeError(f"adding {', '.join(added)} would make the pack {total / 1e6:.1f} MB, over the recipe's "
                            f"pack_budget_mb {cfg.pack_budget_mb} ({pack}); nothing was changed: raise pack_budget_mb "
                            "in the recipe (every pack under public/models together stays <= 100 MB) or ship fewer students")
@@ -76,7 +87,8 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
         (pack / present[student_id]["file"]).unlink()
         log["parity_max_abs_error"].pop(present[student_id]["file"], None)
     others = [d for d in manifest["denoisers"] if d["id"] not in removed and d["id"] not in keep_ids]
-    manifest["denoisers"] = others + [present.get(entry["id"], entry) for entry, _ in shipped]
+    manifest["denoisers"] = others + [entry if entry["id"] in added else present.get(entry["id"], entry)
+                                      for entry, _ in shipped]
     manifest["name"] = cfg.name  # the recipe's, which may have changed since the export (the page shows it)
     log_path.write_text(json.dumps(log, indent=1))
     manifest["files"] = files_entry(pack)
@@ -87,12 +99,17 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
 
 def student_checkpoints(cfg: PackConfig, pack: Path, manifest: dict) -> dict[Path, tuple[dict, torch.nn.Module]]:
     """Every student graph of the pack as (manifest entry, the recipe's U-Net with its weights),
-    keyed by the checkpoint path distill.distill_round reads for that method and step count."""
+    keyed by the checkpoint path distill.distill_round reads for that method and step count. A
+    student distilled from an earlier teacher (pack_teacher.stale_students) is left out: its
+    weighting starts again from the pack's teacher."""
+    from .pack_teacher import stale_students  # pack_teacher imports this module
+
     hidden_size = manifest["text"]["hidden_size"]
     inputs = denoiser_inputs(cfg, hidden_size)
+    stale = set(stale_students(manifest))
     out = {}
     for entry in manifest["denoisers"]:
-        if entry["role"] != "student":
+        if entry["role"] != "student" or entry["id"] in stale:
             continue
         unet = build_unet(cfg, hidden_size)
         state = read_state(pack / entry["file"], DenoiserGraph(unet), inputs, "v_prediction", DENOISER_AXES)

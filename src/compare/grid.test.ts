@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DenoiserSummary } from '../domain/pack-summary';
 import type { MetricsTable } from '../runtime/manifest';
 import {
-  addToTally, assignAB, cellKey, denoiserForCell, earsFor, emptyTally, fillPlan, formatMetric, formatShare, gridColumns, gridSteps, hasLogMel, metricsFor, randomPair,
+  addToTally, assignAB, cellKey, denoiserForCell, earlierTeacherNote, earsFor, emptyTally, fillPlan, formatMetric, formatShare, gridColumns, gridSteps, hasLogMel, metricsFor, randomPair,
 } from './grid';
 
 const teacher: DenoiserSummary = {
@@ -17,6 +17,16 @@ describe('grid', () => {
   it('columns: the teacher, then each student method once, in manifest order', () => {
     expect(gridColumns(pack).map((c) => c.label)).toEqual(['teacher', 'bsa', 'eps']);
     expect(gridColumns([teacher]).map((c) => c.key)).toEqual(['teacher:teacher']);
+  });
+
+  it('says which students an earlier teacher made, and nothing when the teacher made them all', () => {
+    expect(earlierTeacherNote(pack)).toBeNull();
+    const older = pack.map((d) => (d.id === 'bsa-25' || d.id === 'eps-25' ? { ...d, earlierTeacher: true as const } : d));
+    expect(earlierTeacherNote(older)).toBe(
+      "bsa-25, eps-25 were distilled from an earlier teacher than this pack's: the teacher was trained further after them, " +
+        'and they have not been distilled from it again yet.',
+    );
+    expect(earlierTeacherNote(older.slice(0, 2))).toMatch(/^bsa-25 was distilled/);
   });
 
   it('a method fills only the rows it has students for', () => {

@@ -54,6 +54,19 @@ export function gridColumns(denoisers: readonly DenoiserSummary[]): GridColumn[]
   return cols;
 }
 
+/**
+ * A sentence for the grid when some students were distilled from an earlier teacher than the one
+ * in the teacher column (their cells compare with a teacher they did not learn from); null when none.
+ */
+export function earlierTeacherNote(denoisers: readonly DenoiserSummary[]): string | null {
+  const ids = denoisers.filter((d) => d.earlierTeacher).map((d) => d.id);
+  if (ids.length === 0) return null;
+  return (
+    `${ids.join(', ')} ${ids.length === 1 ? 'was' : 'were'} distilled from an earlier teacher than this pack's: ` +
+    'the teacher was trained further after them, and they have not been distilled from it again yet.'
+  );
+}
+
 /** The denoiser that fills (column, steps), or null: "not distilled" (or a teacher not offered at N). */
 export function denoiserForCell(denoisers: readonly DenoiserSummary[], column: GridColumn, steps: number): DenoiserSummary | null {
   const found = denoisers.find((d) => {

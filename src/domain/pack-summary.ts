@@ -13,6 +13,8 @@ export interface DenoiserSummary {
   method: string | null;
   steps: number[];
   guidance: { type: 'classifier-free'; defaultScale: number } | { type: 'folded' };
+  /** a student distilled from an earlier teacher than the pack's (its teacher_sha256 names another graph) */
+  earlierTeacher?: true;
 }
 
 /** The pack as the page needs to know it. */
@@ -46,10 +48,24 @@ export interface ManifestSummary {
 }
 
 /**
+ * The ids of the students distilled from an earlier teacher than the pack's: their teacher_sha256
+ * is not the SHA-256 of the pack's teacher file (the factory lands a better teacher before it has
+ * distilled every weighting from it again). A student without the field is the pack's own.
+ */
+export function studentsOfAnEarlierTeacher(m: Manifest): string[] {
+  const teacher = m.denoisers.find((d) => d.role === 'teacher');
+  const current = teacher ? m.files[teacher.file]?.sha256 : undefined;
+  return m.denoisers.flatMap((d) =>
+    d.role === 'student' && d.teacher_sha256 !== undefined && d.teacher_sha256 !== current ? [d.id] : [],
+  );
+}
+
+/**
  * The summary of a validated manifest; `longClips`: whether the loaded graphs take longer latents
  * (Pipeline.longClips: a fact of the graphs, not of the manifest).
  */
 export function summarizeManifest(m: Manifest, longClips = false): ManifestSummary {
+  const earlier = new Set(studentsOfAnEarlierTeacher(m));
   return {
     id: m.id,
     name: m.name,
@@ -68,6 +84,7 @@ export function summarizeManifest(m: Manifest, longClips = false): ManifestSumma
         d.guidance.type === 'classifier-free'
           ? { type: 'classifier-free' as const, defaultScale: d.guidance.default_scale }
           : { type: 'folded' as const },
+      ...(earlier.has(d.id) ? { earlierTeacher: true as const } : {}),
     })),
     mel: {
       sample_rate: m.audio.sample_rate,

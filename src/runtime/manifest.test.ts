@@ -114,6 +114,23 @@ describe('validateManifest', () => {
     expect(refused((m) => (m['denoisers'][1].role = 'assistant')).message).toMatch(/role must be "teacher" or "student"/);
   });
 
+  it('marks the students distilled from an earlier teacher: teacher_sha256 not the teacher file\'s', () => {
+    const m = valid();
+    m['files']['denoisers/teacher.onnx'].sha256 = 'b'.repeat(64);
+    m['denoisers'].push({ ...m['denoisers'][1], id: 'eps25', file: 'denoisers/eps25.onnx', method: 'eps', teacher_sha256: 'b'.repeat(64) });
+    m['files']['denoisers/eps25.onnx'] = { bytes: 10, sha256: SHA };
+    m['denoisers'][1].teacher_sha256 = 'c'.repeat(64);
+    const summary = summarizeManifest(validateManifest(m));
+    expect(summary.denoisers.map((d) => [d.id, d.earlierTeacher ?? false])).toEqual([
+      ['teacher', false], ['bsa25', true], ['eps25', false],
+    ]);
+    delete m['denoisers'][1].teacher_sha256; // a pack from before the field: every student is the teacher's own
+    expect(summarizeManifest(validateManifest(m)).denoisers.some((d) => d.earlierTeacher)).toBe(false);
+    expect(refused((x) => (x['denoisers'][1].teacher_sha256 = 'ABC')).message).toMatch(
+      /denoisers\[1\] \("bsa25"\)\.teacher_sha256 must be 64 lowercase hex digits/,
+    );
+  });
+
   it('accepts an optional vae_encoder graph, its files listed in files like those of any other graph', () => {
     const withEncoder = (m: Record<string, any>): void => {
       m['vae_encoder'] = { file: 'vae_encoder.onnx' };

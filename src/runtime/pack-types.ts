@@ -141,6 +141,9 @@ export interface StudentDenoiser extends GraphStorage {
   steps: [number];
   guidance: FoldedGuidance;
   distilled_from: string;
+  /** optional: SHA-256 of the teacher graph it was distilled from; not the pack's teacher file's
+   * when it comes from an earlier teacher (see studentsOfAnEarlierTeacher) */
+  teacher_sha256?: string;
 }
 
 export type DenoiserSpec = TeacherDenoiser | StudentDenoiser;

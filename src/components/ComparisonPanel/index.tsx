@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { denoiserForCell, fillPlan, gridColumns, gridSteps, hasLogMel, readingOrder, type GridCellSpec } from '../../compare/grid';
+import { denoiserForCell, earlierTeacherNote, fillPlan, gridColumns, gridSteps, hasLogMel, readingOrder, type GridCellSpec } from '../../compare/grid';
 import { chartMetrics } from '../../compare/chart-data';
 import type { MetricsTable } from '../../runtime/manifest';
 import { selectGenerateBlocker, selectGrid, selectJob, selectManifest, selectOnDemand, selectProgressText, selectRun, useStore } from '../../store';
@@ -45,6 +45,7 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
   const denoisers = manifest?.denoisers;
   const metrics = manifest?.metrics ?? null;
   const columns = useMemo(() => (denoisers ? gridColumns(denoisers) : []), [denoisers]);
+  const earlierNote = useMemo(() => (denoisers ? earlierTeacherNote(denoisers) : null), [denoisers]);
   const rows = useMemo(() => (denoisers ? gridSteps(denoisers) : []), [denoisers]);
   const plan: GridCellSpec[] = useMemo(() => (denoisers ? fillPlan(denoisers) : []), [denoisers]);
   const choices = useMemo(() => chartMetrics(metrics), [metrics]);
@@ -137,6 +138,11 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
           <p className="hint muted" data-testid="metrics-note">
             {metricsNote(metrics)}
           </p>
+          {earlierNote && (
+            <p className="hint muted" data-testid="earlier-teacher-note">
+              {earlierNote}
+            </p>
+          )}
           {metrics && (
             <>
               <MetricsChart
