@@ -10,7 +10,7 @@ import type { MetricsTable } from '../src/runtime/manifest';
 import type { DenoiserSummary } from '../src/domain/pack-summary';
 import { FIXTURE_PACK_URL, routeFixturePack } from './ui-fixture-pack';
 import { parseWav } from './wav';
-import { escapeRegExp } from './shipped-pack';
+import { escapeRegExp, shippedStudentsOfAnEarlierTeacher } from './shipped-pack';
 import { canvasPixels, distinctColours } from './canvas';
 import { logMel, type MelConfig } from '../src/engine/mel';
 import { parseWav as decodeWav } from '../src/engine/wav';
@@ -52,6 +52,10 @@ test('shipped pack: fills every cell cheapest first with progress; cells play, d
   await app.waitForReady();
   const ds = await denoisers(page);
   const plan = fillPlan(ds);
+  // the students an earlier teacher made (by the manifest on disk) are named under the grid
+  const earlier = shippedStudentsOfAnEarlierTeacher();
+  if (earlier.length === 0) await expect(page.getByTestId('earlier-teacher-note')).toHaveCount(0);
+  else await expect(page.getByTestId('earlier-teacher-note')).toHaveText(new RegExp(`^${escapeRegExp(earlier.join(', '))} (was|were) distilled from an earlier teacher`));
   const headers = page.getByTestId('grid').locator('thead th');
   await expect(headers).toHaveText(['Steps', ...gridColumns(ds).map((c) => `${c.label} ${c.role}`)]);
   // a row per step count some denoiser offers: the paper's 200/100/50/25, then bsa's and snr+1's 5 and 1 past it

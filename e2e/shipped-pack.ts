@@ -12,8 +12,8 @@ interface ShippedManifest {
   default_denoiser?: string;
   latent: { channels: number };
   vae_encoder?: { file: string };
-  denoisers: { id: string; file: string; role: 'teacher' | 'student'; method: string | null; steps: number[] }[];
-  files: Record<string, { bytes: number }>;
+  denoisers: { id: string; file: string; role: 'teacher' | 'student'; method: string | null; steps: number[]; teacher_sha256?: string }[];
+  files: Record<string, { bytes: number; sha256: string }>;
 }
 
 /** 'public/models/<id>/': the folder on disk */
@@ -42,3 +42,12 @@ export const shippedSize = (files: readonly string[]): string =>
 
 /** `s` matched literally inside a RegExp built from a template (pack names and paths hold '.', '+', '('). */
 export const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The default pack's students distilled from an earlier teacher: teacher_sha256 not its teacher file's SHA-256. */
+export function shippedStudentsOfAnEarlierTeacher(): string[] {
+  const teacher = shippedManifest.denoisers.find((d) => d.role === 'teacher');
+  const current = teacher ? shippedManifest.files[teacher.file]?.sha256 : undefined;
+  return shippedManifest.denoisers
+    .filter((d) => d.role === 'student' && d.teacher_sha256 !== undefined && d.teacher_sha256 !== current)
+    .map((d) => d.id);
+}

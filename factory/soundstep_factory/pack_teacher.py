@@ -115,6 +115,9 @@ def _drop_teacher_rows(pack: Path, manifest: dict) -> int:
     if metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())
         metrics["table"] = [r for r in metrics.get("table", []) if r["denoiser"] != teacher_id]
+        for heard in (metrics.get("ears") or {}).values():  # prompt_eval's rows, keyed "<denoiser>:<steps>"
+            if isinstance(heard, dict) and isinstance(heard.get("rows"), dict) and "set" in heard:
+                heard["rows"] = {k: v for k, v in heard["rows"].items() if k.split(":")[0] != teacher_id}
         for key in ("checks", "seen"):  # the teacher's quality bars and its seen-prompts test
             metrics[key] = None
         if metrics.get("distillation"):

@@ -52,6 +52,8 @@ def landed(micro, tmp_path_factory):
             {"denoiser": d, "steps": n, "nfe": nfe, **{k: {"mean": 1.0, "ci95": None} for k in ("fad_judge", "fd_mel", "adherence")}}
             for d, n, nfe in (("teacher", 25, 50), ("eps-100", 100, 100))]}
         (pack / "manifest.json").write_text(json.dumps(manifest))
+        (pack / "metrics.json").write_text(json.dumps({"table": manifest["metrics"]["rows"], "ears": {"free_form": {
+            "set": "free-form", "rows": {"teacher:200": {}, "eps-100:100": {}}}, "vocoders": {"rows": {"shipped": {}}}}}))
         before = {name: sha256(pack / name) for name in json.loads((pack / "manifest.json").read_text())["files"]}
         golden_before = json.loads((pack / "golden.json").read_text())
         mp.setenv("SOUNDSTEP_WORK", str(second))
@@ -111,6 +113,10 @@ def test_the_students_are_marked_as_the_earlier_teachers_and_its_metrics_rows_go
     assert stale_students(manifest) == ["eps-100"] == landed["report"]["stale_students"]
     assert [r["denoiser"] for r in manifest["metrics"]["rows"]] == ["eps-100"]
     assert landed["report"]["metrics_rows_dropped"] == 1
+    metrics = json.loads((landed["pack"] / "metrics.json").read_text())
+    assert [r["denoiser"] for r in metrics["table"]] == ["eps-100"] and metrics["checks"] is None
+    assert metrics["ears"] == {"free_form": {"set": "free-form", "rows": {"eps-100:100": {}}},
+                               "vocoders": {"rows": {"shipped": {}}}}  # the vocoder floor is no teacher's
 
 
 def test_from_pack_leaves_them_out_and_the_new_teachers_students_replace_them(landed, tmp_path, monkeypatch):
