@@ -165,8 +165,11 @@ def test_a_distillation_round_lowers_the_loss(micro):
     students = [d for d in manifest["denoisers"] if d["role"] == "student"]
     # each says its largest weight tensor, as its graph file holds it (tensor_sizes.py)
     from soundstep_factory.tensor_sizes import largest_tensor_bytes
+    # and the teacher graph it was distilled from (pack_teacher.stale_students): this pack's own
+    teacher_sha = hashlib.sha256((micro["root"] / "pack-students" / "denoisers" / "teacher.onnx").read_bytes()).hexdigest()
     for d in students:
         assert d.pop("largest_tensor_bytes") == largest_tensor_bytes(micro["root"] / "pack-students" / d["file"]) > 0
+        assert d.pop("teacher_sha256") == teacher_sha == manifest["files"]["denoisers/teacher.onnx"]["sha256"]
     assert students == [
         {"id": "bsa-100", "file": "denoisers/bsa-100.onnx", "role": "student", "method": "bsa",
          "steps": [100], "guidance": {"type": "folded"}, "distilled_from": "teacher"},
