@@ -44,8 +44,10 @@ def load(path: Path) -> dict | None:
     return torch.load(path, map_location="cpu", weights_only=False) if path.exists() else None
 
 
-def load_trained(cfg: PackConfig, stage: str, model: torch.nn.Module) -> torch.nn.Module:
-    state = load(cfg.work_dir / stage / "checkpoint.pt")
+def load_trained(cfg: PackConfig, stage: str, model: torch.nn.Module, state: dict | None = None) -> torch.nn.Module:
+    """`model` with the stage's trained weights (its EMA where it keeps one), from `state` when the
+    caller has read the checkpoint already."""
+    state = state if state is not None else load(cfg.work_dir / stage / "checkpoint.pt")
     if state is None:
         raise FileNotFoundError(f"no {stage} checkpoint in {cfg.work_dir / stage}: run --stage {stage} first")
     try:

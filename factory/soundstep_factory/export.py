@@ -30,7 +30,7 @@ from .distill import student_steps
 from .graphs import (DENOISER_AXES, PARITY_TOLERANCE, VAE_DECODER_AXES, VAE_ENCODER_AXES, VOCODER_AXES,
                      DenoiserGraph, VaeDecoderGraph, VaeEncoderGraph, VocoderGraph, run_graph, export_graph,
                      log_mel_relative_error)
-from .manifest import FORMAT, files_entry, write_manifest
+from .manifest import FORMAT, factory_entry, files_entry, write_manifest
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae
 from .pitch_net import shipped_vocoder
 from .pack_students import denoiser_inputs
@@ -174,9 +174,7 @@ def export_pack(cfg: PackConfig, out: Path, students: bool = True, every_round: 
         "description": "Tango-architecture text-to-audio pack trained by soundstep's factory on clips "
                        "synthesized from Debian sound sources (fluidsynth GM, espeak-ng, sox).",
         "license": "Apache-2.0 (text encoder: all-MiniLM-L6-v2, Apache-2.0; other weights trained here)",
-        "factory": {"revision": checkpoint.git_revision(), "recipe": cfg.recipe,
-                    "command": f"python -m soundstep_factory.build --config {cfg.recipe}",
-                    "config": cfg.to_dict()},
+        "factory": factory_entry(cfg),
         "audio": {"sample_rate": a.sample_rate, "clip_seconds": a.clip_seconds, "num_samples": a.num_samples,
                   "frames": a.frames, "n_mels": a.n_mels, "n_fft": a.n_fft, "hop_length": a.hop_length,
                   "win_length": a.win_length, "window": "hann", "f_min": a.f_min, "f_max": a.f_max,

@@ -208,6 +208,10 @@ def load_judge(path: Path) -> tuple[Judge, list[str]]:
     if state is None:
         raise FileNotFoundError(f"no judge checkpoint at {path}: run --stage judge first")
     extra = state["extra"]
+    planned = extra["judge_config"].get("steps")
+    if planned is not None and state["step"] < planned:  # a judge halfway would score rows apart from the rest
+        raise RuntimeError(f"the judge at {path} is at step {state['step']} of {planned}: it is still training, or "
+                           "was stopped; finish it (python -m soundstep_factory.evaluate --stage judge) before scoring")
     jfields = {f.name for f in dataclasses.fields(JudgeConfig)}
     jd: dict = {k: (tuple(v) if isinstance(v, list) else v) for k, v in extra["judge_config"].items() if k in jfields}
     jd.setdefault("pooling", "mean")  # judges saved before pooling was configurable

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import jsonschema
 
+from .checkpoint import git_revision
+from .config import PackConfig
 from .files import sha256
 from .tensor_sizes import with_tensor_sizes
 
@@ -77,3 +79,10 @@ def write_manifest(pack: Path, manifest: dict) -> Path:
     path = pack / MANIFEST
     path.write_text(json.dumps(manifest, indent=2))
     return path
+
+
+def factory_entry(cfg: PackConfig) -> dict:
+    """The manifest's `factory`: the revision and recipe that built the pack's networks, the command
+    that builds them again, and the recipe itself (from_pack continues training with it)."""
+    return {"revision": git_revision(), "recipe": cfg.recipe,
+            "command": f"python -m soundstep_factory.build --config {cfg.recipe}", "config": cfg.to_dict()}

@@ -8,7 +8,8 @@ the pack and leaves every other file byte for byte as it is: re-exporting the te
 VAE and the vocoder would change their bytes for no reason. A student the pack has already is
 kept as it is, unless an earlier teacher made it (pack_teacher.py): then the recipe's replaces
 it. One the recipe no longer ships (a halving round superseded by the next one) goes. Each added
-student's `teacher_sha256` names the pack's teacher graph, the one it was distilled from.
+student's `teacher_sha256` names the pack's teacher graph, the one it was distilled from: the
+recipe's trained teacher has to be that graph (from_pack, or pack_teacher), or nothing is added.
 `student_checkpoints` is from_pack's half: each student graph of the pack read back into the
 recipe's U-Net, as the finished round `distill` would have written, so the next round starts
 from it.
@@ -24,7 +25,7 @@ import torch
 from .config import PackConfig, load_config
 from .graph_weights import read_state
 from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
-from .manifest import files_entry, write_manifest
+from .manifest import factory_entry, files_entry, write_manifest
 from .models import LATENT_DOWNSAMPLE, build_unet
 
 
@@ -43,16 +44,16 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     """Export the recipe's finished students into `pack` (see the module's docstring); returns
     the ids added and removed and the pack's new size."""
     from .export import distilled_students  # export imports this module's neighbours; import late
-    from .pack_teacher import stale_students, teacher_file
+    from .pack_teacher import check_same_teacher, stale_students, teacher_file
 
     manifest = json.loads((pack / "manifest.json").read_text())
+    check_same_teacher(cfg, pack, manifest)  # each added student is stamped with the pack teacher's SHA-256
     hidden_size = manifest["text"]["hidden_size"]
     present = {d["id"]: d for d in manifest["denoisers"]}
     shipped = distilled_students(cfg, hidden_size)
     log_path = pack / "build_log.json"
     log = json.loads(log_path.read_text()) if log_path.exists() else {"parity_max_abs_error": {}}
     inputs = denoiser_inputs(cfg, hidden_size)
-    # the recipe's students were distilled from its teacher, which is the pack's (from_pack, or pack_teacher)
     teacher_sha = manifest["files"][teacher_file(manifest)]["sha256"]
     stale = set(stale_students(manifest))
     added, overwritten = [], {}  # overwritten: the bytes of an earlier teacher's student with the same id
@@ -90,6 +91,7 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     manifest["denoisers"] = others + [entry if entry["id"] in added else present.get(entry["id"], entry)
                                       for entry, _ in shipped]
     manifest["name"] = cfg.name  # the recipe's, which may have changed since the export (the page shows it)
+    manifest["factory"].update(factory_entry(cfg))  # the recipe whose work dir distilled them, as it is now
     log_path.write_text(json.dumps(log, indent=1))
     manifest["files"] = files_entry(pack)
     write_manifest(pack, manifest)

@@ -29,12 +29,17 @@ from . import checkpoint
 from .checkpoint import load_trained
 from .config import PackConfig, load_config
 from .files import sha256
+from .graph_weights import read_state
 from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
-from .manifest import files_entry, write_manifest
+from .manifest import factory_entry, files_entry, write_manifest
 from .models import build_unet
 from .pack_students import denoiser_inputs
 
-__all__ = ["main", "put_teacher", "stale_students", "teacher_file"]
+__all__ = ["check_same_teacher", "main", "put_teacher", "stale_students", "teacher_file"]
+
+# How far a weight may move when the pack stores it, relative to its tensor's largest magnitude:
+# half a step of float16's 10-bit mantissa, or of int8's 127 levels (per tensor or finer).
+STORED_RELATIVE_ERROR = {"float32": 1e-6, "float16": 1e-3, "int8": 1 / 200}
 
 
 def teacher_file(manifest: dict) -> str:
@@ -49,6 +54,28 @@ def stale_students(manifest: dict) -> list[str]:
     current = manifest["files"][teacher_file(manifest)]["sha256"]
     return [str(d["id"]) for d in manifest["denoisers"]
             if d["role"] == "student" and d.get("teacher_sha256", current) != current]
+
+
+def check_same_teacher(cfg: PackConfig, pack: Path, manifest: dict) -> None:
+    """Raise ValueError unless the recipe's trained teacher is the pack's teacher graph (equal up to
+    the storage's rounding): students distilled in the work dir are stamped with the pack teacher's
+    SHA-256, so the two have to be one network."""
+    hidden_size = manifest["text"]["hidden_size"]
+    unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
+    file = teacher_file(manifest)
+    in_pack = read_state(pack / file, DenoiserGraph(unet), denoiser_inputs(cfg, hidden_size), "v_prediction",
+                         DENOISER_AXES)
+    tolerance = STORED_RELATIVE_ERROR[cfg.unet.teacher_storage]
+    for key, stored in in_pack.items():
+        trained = unet.state_dict()[key].float()
+        moved = float((stored - trained).abs().max()) / max(float(trained.abs().max()), 1e-12)
+        if moved > tolerance:
+            raise ValueError(
+                f"{pack / file} is not the teacher in {cfg.work_dir / 'teacher'} (weight {key} differs by {moved:.2g} "
+                f"of its largest value; storing as {cfg.unet.teacher_storage} moves it by at most {tolerance:g}), so "
+                "the work dir's students were not distilled from the pack's teacher and nothing was changed. Put "
+                f"this teacher in first (python -m soundstep_factory.pack_teacher --config {cfg.recipe} --pack {pack}), "
+                "or import the pack's (python -m soundstep_factory.from_pack --only teacher) and distill again.")
 
 
 def put_teacher(cfg: PackConfig, pack: Path) -> dict:
@@ -67,7 +94,7 @@ def put_teacher(cfg: PackConfig, pack: Path) -> dict:
     if state is None:
         raise FileNotFoundError(f"{work / 'teacher'}: no teacher checkpoint; train it first (build --config {cfg.recipe})")
     hidden_size = manifest["text"]["hidden_size"]
-    unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size))
+    unet = load_trained(cfg, "teacher", build_unet(cfg, hidden_size), state)
     file = teacher_file(manifest)
     replaced = manifest["files"][file]["sha256"]
     for entry in manifest["denoisers"]:  # students exported before the field came from the teacher they shipped with
@@ -89,9 +116,7 @@ def put_teacher(cfg: PackConfig, pack: Path) -> dict:
     golden["trajectory"] = golden_trajectory(cfg, pack, embed, scale)
     golden_path.write_text(json.dumps(golden))
 
-    manifest["factory"].update({"revision": checkpoint.git_revision(), "recipe": cfg.recipe,
-                                "command": f"python -m soundstep_factory.build --config {cfg.recipe}",
-                                "config": cfg.to_dict()})
+    manifest["factory"].update(factory_entry(cfg))
     manifest["name"] = cfg.name
     dropped = _drop_teacher_rows(pack, manifest)
     manifest["files"] = files_entry(pack)

@@ -229,6 +229,23 @@ def test_judge_resumes_from_its_checkpoint(tmp_path: Path, monkeypatch: pytest.M
         ev.train_judge(cfg, short, mel, [["low"]] * 12, ["low"], log_every=0)
 
 
+def test_a_judge_still_training_is_not_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkpoint written at step 2 of a 6-step run (killed, or still running beside prompt_eval)
+    would score rows apart from the finished judge's: load_judge says so; once finished it loads."""
+    cfg = _cfg(tmp_path, monkeypatch)
+    mel, sources = _synthetic(12)
+    vocab = ev.build_vocab(sources)
+    planned = dataclasses.replace(TINY_JUDGE, steps=6, checkpoint_every=2)
+    ev.train_judge(cfg, dataclasses.replace(planned, steps=2), mel, sources, vocab, log_every=0)
+    state = torch.load(ev.judge_path(cfg), weights_only=False)
+    state["extra"]["judge_config"]["steps"] = planned.steps  # as the 6-step run writes it at step 2
+    torch.save(state, ev.judge_path(cfg))
+    with pytest.raises(RuntimeError, match="at step 2 of 6: it is still training"):
+        ev.load_judge(ev.judge_path(cfg))
+    ev.train_judge(cfg, planned, mel, sources, vocab, log_every=0)
+    assert ev.load_judge(ev.judge_path(cfg))[1] == vocab
+
+
 def test_evaluate_generated_runs_structure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The generated-clip path end to end with a stand-in generator (noise waveforms)."""
     cfg = _cfg(tmp_path, monkeypatch)

@@ -62,7 +62,7 @@ def landed(micro, tmp_path_factory):
     finally:
         mp.undo()
     return {"pack": pack, "before": before, "golden_before": golden_before, "report": report, "cfg": new_cfg,
-            "second": second}
+            "first": first, "second": second, "old_cfg": old_cfg}
 
 
 def test_the_teacher_graph_and_golden_change_and_every_other_file_stays(landed):
@@ -141,6 +141,20 @@ def test_from_pack_leaves_them_out_and_the_new_teachers_students_replace_them(la
     student = next(d for d in manifest["denoisers"] if d["id"] == "eps-100")
     assert student["teacher_sha256"] == manifest["files"]["denoisers/teacher.onnx"]["sha256"]
     assert sha256(pack / "denoisers/eps-100.onnx") != sha256(landed["pack"] / "denoisers/eps-100.onnx")
+
+
+def test_students_of_another_teacher_than_the_packs_are_refused(landed, tmp_path, monkeypatch):
+    """The first work dir's eps-100 came from the teacher the pack no longer has: stamping it with the
+    new teacher's SHA-256 would hide that, so add_students says so and changes nothing."""
+    from soundstep_factory.pack_students import add_students
+
+    pack = tmp_path / "micro"
+    shutil.copytree(landed["pack"], pack)
+    before = {p.name: p.read_bytes() for p in sorted(pack.rglob("*")) if p.is_file()}
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(landed["first"]))
+    with pytest.raises(ValueError, match=r"is not the teacher in .*pack_teacher --config micro"):
+        add_students(landed["old_cfg"], pack)
+    assert {p.name: p.read_bytes() for p in sorted(pack.rglob("*")) if p.is_file()} == before
 
 
 def test_rows_measured_again_replace_their_own_and_the_checks_follow(landed, tmp_path):
