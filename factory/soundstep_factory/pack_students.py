@@ -7,7 +7,8 @@ Usage: python -m soundstep_factory.pack_students --config small-next --pack ../p
 the pack and leaves every other file byte for byte as it is: re-exporting the text encoder, the
 VAE and the vocoder would change their bytes for no reason. A student the pack has already is
 kept as it is, unless an earlier teacher made it (pack_teacher.py): then the recipe's replaces
-it. One the recipe no longer ships (a halving round superseded by the next one) goes. Each added
+it. One the recipe no longer ships (a halving round superseded by the next one) goes; an earlier
+teacher's student of a round not yet distilled here stays until that round is. Each added
 student's `teacher_sha256` names the pack's teacher graph, the one it was distilled from: the
 recipe's trained teacher has to be that graph (from_pack, or pack_teacher), or nothing is added.
 `student_checkpoints` is from_pack's half: each student graph of the pack read back into the
@@ -68,10 +69,14 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
         added.append(entry["id"])
     keep_ids = {entry["id"] for entry, _ in shipped}
     # Only a method with a finished round in the work dir replaces its students: one whose rounds
-    # are not there (not imported, not distilled here) keeps what the pack has.
+    # are not there (not imported, not distilled here) keeps what the pack has. So does an earlier
+    # teacher's student of a round still to come here (bsa-5 while the new teacher's bsa-25 lands):
+    # marked as the earlier teacher's, it stays in the comparison until its round is distilled again.
     methods_here = {entry["method"] for entry, _ in shipped}
+    to_come = _rounds_to_come(cfg, shipped)
     removed = [d["id"] for d in manifest["denoisers"]
-               if d["role"] == "student" and d["method"] in methods_here and d["id"] not in keep_ids]
+               if d["role"] == "student" and d["method"] in methods_here and d["id"] not in keep_ids
+               and not (d["id"] in stale and d["id"] in to_come)]
     dropped = {present[student_id]["file"] for student_id in removed}
     files = {name: f for name, f in files_entry(pack).items() if name not in dropped}
     total = sum(f["bytes"] for f in files.values())
@@ -87,9 +92,10 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     for student_id in removed:
         (pack / present[student_id]["file"]).unlink()
         log["parity_max_abs_error"].pop(present[student_id]["file"], None)
-    others = [d for d in manifest["denoisers"] if d["id"] not in removed and d["id"] not in keep_ids]
-    manifest["denoisers"] = others + [entry if entry["id"] in added else present.get(entry["id"], entry)
-                                      for entry, _ in shipped]
+    # the pack's order (the page's grid follows it): a replaced student in its place, a new one last
+    replacing = {entry["id"]: entry for entry, _ in shipped if entry["id"] in added}
+    manifest["denoisers"] = [replacing.pop(d["id"], d) for d in manifest["denoisers"] if d["id"] not in removed]
+    manifest["denoisers"] += list(replacing.values())
     manifest["name"] = cfg.name  # the recipe's, which may have changed since the export (the page shows it)
     manifest["factory"].update(factory_entry(cfg))  # the recipe whose work dir distilled them, as it is now
     log_path.write_text(json.dumps(log, indent=1))
@@ -97,6 +103,17 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     write_manifest(pack, manifest)
     total = sum(f["bytes"] for f in manifest["files"].values())
     return {"pack": str(pack), "added": added, "removed": removed, "bytes": total}
+
+
+def _rounds_to_come(cfg: PackConfig, shipped: list[tuple[dict, torch.nn.Module]]) -> set[str]:
+    """The student ids of the rounds the recipe runs after the last one finished in the work dir,
+    for each method with a finished round (rounds run in order: the last finished is shipped)."""
+    from .distill import student_steps
+
+    last: dict[str, int] = {}
+    for entry, _ in shipped:
+        last[entry["method"]] = min(last.get(entry["method"], entry["steps"][0]), entry["steps"][0])
+    return {f"{method}-{n}" for method, done in last.items() for n in student_steps(cfg, method) if n < done}
 
 
 def student_checkpoints(cfg: PackConfig, pack: Path, manifest: dict) -> dict[Path, tuple[dict, torch.nn.Module]]:

@@ -122,6 +122,7 @@ def test_the_students_are_marked_as_the_earlier_teachers_and_its_metrics_rows_go
 def test_from_pack_leaves_them_out_and_the_new_teachers_students_replace_them(landed, tmp_path, monkeypatch):
     from soundstep_factory.distill import distill
     from soundstep_factory.from_pack import import_pack
+    from soundstep_factory.manifest import files_entry, write_manifest
     from soundstep_factory.pack_students import add_students
     from soundstep_factory.pack_teacher import stale_students
 
@@ -134,10 +135,22 @@ def test_from_pack_leaves_them_out_and_the_new_teachers_students_replace_them(la
     monkeypatch.setenv("SOUNDSTEP_WORK", str(root))
     assert import_pack(landed["cfg"], pack, only=frozenset({"students"}))["students"] == {}
     distill(landed["cfg"], "eps")  # from the new teacher: nothing imported to skip
-    report = add_students(landed["cfg"], pack)
+    # an earlier teacher's eps-50 too, the round after eps-100 (its graph: a copy of eps-100's)
+    manifest = json.loads((pack / "manifest.json").read_text())
+    old_100 = next(d for d in manifest["denoisers"] if d["id"] == "eps-100")
+    manifest["denoisers"].append({**old_100, "id": "eps-50", "file": "denoisers/eps-50.onnx", "steps": [50],
+                                  "distilled_from": "eps-100"})
+    shutil.copy(pack / old_100["file"], pack / "denoisers/eps-50.onnx")
+    manifest["files"] = files_entry(pack)
+    write_manifest(pack, manifest)
+    two_rounds = _eps(landed["cfg"], rounds=2)  # only its first round is distilled in this work dir
+
+    report = add_students(two_rounds, pack)
     assert report["added"] == ["eps-100"] and report["removed"] == []
     manifest = json.loads((pack / "manifest.json").read_text())
-    assert stale_students(manifest) == []
+    assert stale_students(manifest) == ["eps-50"]  # kept, as the earlier teacher's, until its round is run
+    assert [d["id"] for d in manifest["denoisers"]] == ["teacher", "eps-100", "eps-50"]  # replaced in its place
+    assert (pack / "denoisers/eps-50.onnx").exists()
     student = next(d for d in manifest["denoisers"] if d["id"] == "eps-100")
     assert student["teacher_sha256"] == manifest["files"]["denoisers/teacher.onnx"]["sha256"]
     assert sha256(pack / "denoisers/eps-100.onnx") != sha256(landed["pack"] / "denoisers/eps-100.onnx")
