@@ -193,7 +193,8 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
     if guidance is not None and d.share_round1_targets:
         key = SharedTargets.key(teacher, data, guidance, n_student, d.batch_size)
         shared = SharedTargets(cfg.work_dir / "distill" / "round1-targets" / key, d.eval_every)
-    started, first_step = time.time(), step  # this session's pace, also when resumed mid-round
+    started = time.time()
+    paced_from = started, step  # the pace printed is the last interval's: a paused run does not smear it
     model = par.prepare(student)  # DDP's wrapper under accelerate: trains `student`'s weights
     if par.world_size > 1 and par.is_main:
         print(f"[distill {method} N={n_student}] world size {par.world_size}: "
@@ -242,8 +243,10 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
             history.append({"step": step, "train_loss": par.mean(float(loss)), "val_loss": val, "val_x_mse": val_mse})
             if not par.is_main:
                 continue
+            now = time.time()
             print(f"[distill {method} N={n_student}] step {step} val {val:.5f} (x-mse {val_mse:.5f})"
-                  f"{' *' if improved else ''} {(time.time() - started) / (step - first_step):.2f} s/step", flush=True)
+                  f"{' *' if improved else ''} {(now - paced_from[0]) / (step - paced_from[1]):.2f} s/step", flush=True)
+            paced_from = now, step
             checkpoint.save(saved_at, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
                             optimizer=optimizer, history=history,
                             extra={"best": best, "best_state": best_state, "stale": stale, "done": False})
