@@ -45,23 +45,24 @@ def generated_path(cfg: PackConfig, denoiser: str, steps: int, seed: int) -> Pat
 
 
 def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps: int, seed: int,
-                 real: dict | None = None) -> Path:
+                 real: dict | None = None, guidance: float | None = None, path: Path | None = None) -> Path:
     """Generate the test prompts with one denoiser, step count and seed; cached (a rerun skips it).
     Keeps the log-mels of the vocoded audio (float16), timing, and a few waveforms. `real` is
-    test_prompts(cfg, ecfg), passed in by callers that generate many runs (it reads features.pt)."""
+    test_prompts(cfg, ecfg), passed in by callers that generate many runs (it reads features.pt).
+    `guidance` overrides the teacher's default scale (guidance_sweep.py), stored at `path` then."""
     from .generate import Timing
-    path = generated_path(cfg, denoiser, steps, seed)
+    path = path or generated_path(cfg, denoiser, steps, seed)
     if path.exists():
         return path
     real = real or test_prompts(cfg, ecfg)
     timing = Timing()
-    z0 = sample_latents(ecfg, runner, denoiser, steps, real["captions"], seed, timing)
+    z0 = sample_latents(ecfg, runner, denoiser, steps, real["captions"], seed, timing, guidance)
     started = time.perf_counter()
     decoded = decode_run(cfg, ecfg, runner, z0)
     timing.decode_s += time.perf_counter() - started
     path.parent.mkdir(parents=True, exist_ok=True)
     # z0 is kept so that a new VAE decoder or vocoder can be judged without sampling again (--stage decode).
-    torch.save({"denoiser": denoiser, "steps": steps, "seed": seed, "guidance": runner.guidance_for(denoiser),
+    torch.save({"denoiser": denoiser, "steps": steps, "seed": seed, "guidance": runner.guidance_for(denoiser, guidance),
                 "captions": real["captions"], "z0": torch.from_numpy(z0), **decoded,
                 "timing": dataclasses.asdict(timing)}, path)
     print(f"[generated] {denoiser} N={steps} seed {seed}: {timing.clips} clips, "
@@ -70,13 +71,13 @@ def generate_run(cfg: PackConfig, ecfg: EvalConfig, runner, denoiser: str, steps
 
 
 def sample_latents(ecfg: EvalConfig, runner, denoiser: str, steps: int, captions: Sequence[str], seed: int,
-                   timing) -> np.ndarray:
+                   timing, scale: float | None = None) -> np.ndarray:
     """Scaled latents (P, C, T, F) for the captions, sampled in batches from seed's noise (the
-    denoiser's own guidance: the teacher's scale, none for students)."""
+    denoiser's own guidance: the teacher's scale, or `scale` when given; none for students)."""
     from .generate import noise_for
     hidden, mask = runner.encode(list(captions))
     noise = noise_for(seed, len(hidden), runner.latent_shape)
-    guidance = runner.guidance_for(denoiser)
+    guidance = runner.guidance_for(denoiser, scale)
     return np.concatenate([runner.sample(denoiser, steps, hidden[i:i + ecfg.batch_size], mask[i:i + ecfg.batch_size],
                                          noise[i:i + ecfg.batch_size], guidance, timing)
                            for i in range(0, len(hidden), ecfg.batch_size)])

@@ -147,10 +147,11 @@ def prompt_set(cfg: PackConfig, name: str, count: int) -> tuple[list[dict], dict
 
 
 def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, cache: Path,
-             split: bool = False, whole_cache: Path | None = None) -> np.ndarray:
+             split: bool = False, whole_cache: Path | None = None, scale: float | None = None) -> np.ndarray:
     """The row's waveforms (P, samples) for one seed. The sampled latents are cached, not the audio,
     so a pack with another VAE decoder or vocoder is heard on the very same latents. `split`: prompts
-    that name an order ("X followed by Y") are sampled in two halves (time_split.py), as the app does."""
+    that name an order ("X followed by Y") are sampled in two halves (time_split.py), as the app does.
+    `scale`: the teacher's guidance scale in place of its default (guidance_sweep.py; whole prompts only)."""
     from .evaluate import EvalConfig, sample_latents
     from .generate import Timing
     from .time_split import sample_latents_split, split_in_time
@@ -166,7 +167,7 @@ def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, 
     elif split:
         z0 = sample_latents_split(runner, denoiser, steps, texts, seed)
     else:
-        z0 = sample_latents(EvalConfig(), runner, denoiser, steps, texts, seed, Timing())
+        z0 = sample_latents(EvalConfig(), runner, denoiser, steps, texts, seed, Timing(), scale)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.save(cache, z0.astype(np.float32))
     return runner.decode(z0)
