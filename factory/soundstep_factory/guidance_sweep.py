@@ -36,7 +36,7 @@ def run_folder(cfg: PackConfig, kind: str, scale: float, steps: int) -> Path:
 
 
 def template_split_row(cfg: PackConfig, ecfg: EvalConfig, runner, judge, scale: float, steps: int, seeds: int,
-                   real: dict) -> dict:
+                       real: dict) -> dict:
     """Table 1's figures of the teacher at `scale`, mean and 95% interval over the seeds; `real`:
     test_prompts(cfg, ecfg)."""
     default = runner.guidance_for("teacher")
