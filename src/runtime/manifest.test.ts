@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PackError } from './errors';
 import { findDenoiser, validateManifest, type Manifest } from './manifest';
 import { summarizeManifest } from '../domain/pack-summary';
+import { manifestRefusal } from '../testing/manifest-refusal';
 
 const SHA = 'a'.repeat(64);
 
@@ -52,14 +53,7 @@ function valid(): Record<string, any> {
 function refused(edit: (m: Record<string, any>) => void): PackError {
   const m = valid();
   edit(m);
-  try {
-    validateManifest(m);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PackError);
-    expect((e as PackError).file).toBe('manifest.json');
-    return e as PackError;
-  }
-  throw new Error('the manifest was accepted');
+  return manifestRefusal(m);
 }
 
 describe('validateManifest', () => {
