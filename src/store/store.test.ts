@@ -195,7 +195,7 @@ describe('form: teacher/student switch, steps, guidance, variations', () => {
         { id: 'bsa-5', role: 'student', method: 'bsa', steps: [5], guidance: { type: 'folded' } },
         { id: 'bsa-1', role: 'student', method: 'bsa', steps: [1], guidance: { type: 'folded' } },
       ],
-      defaultDenoiser: 'eps-25', // listed after bsa-25, as snr+1-25 is in soundstep-small-next
+      defaultDenoiser: 'eps-25', // a default listed after bsa-25, as the default of soundstep-small-next is
     };
     s().packReady({ status: 'ready', packUrl: '/p/', manifest: beyond, backend: 'wasm', loadMs: 1 });
     expect([s().denoiserId, s().studentMethod]).toEqual(['eps-25', 'eps']);
