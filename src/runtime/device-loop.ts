@@ -17,6 +17,9 @@
 // also passes z, but no consumer reads it (Pipeline.generate reports step numbers, the worker
 // posts them), so z is not read back per step for it.
 //
+// Graph capture (enableGraphCapture) is not used: onnxruntime-web 1.30 replays neither the step graph
+// nor the U-Net right with bound buffers (`npm run probe:graph-capture`, docs/speed.md).
+//
 // Runs here are not chained through PackSessions' queue: they run inside one generate(), and
 // the worker runs one request at a time (its prompt reader waits for an empty chain).
 
