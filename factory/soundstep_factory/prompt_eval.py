@@ -19,6 +19,9 @@ Per row (denoiser, steps), over every seed's clips:
                                  the prompts whose sources it knows
   judge_order                    "X then Y" prompts: the judge hears X in the first half only and Y in
                                  the second only (judge.order_adherence)
+With --renders (free-form set): two more rows, "renders" (each known prompt rendered by the data
+renderer as training would: free_form_renders.py) and "renders, vocoded" (the same through the pack's
+mel front end and vocoder), --seeds renders each, beside every denoiser's row.
 Sampled latents are cached in <work>/eval/prompts/<set>/<denoiser>-<steps>/seed<k>.npy (the
 latent shape is the pack's: a pack with another denoiser needs a fresh cache).
 """
@@ -173,6 +176,25 @@ def generate(runner, denoiser: str, steps: int, prompts: list[dict], seed: int, 
     return runner.decode(z0)
 
 
+def render_rows(cfg: PackConfig, runner, prompts: list[dict], seeds: int, judge) -> dict[str, dict]:
+    """The "renders" and "renders, vocoded" rows of the free-form set: its known prompts rendered
+    as training renders them, heard as they are and through the pack's front end and vocoder."""
+    from .data import DataConfig
+    from .evaluate import waves_to_mel
+    from .free_form_renders import known_prompts, render_known
+    known = known_prompts(prompts)
+    runs: dict[str, list[dict]] = {"renders": [], "renders, vocoded": []}
+    for seed in range(seeds):
+        wave = render_known(prompts, seed, DataConfig.for_pack(cfg))
+        mel = waves_to_mel(cfg, torch.from_numpy(wave))
+        for row, w in (("renders", wave), ("renders, vocoded", runner.vocode(mel.numpy()))):
+            heard = hear_run(known, w)
+            if judge is not None:
+                heard.update(judge_run(judge, known, mel if row == "renders" else waves_to_mel(cfg, torch.from_numpy(w))))
+            runs[row].append(heard)
+    return {row: {"seeds": seeds, **summarize(known, r)} for row, r in runs.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     from .evaluate import eval_dir, judge_path, load_judge, waves_to_mel
     from .generate import PackRunner
@@ -184,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="denoiser:steps, or denoiser:steps+split (order prompts sampled in two halves, time_split.py)")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--prompts", type=int, default=100, help="test set: how many test captions")
+    ap.add_argument("--renders", action="store_true", help="free-form set: also rows of its prompts' real renders")
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
     pack = args.pack or default_out(cfg)
@@ -203,6 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     result["prompts"] = len(prompts)
     if real is not None:  # the real clips' own figures, beside every row
         result["rows"]["real clips"] = summarize(prompts, [hear(real["wave"].numpy(), None, pitch=reference)])
+    if args.renders and args.set == "free-form":
+        result["rows"].update(render_rows(cfg, runner, prompts, args.seeds, judge))
     for row in args.rows:
         denoiser, steps = row.split(":")
         steps, _, mode = steps.partition("+")
