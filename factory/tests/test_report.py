@@ -73,3 +73,21 @@ def test_distillation_table_lists_an_imported_round_without_its_training_record(
     lines = [line for line in distillation_markdown(cfg, None) if line.startswith("| bsa |")]
     assert lines == ["| bsa | 100 | 6 | budget | 0.5 | 0.0123 | cpu | 9.5 |",
                      "| bsa | 50 | — | imported from the pack | — | — | — | — |"]
+
+
+def test_commands_name_the_recipe_that_trained_and_the_one_that_judged() -> None:
+    """A pack trained as one recipe and judged with another's judge: each command names the right one."""
+    from soundstep_factory.config import load_config
+    from soundstep_factory.eval_data import EvalConfig
+    from soundstep_factory.report import commands
+
+    judged, trained = load_config("small-next"), load_config("small-next-loud")
+    same = commands(judged, judged, EvalConfig())
+    assert same[0].startswith("python -m soundstep_factory.build --config small-next ")
+    assert same[-1] == "python -m soundstep_factory.report --config small-next"
+    split = commands(judged, trained, EvalConfig())
+    assert split[0].startswith("python -m soundstep_factory.build --config small-next-loud ")
+    assert any(c.startswith("python -m soundstep_factory.distill --config small-next-loud ") for c in split)
+    assert any(c.startswith("python -m soundstep_factory.pack_students --config small-next-loud ") for c in split)
+    assert all("small-next-loud" not in c for c in split if "evaluate" in c)  # judged by small-next's judge
+    assert split[-1] == "python -m soundstep_factory.report --config small-next --trained-in small-next-loud --pack <pack>"
