@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     out = eval_dir(cfg) / f"prompts-{args.set}-{pack.name}.json"
     # rows of earlier invocations (other denoisers or seed counts) are kept
     result = json.loads(out.read_text()) if out.exists() else {"set": args.set, "pack": str(pack), "rows": {}}
-    result["prompts"] = len(prompts)
+    result["prompts"], result["pack"] = len(prompts), str(pack)  # the pack the rows were (re)heard through
     if real is not None:  # the real clips' own figures, beside every row
         result["rows"]["real clips"] = summarize(prompts, [hear(real["wave"].numpy(), None, pitch=reference)])
     if args.renders and args.set == "free-form":
