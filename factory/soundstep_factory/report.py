@@ -90,7 +90,7 @@ def report(cfg: PackConfig, ecfg: EvalConfig, pack: Path, docs: Path = DOCS, tra
     pics.mkdir(parents=True, exist_ok=True)
     checks = teacher_checks(floor, table)
     plots = {
-        "training": plot_training_curves(trained, pics / "training-curves.png"),
+        "training": plot_training_curves(trained, pics / "training-curves.png", judged=cfg),
         "distill": plot_distill_curves(trained, pics / "distillation-curves.png"),
         # The teacher, and the first and last weighting of the recipe (bsa and eps) at 25 steps: every
         # column is a 1.9-inch picture per prompt, and all methods made the file 3 MB.

@@ -23,11 +23,12 @@ def _history(cfg: PackConfig, stage_dir: str) -> list[dict]:
     return state["history"] if state else []
 
 
-def plot_training_curves(cfg: PackConfig, out: Path) -> Path:
+def plot_training_curves(cfg: PackConfig, out: Path, judged: PackConfig | None = None) -> Path:
+    """The pack's stages as `cfg` trained them; the judge as `judged` (the recipe whose judge scores the pack) did."""
     stages = [("vae", "VAE"), ("vocoder", "vocoder"), ("teacher", "teacher U-Net"), ("judge", "judge")]
     fig, axes = plt.subplots(1, len(stages), figsize=(4 * len(stages), 3))
     for ax, (stage, title) in zip(axes, stages):
-        hist = [h for h in _history(cfg, stage) if "loss" in h]
+        hist = [h for h in _history((judged or cfg) if stage == "judge" else cfg, stage) if "loss" in h]
         if stage == "judge" and hist:  # per-step losses: smooth over 50 steps
             hist = [{"step": hist[i]["step"], "loss": sum(h["loss"] for h in hist[max(0, i - 49):i + 1]) / min(50, i + 1)}
                     for i in range(49, len(hist), 50)]
