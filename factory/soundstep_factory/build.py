@@ -38,6 +38,8 @@ def build(config: str, out: Path | None = None) -> dict:
     stage("vocoder", lambda: train.train_vocoder(cfg))
     if cfg.vocoder.gan_steps > 0:
         stage("vocoder-gan", lambda: train.train_vocoder_gan(cfg))
+    if cfg.vocoder.low_band_steps > 0:
+        stage("vocoder-low", lambda: train.train_vocoder_low(cfg))
     stage("teacher", lambda: train.train_teacher(cfg))
     result = {}
     stage("export", lambda: result.update(export_pack(cfg, out or default_out(cfg))))

@@ -145,6 +145,13 @@ class VocoderConfig:
     # istft: a fixed gain on the synthesized magnitudes, set from `python -m soundstep_factory.vocoder_level`
     # after training (the median level the trained vocoder loses on training clips); training leaves it out
     output_gain_db: float = 0.0
+    # istft, > 0: the "vocoder-low" stage (low_band.py) trains a refiner of the trained vocoder's phase
+    # advances below low_band_hz for this many steps, the vocoder frozen; the pack ships the two as one
+    low_band_steps: int = 0
+    low_band_hz: float = 1250.0
+    low_band_channels: int = 16
+    low_band_lr: float = 1e-3
+    low_band_pitched_clips: int = 0  # tones.pitched_clips added to the refiner's training clips
 
 
 @dataclass

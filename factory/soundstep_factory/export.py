@@ -264,7 +264,7 @@ def distilled_students(cfg: PackConfig, hidden_size: int, every_round: bool = Fa
 
 def _histories(work: Path) -> dict:
     out = {}
-    for stage in ("vae", "vae-decoder", "vocoder", "vocoder-gan", "teacher"):  # from_pack.py reads the steps
+    for stage in ("vae", "vae-decoder", "vocoder", "vocoder-gan", "vocoder-low", "teacher"):  # from_pack.py reads the steps
         state = checkpoint.load(work / stage / "checkpoint.pt")
         if state is None:  # a stage the recipe skips, or the vocoder came from another pack (--vocoder-from)
             continue

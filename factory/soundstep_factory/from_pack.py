@@ -92,7 +92,8 @@ def recorded_steps(pack: Path, cfg: PackConfig) -> dict[str, dict]:
     log = pack / "build_log.json"
     histories = json.loads(log.read_text()).get("histories", {}) if log.exists() else {}
     recipe = {"vae": cfg.vae.steps, "vae-decoder": cfg.vae.decoder_steps, "vocoder": cfg.vocoder.steps,
-              "vocoder-gan": cfg.vocoder.gan_steps, "teacher": cfg.unet.steps}
+              "vocoder-gan": cfg.vocoder.gan_steps, "vocoder-low": cfg.vocoder.low_band_steps,
+              "teacher": cfg.unet.steps}
     return {stage: {"steps": histories[stage]["steps"], "final_loss": histories[stage].get("final_loss"),
                     "recorded": True} if stage in histories else {"steps": steps, "final_loss": None, "recorded": False}
             for stage, steps in recipe.items()}
@@ -166,7 +167,7 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
     if vae_stage(cfg) != "vae" and "vae" in only:
         stages["vae-decoder"] = "vae-decoder" if cfg.vae.separate_decoder else "vae"
     if vocoder_stage(cfg) != "vocoder" and "vocoder" in only:
-        stages["vocoder-gan"] = "vocoder"
+        stages[vocoder_stage(cfg)] = "vocoder"
     paths = {stage: cfg.work_dir / stage / "checkpoint.pt" for stage in stages}
     students = student_checkpoints(cfg, pack, manifest) if "students" in only else {}
     pitch = [pitch_dir(cfg) / "checkpoint.pt"] if cfg.vocoder.harmonic and "vocoder" in only else []
@@ -197,6 +198,8 @@ def import_pack(cfg: PackConfig, pack: Path, force: bool = False, only: frozense
         history = [] if recorded["final_loss"] is None else [
             {"step": recorded["steps"], "loss": recorded["final_loss"], "imported": True}]
         model = modules[name]
+        if stage == "vocoder" and vocoder_stage(cfg) == "vocoder-low":  # the refiner's own stage holds both
+            model = model.vocoder
         checkpoint.save(paths[stage], cfg=cfg, stage=stage, step=recorded["steps"], model=model,
                         ema=model if stage == "teacher" else None, history=history, extra={"imported": imported})
         report["stages"][stage] = {"step": recorded["steps"], "steps_recorded": recorded["recorded"],

@@ -45,9 +45,10 @@ def hann_lobe(x: torch.Tensor) -> torch.Tensor:
 
 class TonalPrior(nn.Module):
     def __init__(self, n_mels: int, f_min: float, f_max: float, mel_n_fft: int, n_fft: int, sample_rate: int,
-                 log_floor: float = 1e-5):
+                 log_floor: float = 1e-5, bins: int | None = None):
         """mel_n_fft: the front end's STFT size; n_fft: the vocoder's synthesis STFT size;
-        log_floor: the front end's floor, which is no signal (silence would read as a comb of tones)."""
+        log_floor: the front end's floor, which is no signal (silence would read as a comb of tones);
+        bins: only the lowest this many bins of the synthesis STFT (default: all n_fft / 2 + 1)."""
         super().__init__()
         self.floor = log_floor * 1.001  # exp(log(floor)) in float32 lands a hair either side of it
         points = slaney_points(n_mels, f_min, f_max)
@@ -57,14 +58,15 @@ class TonalPrior(nn.Module):
         self.register_buffer("lower", t(centres[:-1]), persistent=False)  # (R,) R = M - 1 regions
         self.register_buffer("width", t(np.diff(centres)), persistent=False)  # (R,)
         self.sample_rate, self.bin_hz = sample_rate, sample_rate / n_fft
-        self.register_buffer("bins_hz", torch.arange(n_fft // 2 + 1, dtype=torch.float32) * self.bin_hz,
+        bins = n_fft // 2 + 1 if bins is None else bins
+        self.register_buffer("bins_hz", torch.arange(bins, dtype=torch.float32) * self.bin_hz,
                              persistent=False)  # (bins,)
         self.amplitude_scale = 2.0 / mel_n_fft  # region energy -> tone amplitude A
         self.peak_scale = n_fft / 4  # tone amplitude -> its peak in the synthesis STFT
         # A region's tone lies inside it, and its lobe reaches 2 bins further: so each bin can only
         # hear the few regions listed here (padded with region R, which never holds a tone). Gathering
         # them keeps the work at (B, T, bins, reach) instead of (B, T, regions, bins).
-        bins_hz = np.arange(n_fft // 2 + 1) * self.bin_hz
+        bins_hz = np.arange(bins) * self.bin_hz
         reach = [np.flatnonzero((centres[:-1] - 2 * self.bin_hz < f) & (f < centres[1:] + 2 * self.bin_hz))
                  for f in bins_hz]
         width = max(len(r) for r in reach)

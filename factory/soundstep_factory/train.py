@@ -1,4 +1,4 @@
-"""Stages: features, vae, latents, vocoder, teacher. Each resumes from its own outputs.
+"""Stages: features, vae, latents, vocoder (vocoder_train.py), teacher. Each resumes from its own outputs.
 
 Usage: python -m soundstep_factory.train --config small --stage vae   (or features, latents,
        vocoder, teacher). `python -m soundstep_factory.build` runs them all in order.
@@ -23,7 +23,9 @@ from .checkpoint import load_diffusion_set, load_features, load_trained
 from .config import PackConfig, cpu_threads, load_config
 from .models import LATENT_DOWNSAMPLE, build_unet, build_vae
 from .parallel import Parallel, from_env
-from .vocoder import STFT_RESOLUTIONS, build_vocoder, stft_magnitudes, training_loss
+
+# The vocoder stages live in vocoder_train.py; their names stay importable from here.
+from .vocoder_train import stft_loss, train_vocoder, train_vocoder_low, vocoder_stage  # noqa: F401
 
 torch.set_num_threads(cpu_threads())
 
@@ -217,57 +219,6 @@ def latents(cfg: PackConfig) -> Path:
     return out
 
 
-# ---------------------------------------------------------------- vocoder
-def stft_loss(pred: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """Multi-resolution STFT loss (spectral convergence + log magnitude), as Parallel WaveGAN."""
-    total = 0.0
-    for p, r in stft_magnitudes(pred, real):
-        p, r = p.clamp(min=1e-7), r.clamp(min=1e-7)
-        total = total + torch.linalg.norm(p - r) / torch.linalg.norm(r) + (p.log() - r.log()).abs().mean()
-    return total / len(STFT_RESOLUTIONS)
-
-
-def train_vocoder(cfg: PackConfig) -> None:
-    """Random segments of the training clips. "hifigan": multi-resolution STFT + mel L1 on the
-    waveform. "istft": mel L1 and spectral convergence on the waveform, plus direct targets for
-    its two heads from the real STFT: compressed magnitudes and frame-to-frame phase advances."""
-    from .mel import MelFrontEnd
-
-    feats = load_features(cfg)
-    wave, mel = feats["wave"], feats["mel"]  # (N, S), (N, frames, mels)
-    torch.manual_seed(cfg.data.seed)  # the same initial weights in every run, as the teacher's
-    vocoder = build_vocoder(cfg, calibrated=False)
-    mel_fe = MelFrontEnd(cfg.audio)
-    if cfg.vocoder.pitched_clips > 0:
-        from .tones import pitched_clips
-        extra = torch.from_numpy(pitched_clips(cfg.vocoder.pitched_clips, cfg.audio.clip_seconds,
-                                               cfg.audio.sample_rate, seed=cfg.data.seed))  # (P, S)
-        with torch.no_grad():
-            extra_mel = torch.cat([mel_fe(extra[i:i + 64]) for i in range(0, len(extra), 64)])
-        wave, mel = torch.cat([wave, extra]), torch.cat([mel, extra_mel])
-    seg, hop = cfg.vocoder.segment_frames, cfg.audio.hop_length
-    istft = cfg.vocoder.architecture == "istft"
-    if istft:  # N/2 samples of context each side, so segment frames are the whole clip's frames
-        context = vocoder.n_fft // 2
-        padded = F.pad(wave.unsqueeze(1), (context, context), mode="reflect").squeeze(1)  # (N, S + n_fft)
-
-    def loss_fn(model, g):
-        rows = _batch(len(mel), cfg.vocoder.batch_size, g)
-        starts = torch.randint(0, mel.shape[1] - seg + 1, (len(rows),), generator=g)
-        m = torch.stack([mel[r, s:s + seg] for r, s in zip(rows, starts)])  # (B, seg, mels)
-        w = torch.stack([wave[r, s * hop:(s + seg) * hop] for r, s in zip(rows, starts)])  # (B, seg*hop)
-        if istft:
-            w_context = torch.stack([padded[r, s * hop:(s + seg) * hop + 2 * context] for r, s in zip(rows, starts)])
-            return training_loss(model, mel_fe, m, w, w_context, cfg.vocoder.phase_weight_power,
-                                 cfg.vocoder.phase_weight_prediction, cfg.vocoder.group_delay_weight,
-                                 cfg.vocoder.phase_lags)
-        pred = model(m)  # (B, seg*hop)
-        mel_l1 = (mel_fe(pred) - mel_fe(w)).abs().mean()
-        return stft_loss(pred, w) + mel_l1, {"mel_l1": mel_l1.item()}
-
-    run_loop(cfg, "vocoder", vocoder, cfg.vocoder.steps, cfg.vocoder.lr, loss_fn)
-
-
 # ---------------------------------------------------------------- teacher
 def any_caption(feats: dict, rows: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Text states (B, L, H) and mask (B, L) of one caption per row, drawn uniformly from the
@@ -320,13 +271,9 @@ def train_vocoder_gan(cfg: PackConfig) -> None:
     train(cfg)
 
 
-def vocoder_stage(cfg: PackConfig) -> str:
-    """The checkpoint the pack's vocoder comes from."""
-    return "vocoder-gan" if cfg.vocoder.gan_steps > 0 else "vocoder"
-
-
 STAGES = {"features": features, "vae": train_vae, "latents": latents, "vocoder": train_vocoder,
-          "vocoder-gan": train_vocoder_gan, "vae-decoder": train_vae_decoder, "teacher": train_teacher}
+          "vocoder-gan": train_vocoder_gan, "vocoder-low": train_vocoder_low, "vae-decoder": train_vae_decoder,
+          "teacher": train_teacher}
 
 
 def main() -> None:

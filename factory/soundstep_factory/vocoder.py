@@ -303,16 +303,25 @@ def training_loss(model: IstftVocoder, mel_front_end: nn.Module, log_mel: torch.
     return loss, figures
 
 
-def build_vocoder(cfg: PackConfig, calibrated: bool = True) -> torch.nn.Module:
+def build_vocoder(cfg: PackConfig, calibrated: bool = True, refined: bool = True) -> torch.nn.Module:
     """log_mel (B, frames, mels) -> waveform (B, frames * hop), of VocoderConfig.architecture.
-    calibrated=False leaves out output_gain_db: training runs without the gain measured after it."""
+    calibrated=False leaves out output_gain_db: training runs without the gain measured after it.
+    With low_band_steps, the iSTFT vocoder inside low_band.LowBandVocoder; refined=False: without it."""
     v = cfg.vocoder
+    if v.low_band_steps > 0 and (v.architecture != "istft" or v.gan_steps > 0 or v.harmonic):
+        raise ValueError("vocoder.low_band_steps refines an iSTFT vocoder without gan_steps or the harmonic path: "
+                         "set it to 0, or those to their defaults")
     if v.architecture == "istft":
         from .mel import mel_filters
         a = cfg.audio
-        tonal = TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate, a.log_floor) if v.tonal_prior else None
-        return IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks, tonal=tonal,
-                            gain_db=v.output_gain_db if calibrated else 0.0)
+        prior = lambda bins=None: TonalPrior(a.n_mels, a.f_min, a.f_max, a.n_fft, v.n_fft, a.sample_rate,
+                                             a.log_floor, bins)
+        vocoder = IstftVocoder(mel_filters(a, v.n_fft), a.hop_length, v.channels, v.blocks,
+                               tonal=prior() if v.tonal_prior else None, gain_db=v.output_gain_db if calibrated else 0.0)
+        if not refined or v.low_band_steps == 0:
+            return vocoder
+        from .low_band import LowBandVocoder
+        return LowBandVocoder(vocoder, prior(math.ceil(v.low_band_hz * v.n_fft / a.sample_rate)), v.low_band_channels)
     if v.architecture != "hifigan":
         raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")
     if v.output_gain_db:
