@@ -12,6 +12,7 @@ interface ShippedManifest {
   default_denoiser?: string;
   latent: { channels: number };
   vae_encoder?: { file: string };
+  vocoder: { file: string };
   denoisers: { id: string; file: string; role: 'teacher' | 'student'; method: string | null; steps: number[]; teacher_sha256?: string }[];
   files: Record<string, { bytes: number; sha256: string }>;
 }

@@ -30,6 +30,10 @@ from .tonal_prior import TonalPrior
 from .vocoder import LRELU_SLOPE, IstftVocoder
 
 FEATURES = 6  # per low bin and frame: see LowBandVocoder.features
+# The refiner's input convolution takes the features padded with zero channels to 8. onnxruntime-web
+# 1.30's WebGPU Conv gave a 6-input-channel 5 x 3 Conv wrong on SwiftShader (max |webgpu - wasm| 6.9
+# where the outputs reach 19.8), while the same weights padded to 8 channels agree within 1e-5.
+INPUT_CHANNELS = 8
 
 
 def wrap(angle: torch.Tensor) -> torch.Tensor:
@@ -48,7 +52,7 @@ class LowBandVocoder(nn.Module):
         self.tonal = tonal
         self.n_fft, self.hop = vocoder.n_fft, vocoder.hop
         self.low_bins = tonal.bins_hz.shape[0]
-        self.inp = nn.Conv2d(FEATURES, channels, (5, 3), padding=(2, 1))
+        self.inp = nn.Conv2d(INPUT_CHANNELS, channels, (5, 3), padding=(2, 1))
         self.body = nn.ModuleList(nn.Conv2d(channels, channels, (5, 3), padding=(2, 2 ** i), dilation=(1, 2 ** i))
                                   for i in range(layers))
         self.out = nn.Conv2d(channels, 2, 1)  # the advance's correction, and the noise share's log-gain
@@ -58,17 +62,18 @@ class LowBandVocoder(nn.Module):
 
     def features(self, log_mel: torch.Tensor, log_magnitude: torch.Tensor, advance: torch.Tensor,
                  noise: torch.Tensor) -> torch.Tensor:
-        """The vocoder's heads below the band edge (each (B, K, T)) -> (B, FEATURES, K, T): its
+        """The vocoder's heads below the band edge (each (B, K, T)) -> (B, INPUT_CHANNELS, K, T): its
         advance's deviation from the bin centre, the nearest tone's offset from the bin in bins
-        (clamped to +-3) and its log-magnitude, the vocoder's log-magnitude, as it is and against
-        the band's loudest bin in the frame, and its noise share. Log-magnitudes are divided by 5
-        to sit near unit scale."""
+        (clamped to +-3) and its log-magnitude, the vocoder's log-magnitude, its noise share, and
+        its log-magnitude against the band's loudest bin in the frame (FEATURES), then zero
+        channels. Log-magnitudes are divided by 5 to sit near unit scale."""
         k = self.low_bins
         tone_magnitude, tone_hz = self.tonal(log_mel)  # (B, K, T) each
         deviation = wrap(advance - self.vocoder.centre_advance[:, :k])
         return torch.stack([deviation, ((tone_hz - self.tonal.bins_hz.view(1, -1, 1)) / self.tonal.bin_hz).clamp(-3, 3),
                             torch.log(tone_magnitude + 1e-4) / 5, log_magnitude / 5, noise,
-                            (log_magnitude - log_magnitude.amax(1, keepdim=True)) / 5], 1)
+                            (log_magnitude - log_magnitude.amax(1, keepdim=True)) / 5,
+                            *[torch.zeros_like(noise)] * (INPUT_CHANNELS - FEATURES)], 1)
 
     def heads(self, log_mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """log_mel (B, T, mels) -> log-magnitude, phase advance and noise share, each (B, bins, T):
