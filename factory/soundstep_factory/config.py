@@ -219,6 +219,28 @@ class DistillConfig:
 
 
 @dataclass
+class CompressConfig:
+    """A smaller U-Net taught one finished student's steps (compress.py): output-level knowledge
+    distillation, as BK-SDM, at the student's own step count, so the page can run the same sampler
+    on fewer multiply-adds. A variant, factory/configs/compress/<suffix>.json, applies to any recipe
+    whose work dir holds the source; the defaults are docs/speed.md's small-mid layout."""
+    source: str = "snr-trunc-25"  # the finished round it learns from: <method>-<steps>
+    unet: UnetConfig = field(default_factory=lambda: UnetConfig(
+        block_out_channels=(16, 16, 32, 64), attention_levels="two-coarsest", attention_head_dim=1, pooled_text=True))
+    suffix: str = "mid"  # the shipped id: <source>-<suffix>
+    # Start from the source's weights wherever the small U-Net has the same name and shape (BK-SDM:
+    # remove blocks, keep the rest); False starts from a random initialisation.
+    init_from_source: bool = False
+    max_steps: int = 4000
+    lr: float = 5e-4
+    warmup_steps: int = 100
+    batch_size: int = 32
+    eval_every: int = 100
+    patience: int = 5
+    val_size: int = 128
+
+
+@dataclass
 class PackConfig:
     pack_id: str = "soundstep-small"
     name: str = "soundstep small"
@@ -274,3 +296,12 @@ def load_config(name_or_path: str) -> PackConfig:
     overrides = json.loads(path.read_text())
     return _merge(PackConfig(recipe=path.stem), overrides)
 
+
+
+def load_compress(name_or_path: str) -> CompressConfig:
+    """A compression variant by name (factory/configs/compress/<name>.json) or by path; its suffix
+    is its file name."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = FACTORY_DIR / "configs" / "compress" / f"{name_or_path}.json"
+    return _merge(CompressConfig(suffix=path.stem), json.loads(path.read_text()))

@@ -86,3 +86,12 @@ def factory_entry(cfg: PackConfig) -> dict:
     that builds them again, and the recipe itself (from_pack continues training with it)."""
     return {"revision": git_revision(), "recipe": cfg.recipe,
             "command": f"python -m soundstep_factory.build --config {cfg.recipe}", "config": cfg.to_dict()}
+
+
+def compressed_students(manifest: dict) -> set[str]:
+    """The ids of the students that a smaller U-Net learnt from another student at the same step
+    count (compress.py), not from a distillation round: their graphs do not fit the recipe's U-Net,
+    so from_pack does not read them back and pack_students leaves them alone."""
+    steps = {d["id"]: d["steps"] for d in manifest["denoisers"]}
+    return {d["id"] for d in manifest["denoisers"]
+            if d["role"] == "student" and steps.get(d["distilled_from"]) == d["steps"]}

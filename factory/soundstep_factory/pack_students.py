@@ -26,7 +26,7 @@ import torch
 from .config import PackConfig, load_config
 from .graph_weights import read_state
 from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
-from .manifest import factory_entry, files_entry, write_manifest
+from .manifest import compressed_students, factory_entry, files_entry, write_manifest
 from .models import LATENT_DOWNSAMPLE, build_unet
 
 
@@ -74,9 +74,10 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     # marked as the earlier teacher's, it stays in the comparison until its round is distilled again.
     methods_here = {entry["method"] for entry, _ in shipped}
     to_come = _rounds_to_come(cfg, shipped)
+    compressed = compressed_students(manifest)  # compress.py's, not a distillation round's: kept
     removed = [d["id"] for d in manifest["denoisers"]
                if d["role"] == "student" and d["method"] in methods_here and d["id"] not in keep_ids
-               and not (d["id"] in stale and d["id"] in to_come)]
+               and d["id"] not in compressed and not (d["id"] in stale and d["id"] in to_come)]
     dropped = {present[student_id]["file"] for student_id in removed}
     files = {name: f for name, f in files_entry(pack).items() if name not in dropped}
     total = sum(f["bytes"] for f in files.values())
@@ -125,10 +126,10 @@ def student_checkpoints(cfg: PackConfig, pack: Path, manifest: dict) -> dict[Pat
 
     hidden_size = manifest["text"]["hidden_size"]
     inputs = denoiser_inputs(cfg, hidden_size)
-    stale = set(stale_students(manifest))
+    skip = set(stale_students(manifest)) | compressed_students(manifest)  # compressed: another U-Net
     out = {}
     for entry in manifest["denoisers"]:
-        if entry["role"] != "student" or entry["id"] in stale:
+        if entry["role"] != "student" or entry["id"] in skip:
             continue
         unet = build_unet(cfg, hidden_size)
         state = read_state(pack / entry["file"], DenoiserGraph(unet), inputs, "v_prediction", DENOISER_AXES)
