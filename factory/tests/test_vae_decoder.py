@@ -37,6 +37,13 @@ def cheap(micro, tmp_path_factory, linked_work_dir):
     return {"root": root, "cfg": cfg, "pack": root / "pack"}
 
 
+def _as_stored(w: torch.Tensor) -> torch.Tensor:
+    """A weight as the pack's float16 graph holds it: graphs.STORED_MIN_ELEMENTS and up (convolutions), float16."""
+    from soundstep_factory.graphs import STORED_MIN_ELEMENTS
+
+    return w.half().float() if w.ndim >= 2 and w.numel() >= STORED_MIN_ELEMENTS else w
+
+
 def test_the_stage_trains_a_decoder_of_its_own_and_the_pack_ships_it(micro, cheap):
     from soundstep_factory.models import build_vae
 
@@ -45,8 +52,10 @@ def test_the_stage_trains_a_decoder_of_its_own_and_the_pack_ships_it(micro, chea
     own, mirror = build_vae(cheap["cfg"], decoder=True), build_vae(micro["cfg"])
     assert own.decoder.mid_block.attentions[0] is None and mirror.decoder.mid_block.attentions[0] is not None
     assert (own.decoder.conv_in.out_channels, mirror.decoder.conv_in.out_channels) == (16, 8)  # the coarsest width
-    # the trained weights run in the pack's graph: its output is the checkpoint's decoder's
-    own.load_state_dict(state["model"])
+    # the trained weights run in the pack's graph: its output is the checkpoint's decoder's, with the
+    # weights the graph stores as float16 rounded as it rounds them (a 6-step decoder's output moved by up to
+    # 2e-3 of its peak with float32 weights: 1 value in 32,768 was past that bound in one CI run)
+    own.load_state_dict({name: _as_stored(w) for name, w in state["model"].items()})
     lat = torch.load(micro["root"] / "micro" / "latents.pt", weights_only=False)
     z = lat["latents"][:2]
     with torch.no_grad():
@@ -54,7 +63,7 @@ def test_the_stage_trains_a_decoder_of_its_own_and_the_pack_ships_it(micro, chea
     session = ort.InferenceSession(str(cheap["pack"] / "vae_decoder.onnx"), providers=["CPUExecutionProvider"])
     got = session.run(None, {"latent": z.numpy()})[0]
     assert got.shape == expected.shape == (2, 1, micro["cfg"].audio.frames, micro["cfg"].audio.n_mels)
-    np.testing.assert_allclose(got, expected, atol=2e-3 * float(np.abs(expected).max()))
+    np.testing.assert_allclose(got, expected, atol=2e-4 * float(np.abs(expected).max()))
     # and it is not the micro pack's decoder
     theirs = ort.InferenceSession(str(micro["pack"] / "vae_decoder.onnx"), providers=["CPUExecutionProvider"])
     assert float(np.abs(theirs.run(None, {"latent": z.numpy()})[0] - got).max()) > 1e-2
