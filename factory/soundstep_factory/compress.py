@@ -76,6 +76,9 @@ def compress(cfg: PackConfig, c: CompressConfig) -> dict:
     """Train (or resume) the small U-Net; returns the summary its checkpoint's `extra` holds."""
     method, n_steps = source_round(c.source)
     out = checkpoint_path(cfg, c)
+    state = checkpoint.load(out)
+    if state is not None and state["extra"].get("done"):  # finished: nothing to load or compute
+        return state["extra"]
     data = distill_data(cfg)
     x0, hidden, mask = data["x0"], data["hidden"], data["mask"]  # (N, C, T, F), (N, L, H), (N, L)
     uncond = (data["uncond_hidden"], data["uncond_mask"])
@@ -100,9 +103,6 @@ def compress(cfg: PackConfig, c: CompressConfig) -> dict:
         return float(weighted_loss(method, gamma, x_hat, target_v, t_v, abar)), float((x_hat - target_v).pow(2).mean())
 
     optimizer = torch.optim.AdamW(student.parameters(), lr=c.lr, weight_decay=0.0)
-    state = checkpoint.load(out)
-    if state is not None and state["extra"].get("done"):
-        return state["extra"]
     if state is not None:  # resume
         student.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

@@ -297,7 +297,6 @@ def load_config(name_or_path: str) -> PackConfig:
     return _merge(PackConfig(recipe=path.stem), overrides)
 
 
-
 def load_compress(name_or_path: str) -> CompressConfig:
     """A compression variant by name (factory/configs/compress/<name>.json) or by path; its suffix
     is its file name."""

@@ -41,7 +41,8 @@ def compressed(micro, linked_work_dir, tmp_path_factory):
         report = add_compressed(cfg, variant, pack)
     finally:
         mp.undo()
-    return {"root": root, "pack": pack, "cfg": cfg, "summary": summary, "report": report, "before": before}
+    return {"root": root, "pack": pack, "cfg": cfg, "variant": variant, "summary": summary, "report": report,
+            "before": before}
 
 
 def test_the_small_unet_learns_its_source(compressed):
@@ -106,3 +107,10 @@ def test_a_unet_without_a_levels_attention_inherits_every_other_weight():
     inherited = shared_weights(source, small.state_dict())
     assert set(inherited) == set(small.state_dict()) and len(source) > len(inherited)
     assert all(torch.equal(inherited[k], source[k]) for k in inherited)
+
+
+def test_a_finished_run_is_read_back_not_trained_again(compressed, monkeypatch):
+    from soundstep_factory.compress import compress
+
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(compressed["root"]))
+    assert compress(compressed["cfg"], compressed["variant"]) == compressed["summary"]
