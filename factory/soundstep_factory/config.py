@@ -150,6 +150,8 @@ class VocoderConfig:
     low_band_steps: int = 0
     low_band_hz: float = 1250.0
     low_band_channels: int = 16
+    low_band_layers: int = 4  # residual layers, dilated 1, 2, 4, ... frames in time
+    low_band_magnitude: bool = False  # the refiner also corrects the low bins' log-magnitudes
     low_band_lr: float = 1e-3
     low_band_pitched_clips: int = 0  # tones.pitched_clips added to the refiner's training clips
 

@@ -42,11 +42,13 @@ def wrap(angle: torch.Tensor) -> torch.Tensor:
 
 
 class LowBandVocoder(nn.Module):
-    def __init__(self, vocoder: IstftVocoder, tonal: TonalPrior, channels: int = 16, layers: int = 4):
+    def __init__(self, vocoder: IstftVocoder, tonal: TonalPrior, channels: int = 16, layers: int = 4,
+                 magnitude: bool = False):
         """vocoder: the trained iSTFT vocoder (frozen here: only the refiner trains);
         tonal: the tonal prior at the vocoder's n_fft over the bins to refine (TonalPrior's `bins`:
         the band's upper edge); channels, layers: the refiner's width and its residual layers,
-        dilated 1, 2, 4, ... in time."""
+        dilated 1, 2, 4, ... in time; magnitude: also correct the low bins' log-magnitudes (the
+        vocoder's magnitudes with the real phases keep RPA at 0.93, not 1: they lose pitch too)."""
         super().__init__()
         self.vocoder = vocoder.requires_grad_(False)
         self.tonal = tonal
@@ -55,7 +57,8 @@ class LowBandVocoder(nn.Module):
         self.inp = nn.Conv2d(INPUT_CHANNELS, channels, (5, 3), padding=(2, 1))
         self.body = nn.ModuleList(nn.Conv2d(channels, channels, (5, 3), padding=(2, 2 ** i), dilation=(1, 2 ** i))
                                   for i in range(layers))
-        self.out = nn.Conv2d(channels, 2, 1)  # the advance's correction, and the noise share's log-gain
+        # the advance's correction, the noise share's log-gain and, with magnitude, the log-magnitude's correction
+        self.out = nn.Conv2d(channels, 3 if magnitude else 2, 1)
         assert self.out.bias is not None  # nn.Conv2d's bias is on by default
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
@@ -84,8 +87,10 @@ class LowBandVocoder(nn.Module):
                          LRELU_SLOPE)  # (B, C, K, T)
         for conv in self.body:
             h = h + conv(F.leaky_relu(h, LRELU_SLOPE))
-        correction, noise_gain = self.out(F.leaky_relu(h, LRELU_SLOPE)).unbind(1)  # (B, K, T) each
+        correction, noise_gain, *magnitude = self.out(F.leaky_relu(h, LRELU_SLOPE)).unbind(1)  # (B, K, T) each
         advance = torch.cat([wrap(advance[:, :k] + correction), advance[:, k:]], 1)
+        if magnitude:
+            log_magnitude = torch.cat([log_magnitude[:, :k] + magnitude[0], log_magnitude[:, k:]], 1)
         noise = torch.cat([(noise[:, :k] * 2 * torch.sigmoid(noise_gain)).clamp(max=1.0), noise[:, k:]], 1)
         return log_magnitude, advance, noise
 

@@ -70,6 +70,15 @@ def files_entry(pack: Path) -> dict:
             for p in sorted(pack.rglob("*")) if p.is_file() and p.relative_to(pack).as_posix() != MANIFEST}
 
 
+class OverBudget(RuntimeError):
+    """A pack tool refused to grow a pack past its recipe's pack_budget_mb, and changed nothing."""
+
+    def __init__(self, added: str, pack: Path, total_bytes: int, budget_mb: float):
+        super().__init__(f"adding {added} would make the pack {total_bytes / 1e6:.1f} MB, over the recipe's "
+                         f"pack_budget_mb {budget_mb} ({pack}); nothing was changed: raise pack_budget_mb in the "
+                         "recipe (every pack under public/models together stays <= 100 MB) or ship fewer students")
+
+
 def write_manifest(pack: Path, manifest: dict) -> Path:
     """Sets each graph's largest_tensor_bytes from its file in `pack` (tensor_sizes.py: the app's
     WebGPU buffer check needs it), validates `manifest` and writes it as `pack`/manifest.json

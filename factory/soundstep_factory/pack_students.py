@@ -17,17 +17,17 @@ from it.
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import torch
 
-from .config import PackConfig, load_config
+from .config import PackConfig
 from .graph_weights import read_state
 from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
-from .manifest import compressed_students, factory_entry, files_entry, write_manifest
+from .manifest import OverBudget, compressed_students, factory_entry, files_entry, write_manifest
 from .models import LATENT_DOWNSAMPLE, build_unet
+from .pack_cli import pack_tool_main
 
 
 def denoiser_inputs(cfg: PackConfig, hidden_size: int) -> dict[str, torch.Tensor]:
@@ -87,9 +87,7 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
                 (pack / entry["file"]).unlink()
         for file, data in overwritten.items():
             (pack / file).write_bytes(data)
-        raise RuntimeError(f"adding {', '.join(added)} would make the pack {total / 1e6:.1f} MB, over the recipe's "
-                           f"pack_budget_mb {cfg.pack_budget_mb} ({pack}); nothing was changed: raise pack_budget_mb "
-                           "in the recipe (every pack under public/models together stays <= 100 MB) or ship fewer students")
+        raise OverBudget(", ".join(added), pack, total, cfg.pack_budget_mb)
     for student_id in removed:
         (pack / present[student_id]["file"]).unlink()
         log["parity_max_abs_error"].pop(present[student_id]["file"], None)
@@ -139,12 +137,9 @@ def student_checkpoints(cfg: PackConfig, pack: Path, manifest: dict) -> dict[Pat
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", required=True, help="the recipe whose finished distillation rounds are added")
-    ap.add_argument("--pack", type=Path, required=True, help="the pack folder (with manifest.json) to add them to")
-    args = ap.parse_args()
-    print(json.dumps(add_students(load_config(args.config), args.pack), indent=2))
+def main(argv: list[str] | None = None) -> None:
+    pack_tool_main(__doc__, add_students, "the recipe whose finished distillation rounds are added",
+                   "the pack folder (with manifest.json) to add them to", argv)
 
 
 if __name__ == "__main__":

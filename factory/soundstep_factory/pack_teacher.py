@@ -19,7 +19,6 @@ byte for byte; a pack whose latent space differs from the recipe's is refused.
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -27,12 +26,13 @@ import torch
 
 from . import checkpoint
 from .checkpoint import load_trained
-from .config import PackConfig, load_config
+from .config import PackConfig
 from .files import sha256
 from .graph_weights import read_state
 from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
 from .manifest import factory_entry, files_entry, write_manifest
 from .models import build_unet
+from .pack_cli import pack_tool_main
 from .pack_students import denoiser_inputs
 
 __all__ = ["check_same_teacher", "main", "put_teacher", "stale_students", "teacher_file"]
@@ -154,12 +154,9 @@ def _drop_teacher_rows(pack: Path, manifest: dict) -> int:
     return dropped
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", required=True, help="the recipe whose trained teacher goes into the pack")
-    ap.add_argument("--pack", type=Path, required=True, help="the pack folder (with manifest.json) to put it in")
-    args = ap.parse_args()
-    print(json.dumps(put_teacher(load_config(args.config), args.pack), indent=2))
+def main(argv: list[str] | None = None) -> None:
+    pack_tool_main(__doc__, put_teacher, "the recipe whose trained teacher goes into the pack",
+                   "the pack folder (with manifest.json) to put it in", argv)
 
 
 if __name__ == "__main__":

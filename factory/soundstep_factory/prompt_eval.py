@@ -10,7 +10,8 @@ Per row (denoiser, steps), over every seed's clips:
   speech_present[group]          silero-vad, by what the prompt names (speaking, whispering, none)
   pairs_ordered                  "high"/"low" prompts of one source, seed by seed: the high one's
                                  median voiced CREPE f0 above the low one's (spectral centroid when
-                                 either has under 10% voiced frames)
+                                 either has under 10% voiced frames); pairs_ordered_by_pair: the same
+                                 per pair (which pair falls short)
   speech_second_half             "X followed by <speech>": share of clips whose speech lies mostly
                                  in the second half
   vuv_f1, raw_pitch_accuracy,    against the real clip of the same caption (test set only): a
@@ -58,19 +59,19 @@ def pitch_height(pitch: ears.Pitch, i: int) -> float | None:
     return float(np.median(pitch.f0[i][voiced])) if voiced.mean() >= MIN_VOICED else None
 
 
-def pairs_ordered(prompts: list[dict], wave: np.ndarray, pitch: ears.Pitch) -> list[bool]:
-    """For each high/low pair of prompts in this run: is the high one higher?"""
+def pairs_ordered(prompts: list[dict], wave: np.ndarray, pitch: ears.Pitch) -> dict[str, bool]:
+    """For each high/low pair of prompts in this run, by its `pair` name: is the high one higher?"""
     by_pair: dict[str, dict[str, int]] = {}
     for i, p in enumerate(prompts):
         if "pair" in p:
             by_pair.setdefault(p["pair"], {})[p["element"]] = i
-    ordered = []
-    for pair in by_pair.values():
+    ordered = {}
+    for name, pair in by_pair.items():
         hi, lo = pair["high"], pair["low"]
         f_hi, f_lo = pitch_height(pitch, hi), pitch_height(pitch, lo)
         if f_hi is None or f_lo is None:
             f_hi, f_lo = spectral_centroid(wave[hi]), spectral_centroid(wave[lo])
-        ordered.append(f_hi > f_lo)
+        ordered[name] = bool(f_hi > f_lo)
     return ordered
 
 
@@ -120,7 +121,9 @@ def summarize(prompts: list[dict], runs: list[dict]) -> dict:
     for group in ears.SPEECH_GROUPS:
         rows = (groups == group) & known
         out[f"speech_present[{group}]"] = float(speech[:, rows].mean()) if rows.any() else None
-    pairs = [o for r in runs for o in r["pairs_ordered"]]
+    pairs = [o for r in runs for o in r["pairs_ordered"].values()]
+    names = list(runs[0]["pairs_ordered"])
+    out["pairs_ordered_by_pair"] = {name: float(np.mean([r["pairs_ordered"][name] for r in runs])) for name in names}
     second = [s for r in runs for s in r["speech_second_half"]]
     out["pairs_ordered"] = float(np.mean(pairs)) if pairs else None
     out["speech_second_half"] = float(np.mean(second)) if second else None

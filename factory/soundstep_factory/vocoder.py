@@ -321,7 +321,8 @@ def build_vocoder(cfg: PackConfig, calibrated: bool = True, refined: bool = True
         if not refined or v.low_band_steps == 0:
             return vocoder
         from .low_band import LowBandVocoder
-        return LowBandVocoder(vocoder, prior(math.ceil(v.low_band_hz * v.n_fft / a.sample_rate)), v.low_band_channels)
+        return LowBandVocoder(vocoder, prior(math.ceil(v.low_band_hz * v.n_fft / a.sample_rate)), v.low_band_channels,
+                              v.low_band_layers, v.low_band_magnitude)
     if v.architecture != "hifigan":
         raise ValueError(f"unknown vocoder architecture {v.architecture!r}: use 'istft' or 'hifigan'")
     if v.output_gain_db:

@@ -100,7 +100,7 @@ def test_free_form_prompts_are_well_formed_and_pairs_are_ordered_by_pitch():
              {"prompt": "low", "sources": ["beeps"], "pair": "b", "element": "low"}]
     high, low = tones.sine((880.0,), 1.0), tones.sine((220.0,), 1.0)
     right, wrong = np.stack([high, low]), np.stack([low, high])
-    assert prompt_eval.pairs_ordered(pairs, right, ears.crepe_pitch(right)) == [True]
-    assert prompt_eval.pairs_ordered(pairs, wrong, ears.crepe_pitch(wrong)) == [False]
+    assert prompt_eval.pairs_ordered(pairs, right, ears.crepe_pitch(right)) == {"b": True}
+    assert prompt_eval.pairs_ordered(pairs, wrong, ears.crepe_pitch(wrong)) == {"b": False}
     # unpitched clips fall back to the spectral centroid
     assert prompt_eval.spectral_centroid(high) == pytest.approx(880.0, rel=0.01)

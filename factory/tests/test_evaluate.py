@@ -296,7 +296,17 @@ def test_prompt_eval_judges_the_prompts_whose_sources_it_knows_and_their_order()
     run = judge_run((BinJudge(), vocab), prompts, mel)
     assert run["judge_found"] == [True, False, True]  # both heard in clip 3, only in the wrong order
     assert run["judge_order"] == pytest.approx(1 / 2)
-    row = summarize(prompts, [{"rms_dbfs": [-20.0] * 4, "speech": [False] * 4, "pairs_ordered": [],
+    row = summarize(prompts, [{"rms_dbfs": [-20.0] * 4, "speech": [False] * 4, "pairs_ordered": {},
                                "speech_second_half": [], **run}])
     assert row["judge_adherence"] == pytest.approx(2 / 3)
     assert row["judge_order"] == pytest.approx(1 / 2)
+
+
+def test_prompt_eval_pools_the_pairs_seed_by_seed_and_names_the_pair_that_falls_short() -> None:
+    from soundstep_factory.prompt_eval import summarize
+    prompts = [{"prompt": p, "sources": ["piano"]} for p in ("a high piano note", "a low piano note")]
+    runs = [{"rms_dbfs": [-20.0] * 2, "speech": [False] * 2, "speech_second_half": [],
+             "pairs_ordered": {"piano": True, "voice": voice}} for voice in (False, True, False, False)]
+    row = summarize(prompts, runs)
+    assert row["pairs_ordered"] == pytest.approx(5 / 8)
+    assert row["pairs_ordered_by_pair"] == {"piano": 1.0, "voice": 0.25}

@@ -77,6 +77,15 @@ def test_a_student_over_the_budget_leaves_the_pack_as_it_was(micro, two_rounds, 
     with pytest.raises(RuntimeError, match=r"adding eps-50 would make the pack .* nothing was changed"):
         add_students(cfg, pack)
     assert {p.relative_to(pack).as_posix(): sha256(p) for p in pack.rglob("*") if p.is_file()} == before
+    # The command says the same in one line (no traceback) and exits non-zero, the pack still as it was.
+    from soundstep_factory import pack_cli, pack_students
+
+    monkeypatch.setattr(pack_cli, "load_config", lambda name: cfg if name == "the-recipe" else None)
+    with pytest.raises(SystemExit) as exit_info:
+        pack_students.main(["--config", "the-recipe", "--pack", str(pack)])
+    assert str(exit_info.value).startswith("adding eps-50 would make the pack ")
+    assert "raise pack_budget_mb in the recipe" in str(exit_info.value)
+    assert {p.relative_to(pack).as_posix(): sha256(p) for p in pack.rglob("*") if p.is_file()} == before
 
 
 def test_a_fresh_work_dir_distills_on_from_the_packs_last_round(micro, two_rounds, tmp_path, monkeypatch):
