@@ -16,10 +16,8 @@ Output: <work>/compress/<id>/checkpoint.pt, id = <source>-<suffix>; best validat
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -28,6 +26,7 @@ from . import checkpoint, sampling
 from .config import CompressConfig, PackConfig, cpu_threads, load_compress, load_config
 from .distill import Conditioning, distill_data, make_batch, round_lr, student_x_hat, weighted_loss
 from .models import build_unet
+from .round_loop import LoopPlan, train_until_plateau
 
 torch.set_num_threads(cpu_threads())
 
@@ -97,26 +96,15 @@ def compress(cfg: PackConfig, c: CompressConfig) -> dict:
     with torch.no_grad():
         target_v = student_x_hat(source, z_v, t_v, val_cond, abar)
 
-    def validate(model) -> tuple[float, float]:
+    def validate() -> tuple[float, float]:
         with torch.no_grad():
-            x_hat = student_x_hat(model, z_v, t_v, val_cond, abar)
+            x_hat = student_x_hat(student.eval(), z_v, t_v, val_cond, abar)
+        student.train()
         return float(weighted_loss(method, gamma, x_hat, target_v, t_v, abar)), float((x_hat - target_v).pow(2).mean())
 
     optimizer = torch.optim.AdamW(student.parameters(), lr=c.lr, weight_decay=0.0)
-    if state is not None:  # resume
-        student.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, history = state["step"], state["history"]
-        best, best_state, stale = state["extra"]["best"], state["extra"]["best_state"], state["extra"]["stale"]
-    else:
-        step, stale = 0, 0
-        best, _ = validate(student)
-        best_state, history = copy.deepcopy(student.state_dict()), [{"step": 0, "val_loss": best}]
-    started = paced = time.time()
-    paced_step = step
-    while step < c.max_steps and stale < c.patience:
-        for group in optimizer.param_groups:
-            group["lr"] = round_lr(step, c.max_steps, c.lr, c.warmup_steps)
+
+    def train_step(step: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(7_000_000 + step)  # the same batches whether resumed or not
         rows = torch.randint(0, len(x0), (c.batch_size,), generator=g)
         z_t, t, _, _, h, m = make_batch(x0, hidden, mask, rows, n_steps, g, abar, factor=1)
@@ -128,30 +116,20 @@ def compress(cfg: PackConfig, c: CompressConfig) -> dict:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
         optimizer.step()
-        step += 1
-        if step % c.eval_every == 0 or step == c.max_steps:
-            val, val_mse = validate(student.eval())
-            student.train()
-            improved = val < best
-            if improved:
-                best, best_state, stale = val, copy.deepcopy(student.state_dict()), 0
-            else:
-                stale += 1
-            history.append({"step": step, "train_loss": float(loss), "val_loss": val, "val_x_mse": val_mse})
-            now = time.time()
-            print(f"[compress {compressed_id(c)}] step {step} val {val:.5f} (x-mse {val_mse:.5f})"
-                  f"{' *' if improved else ''} {(now - paced) / (step - paced_step):.2f} s/step", flush=True)
-            paced, paced_step = now, step
-            checkpoint.save(out, cfg=cfg, stage=f"compress-{compressed_id(c)}", step=step, model=student,
-                            optimizer=optimizer, history=history,
-                            extra={"best": best, "best_state": best_state, "stale": stale, "done": False,
-                                   "compress": dataclasses.asdict(c)})
-    student.load_state_dict(best_state)
-    extra = {"done": True, "best": best, "steps_trained": step, "compress": dataclasses.asdict(c), "method": method,
-             "n_student": n_steps, "stopped": "converged" if stale >= c.patience else "budget",
-             "seconds": round(time.time() - started, 1), "parameters": sum(p.numel() for p in student.parameters())}
-    checkpoint.save(out, cfg=cfg, stage=f"compress-{compressed_id(c)}", step=step, model=student,
-                    history=history, extra=extra)
+        return loss
+
+    stage, settings = f"compress-{compressed_id(c)}", dataclasses.asdict(c)
+    plan = LoopPlan(c.max_steps, c.eval_every, c.patience,
+                    lambda step: round_lr(step, c.max_steps, c.lr, c.warmup_steps), f"compress {compressed_id(c)}")
+    done = train_until_plateau(
+        student, optimizer, state, plan, train_step, validate,
+        lambda step, history, extra: checkpoint.save(out, cfg=cfg, stage=stage, step=step, model=student,
+                                                     optimizer=optimizer, history=history,
+                                                     extra={**extra, "compress": settings}))
+    extra = {"done": True, "best": done.best, "steps_trained": done.step, "compress": settings, "method": method,
+             "n_student": n_steps, "stopped": done.stopped, "seconds": done.seconds,
+             "parameters": sum(p.numel() for p in student.parameters())}
+    checkpoint.save(out, cfg=cfg, stage=stage, step=done.step, model=student, history=done.history, extra=extra)
     return extra
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import time
 from collections.abc import Callable
 
 import torch
@@ -28,6 +27,7 @@ from .checkpoint import load_diffusion_set, load_trained
 from .config import PackConfig, cpu_threads, load_config
 from .models import build_unet
 from .parallel import Parallel, from_env
+from .round_loop import LoopPlan, train_until_plateau
 from .shared_targets import SharedTargets
 
 torch.set_num_threads(cpu_threads())
@@ -179,22 +179,10 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
 
     student = copy.deepcopy(teacher).train().requires_grad_(True)
     optimizer = torch.optim.AdamW(student.parameters(), lr=d.lr, weight_decay=0.0)
-    step, history, best, best_state, stale = 0, [], None, None, 0
-    if state is not None:  # resume mid-round
-        student.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, history = state["step"], state["history"]
-        best, best_state, stale = state["extra"]["best"], state["extra"]["best_state"], state["extra"]["stale"]
-    else:
-        best, _ = validate(student)
-        best_state = copy.deepcopy(student.state_dict())
-        history.append({"step": 0, "val_loss": best})
     shared, targets_read = None, 0
     if guidance is not None and d.share_round1_targets:
         key = SharedTargets.key(teacher, data, guidance, n_student, d.batch_size)
         shared = SharedTargets(cfg.work_dir / "distill" / "round1-targets" / key, d.eval_every)
-    started = time.time()
-    paced_from = started, step  # the pace printed is the last interval's: a paused run does not smear it
     model = par.prepare(student)  # DDP's wrapper under accelerate: trains `student`'s weights
     if par.world_size > 1 and par.is_main:
         print(f"[distill {method} N={n_student}] world size {par.world_size}: "
@@ -205,9 +193,9 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         base_lr, warmup = d.lr, 0
     else:
         base_lr, warmup = (d.later_lr if factor == 2 else d.lr), d.warmup_steps
-    while step < d.max_steps and stale < d.patience:
-        for group in optimizer.param_groups:
-            group["lr"] = round_lr(step, d.max_steps, base_lr, warmup)
+
+    def train_step(step: int) -> torch.Tensor:
+        nonlocal targets_read
         g = step_generator(n_student, step)
         rows = torch.randint(0, len(x0), (d.batch_size,), generator=g)
         # The global batch's draws on every process; this process's rows of it (all of them in one process).
@@ -232,33 +220,22 @@ def distill_round(cfg: PackConfig, method: str, teacher, guidance: float | None,
         par.backward(loss)  # DDP averages the shards' gradients: the global batch's mean
         par.clip_grad_norm_(student.parameters(), 1.0)
         optimizer.step()
-        step += 1
-        if step % d.eval_every == 0 or step == d.max_steps:
-            val, val_mse = validate(student)
-            improved = val < best
-            if improved:
-                best, best_state, stale = val, copy.deepcopy(student.state_dict()), 0
-            else:
-                stale += 1
-            history.append({"step": step, "train_loss": par.mean(float(loss)), "val_loss": val, "val_x_mse": val_mse})
-            if not par.is_main:
-                continue
-            now = time.time()
-            print(f"[distill {method} N={n_student}] step {step} val {val:.5f} (x-mse {val_mse:.5f})"
-                  f"{' *' if improved else ''} {(now - paced_from[0]) / (step - paced_from[1]):.2f} s/step", flush=True)
-            paced_from = now, step
-            checkpoint.save(saved_at, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
-                            optimizer=optimizer, history=history,
-                            extra={"best": best, "best_state": best_state, "stale": stale, "done": False})
-    student.load_state_dict(best_state)
-    extra = {"done": True, "best": best, "steps_trained": step, "method": method, "n_student": n_student,
-             "factor": factor,
-             "stopped": "converged" if stale >= d.patience else "budget", "device": device_name(device),
-             "seconds": round(time.time() - started, 1),  # of the last (resumed) session of the round
+        return loss
+
+    stage = f"distill-{method}-{n_student}"
+    plan = LoopPlan(d.max_steps, d.eval_every, d.patience, lambda step: round_lr(step, d.max_steps, base_lr, warmup),
+                    f"distill {method} N={n_student}")
+    done = train_until_plateau(
+        student, optimizer, state, plan, train_step, lambda: validate(student),
+        lambda step, history, extra: checkpoint.save(saved_at, cfg=cfg, stage=stage, step=step, model=student,
+                                                     optimizer=optimizer, history=history, extra=extra), par)
+    extra = {"done": True, "best": done.best, "steps_trained": done.step, "method": method, "n_student": n_student,
+             "factor": factor, "stopped": done.stopped, "device": device_name(device),
+             "seconds": done.seconds,  # of the last (resumed) session of the round
              "targets_read_from_shared": targets_read, "processes": par.world_size}
     if par.is_main:
-        checkpoint.save(saved_at, cfg=cfg, stage=f"distill-{method}-{n_student}", step=step, model=student,
-                        history=history, extra=extra)
+        checkpoint.save(saved_at, cfg=cfg, stage=stage, step=done.step, model=student, history=done.history,
+                        extra=extra)
     par.wait()  # the next round, or the caller, may read this checkpoint
     return student.eval(), extra
 
