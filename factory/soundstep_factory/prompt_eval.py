@@ -114,10 +114,10 @@ def summarize(prompts: list[dict], runs: list[dict]) -> dict:
     level = np.array([r["rms_dbfs"] for r in runs])  # (seeds, prompts)
     speech = np.array([r["speech"] for r in runs])
     groups = np.array([ears.speech_group(p["sources"]) for p in prompts])
-    out = {"clips": int(level.size), "known_clips": int(level[:, known].size),
-           "rms_dbfs_min_known": float(level[:, known].min()) if known.any() else None,
-           "known_below_35": int((level[:, known] < -35).sum()),
-           "unknown_below_35": int((level[:, ~known] < -35).sum())}
+    out: dict[str, object] = {"clips": int(level.size), "known_clips": int(level[:, known].size),
+                              "rms_dbfs_min_known": float(level[:, known].min()) if known.any() else None,
+                              "known_below_35": int((level[:, known] < -35).sum()),
+                              "unknown_below_35": int((level[:, ~known] < -35).sum())}
     for group in ears.SPEECH_GROUPS:
         rows = (groups == group) & known
         out[f"speech_present[{group}]"] = float(speech[:, rows].mean()) if rows.any() else None

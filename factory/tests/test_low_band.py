@@ -45,6 +45,23 @@ def test_the_untrained_refiner_is_the_vocoder_it_refines():
     assert float((advance[:, :k] - plain_advance[:, :k]).abs().max()) > 0.1
 
 
+def test_the_magnitude_correction_starts_at_zero_and_moves_only_the_low_bins():
+    cfg = _refined_config(PackConfig())
+    cfg = dataclasses.replace(cfg, vocoder=dataclasses.replace(cfg.vocoder, low_band_magnitude=True, low_band_layers=2))
+    model = build_vocoder(cfg).eval()
+    assert model.out.out_channels == 3 and len(model.body) == 2
+    _, log_mel = _log_mel(cfg)
+    with torch.no_grad():
+        assert torch.allclose(model(log_mel), model.vocoder(log_mel), atol=1e-6)
+        model.out.bias.copy_(torch.tensor([0.0, 0.0, 0.5]))  # only the magnitude channel moves
+        magnitude, advance, _ = model.heads(log_mel)
+        plain_magnitude, plain_advance, _ = model.vocoder.heads(log_mel)
+    k = model.low_bins
+    assert torch.allclose(magnitude[:, :k] - plain_magnitude[:, :k], torch.full_like(magnitude[:, :k], 0.5), atol=1e-6)
+    assert torch.equal(magnitude[:, k:], plain_magnitude[:, k:])
+    assert torch.allclose(advance, plain_advance, atol=1e-6)
+
+
 def test_only_the_refiner_learns():
     cfg = _refined_config(PackConfig())
     model = build_vocoder(cfg)
