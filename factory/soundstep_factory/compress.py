@@ -156,10 +156,10 @@ def main() -> None:
         if args.pack is None:
             raise SystemExit("compress --ship: name the pack to add the student to with --pack <dir>")
         from .compress_pack import add_compressed  # late: compress_pack imports this module
-        from .manifest import OverBudget
+        from .manifest import PackRefusal
         try:
             print(json.dumps(add_compressed(cfg, c, args.pack), indent=2))
-        except OverBudget as refusal:  # nothing was changed; the message says what to do
+        except PackRefusal as refusal:  # nothing was changed; the message says what to do
             raise SystemExit(str(refusal)) from None
     else:
         print(json.dumps(compress(cfg, c), default=str))

@@ -12,7 +12,7 @@ from pathlib import Path
 from .compress import compressed_id, source_round, trained_student
 from .config import CompressConfig, PackConfig
 from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
-from .manifest import OverBudget, files_entry, write_manifest
+from .manifest import OverBudget, PackRefusal, files_entry, write_manifest
 from .pack_students import denoiser_inputs
 
 
@@ -24,7 +24,7 @@ def add_compressed(cfg: PackConfig, c: CompressConfig, pack: Path) -> dict:
     entries = {d["id"]: d for d in manifest["denoisers"]}
     source = entries.get(c.source)
     if source is None:
-        raise ValueError(f"compress --ship: {pack} ships no {c.source}, the student the small U-Net "
+        raise PackRefusal(f"compress --ship: {pack} ships no {c.source}, the student the small U-Net "
                          f"learnt from; ship that pack's own student first (pack_students)")
     method, n = source_round(c.source)
     hidden_size = manifest["text"]["hidden_size"]

@@ -70,8 +70,13 @@ def files_entry(pack: Path) -> dict:
             for p in sorted(pack.rglob("*")) if p.is_file() and p.relative_to(pack).as_posix() != MANIFEST}
 
 
-class OverBudget(RuntimeError):
-    """A pack tool refused to grow a pack past its recipe's pack_budget_mb, and changed nothing."""
+class PackRefusal(RuntimeError):
+    """A pack tool refused to change a pack and changed nothing; the message says what to do
+    (pack_cli prints it as the command's one line)."""
+
+
+class OverBudget(PackRefusal):
+    """A pack tool refused to grow a pack past its recipe's pack_budget_mb."""
 
     def __init__(self, added: str, pack: Path, total_bytes: int, budget_mb: float):
         super().__init__(f"adding {added} would make the pack {total_bytes / 1e6:.1f} MB, over the recipe's "

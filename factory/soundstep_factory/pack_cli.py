@@ -1,6 +1,7 @@
 """The command line the pack tools share: a recipe, a pack folder, one function that changes the
-pack and returns what it did (printed as JSON). A refusal over the pack's budget ends the command
-with its message and no traceback: nothing was changed, and the message says what to do."""
+pack and returns what it did (printed as JSON). A refusal (manifest.PackRefusal: over the pack's
+budget, say) ends the command with its message and no traceback: nothing was changed, and the message
+says what to do."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .config import PackConfig, load_config
-from .manifest import OverBudget
+from .manifest import PackRefusal
 
 
 def pack_tool_main(doc: str | None, change: Callable[[PackConfig, Path], dict], config_help: str,
@@ -21,5 +22,5 @@ def pack_tool_main(doc: str | None, change: Callable[[PackConfig, Path], dict], 
     args = ap.parse_args(argv)
     try:
         print(json.dumps(change(load_config(args.config), args.pack), indent=2))
-    except OverBudget as refusal:
+    except PackRefusal as refusal:
         raise SystemExit(str(refusal)) from None

@@ -114,3 +114,22 @@ def test_a_finished_run_is_read_back_not_trained_again(compressed, monkeypatch):
 
     monkeypatch.setenv("SOUNDSTEP_WORK", str(compressed["root"]))
     assert compress(compressed["cfg"], compressed["variant"]) == compressed["summary"]
+
+
+def test_shipping_to_a_pack_without_the_source_or_its_budget_refuses_and_changes_nothing(compressed, tmp_path,
+                                                                                        monkeypatch):
+    from soundstep_factory.compress_pack import add_compressed
+    from soundstep_factory.manifest import OverBudget, PackRefusal
+
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(compressed["root"]))
+    cfg, variant = compressed["cfg"], compressed["variant"]
+    pack = tmp_path / "micro"
+    shutil.copytree(compressed["pack"], pack)
+    before = {p.relative_to(pack).as_posix(): sha256(p) for p in pack.rglob("*") if p.is_file()}
+    with pytest.raises(PackRefusal, match=r"ships no eps-50, the student the small U-Net learnt from"):
+        add_compressed(cfg, dataclasses.replace(variant, source="eps-50"), pack)
+    size = sum((pack / name).stat().st_size for name in before if name != "manifest.json")  # what the budget counts
+    small = dataclasses.replace(cfg, pack_budget_mb=(size - 1) / 1e6)  # re-exporting the same student no longer fits
+    with pytest.raises(OverBudget, match=r"adding eps-100-small would make the pack .* nothing was changed"):
+        add_compressed(small, variant, pack)
+    assert {p.relative_to(pack).as_posix(): sha256(p) for p in pack.rglob("*") if p.is_file()} == before
