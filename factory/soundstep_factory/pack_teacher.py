@@ -30,7 +30,7 @@ from .config import PackConfig
 from .files import sha256
 from .graph_weights import read_state
 from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
-from .manifest import factory_entry, files_entry, write_manifest
+from .manifest import PackRefusal, factory_entry, files_entry, write_manifest
 from .models import build_unet
 from .pack_cli import pack_tool_main
 from .pack_students import denoiser_inputs
@@ -57,7 +57,7 @@ def stale_students(manifest: dict) -> list[str]:
 
 
 def check_same_teacher(cfg: PackConfig, pack: Path, manifest: dict) -> None:
-    """Raise ValueError unless the recipe's trained teacher is the pack's teacher graph (equal up to
+    """Raise PackRefusal unless the recipe's trained teacher is the pack's teacher graph (equal up to
     the storage's rounding): students distilled in the work dir are stamped with the pack teacher's
     SHA-256, so the two have to be one network."""
     hidden_size = manifest["text"]["hidden_size"]
@@ -70,7 +70,7 @@ def check_same_teacher(cfg: PackConfig, pack: Path, manifest: dict) -> None:
         trained = unet.state_dict()[key].float()
         moved = float((stored - trained).abs().max()) / max(float(trained.abs().max()), 1e-12)
         if moved > tolerance:
-            raise ValueError(
+            raise PackRefusal(
                 f"{pack / file} is not the teacher in {cfg.work_dir / 'teacher'} (weight {key} differs by {moved:.2g} "
                 f"of its largest value; storing as {cfg.unet.teacher_storage} moves it by at most {tolerance:g}), so "
                 "the work dir's students were not distilled from the pack's teacher and nothing was changed. Put "
@@ -87,7 +87,7 @@ def put_teacher(cfg: PackConfig, pack: Path) -> dict:
     manifest = json.loads((pack / "manifest.json").read_text())
     scale = float(torch.load(work / "latents.pt", weights_only=False)["scale"])
     if abs(scale - manifest["latent"]["scale"]) > 1e-6 * abs(scale):
-        raise ValueError(f"{pack}: the pack's latent scale {manifest['latent']['scale']} is not the recipe "
+        raise PackRefusal(f"{pack}: the pack's latent scale {manifest['latent']['scale']} is not the recipe "
                          f"{cfg.recipe}'s {scale}: its teacher denoises another latent space, and the pack's "
                          "students and VAE would not fit it. Export the whole pack instead (export.py).")
     state = checkpoint.load(work / "teacher" / "checkpoint.pt")

@@ -158,15 +158,39 @@ def test_from_pack_leaves_them_out_and_the_new_teachers_students_replace_them(la
 
 def test_students_of_another_teacher_than_the_packs_are_refused(landed, tmp_path, monkeypatch):
     """The first work dir's eps-100 came from the teacher the pack no longer has: stamping it with the
-    new teacher's SHA-256 would hide that, so add_students says so and changes nothing."""
-    from soundstep_factory.pack_students import add_students
+    new teacher's SHA-256 would hide that, so add_students says so and changes nothing, and the
+    command ends on that one line (no traceback)."""
+    from soundstep_factory import pack_cli, pack_students
+    from soundstep_factory.manifest import PackRefusal
 
     pack = tmp_path / "micro"
     shutil.copytree(landed["pack"], pack)
     before = {p.name: p.read_bytes() for p in sorted(pack.rglob("*")) if p.is_file()}
     monkeypatch.setenv("SOUNDSTEP_WORK", str(landed["first"]))
-    with pytest.raises(ValueError, match=r"is not the teacher in .*pack_teacher --config micro"):
-        add_students(landed["old_cfg"], pack)
+    with pytest.raises(PackRefusal, match=r"is not the teacher in .*pack_teacher --config micro"):
+        pack_students.add_students(landed["old_cfg"], pack)
+    monkeypatch.setattr(pack_cli, "load_config", lambda name: landed["old_cfg"] if name == "old" else None)
+    with pytest.raises(SystemExit) as exit_info:
+        pack_students.main(["--config", "old", "--pack", str(pack)])
+    assert str(exit_info.value).startswith(f"{pack / 'denoisers/teacher.onnx'} is not the teacher in ")
+    assert "\n" not in str(exit_info.value)
+    assert {p.name: p.read_bytes() for p in sorted(pack.rglob("*")) if p.is_file()} == before
+
+
+def test_a_teacher_of_another_latent_space_is_refused(landed, tmp_path, monkeypatch):
+    """put_teacher refuses a pack whose latent scale is not the recipe's, and changes nothing."""
+    from soundstep_factory.manifest import PackRefusal
+    from soundstep_factory.pack_teacher import put_teacher
+
+    pack = tmp_path / "micro"
+    shutil.copytree(landed["pack"], pack)
+    manifest = json.loads((pack / "manifest.json").read_text())
+    manifest["latent"]["scale"] *= 1.5
+    (pack / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    before = {p.name: p.read_bytes() for p in sorted(pack.rglob("*")) if p.is_file()}
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(landed["second"]))
+    with pytest.raises(PackRefusal, match=r"latent scale .* is not the recipe .*Export the whole pack instead"):
+        put_teacher(landed["cfg"], pack)
     assert {p.name: p.read_bytes() for p in sorted(pack.rglob("*")) if p.is_file()} == before
 
 
