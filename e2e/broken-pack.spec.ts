@@ -4,7 +4,7 @@
 
 import type { BrowserContext, Route } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { DEFAULT_STUDENT_FILE, SHIPPED_PATH, shippedManifest } from './shipped-pack';
+import { DEFAULT_STUDENT_WASM_FILE, SHIPPED_PATH, shippedManifest } from './shipped-pack';
 
 const PACK = `**${SHIPPED_PATH}`;
 
@@ -26,8 +26,8 @@ async function corruptFile(context: BrowserContext, file: string, until: Promise
   });
 }
 
-// the default student: the one denoiser a load downloads (the others load on first use)
-const DEFAULT_DENOISER = DEFAULT_STUDENT_FILE;
+// the default student: the one denoiser a load downloads (the others load on first use), on WASM its int8 variant
+const DEFAULT_DENOISER = DEFAULT_STUDENT_WASM_FILE;
 const CHANNELS = shippedManifest.latent.channels;
 
 test('a corrupted model file gives an error naming it; the prompt survives and Retry works', async ({ app, page }) => {

@@ -6,7 +6,7 @@
 
 import type { BrowserContext, Request } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { DEFAULT_STUDENT_FILE, SHIPPED_PATH, TEACHER_FILE as TEACHER, shippedManifest as manifest, escapeRegExp, shippedSize } from './shipped-pack';
+import { DEFAULT_STUDENT_FILE, DEFAULT_STUDENT_WASM_FILE, SHIPPED_PATH, TEACHER_FILE as TEACHER, shippedManifest as manifest, escapeRegExp, shippedSize } from './shipped-pack';
 
 /** the project's rule for a pack's first download: text encoder, default student, VAE decoder, vocoder */
 const FIRST_LOAD_LIMIT = 30e6;
@@ -46,7 +46,7 @@ test('the first load fetches one denoiser; the teacher downloads once on first u
   await app.waitForReady();
 
   const first = onnx(fetched);
-  expect(first.filter((f) => f.startsWith('denoisers/'))).toEqual([DEFAULT_STUDENT_FILE]);
+  expect(first.filter((f) => f.startsWith('denoisers/'))).toEqual([DEFAULT_STUDENT_WASM_FILE]);
   const bytes = first.reduce((n, f) => n + (manifest.files[f]?.bytes ?? 0), 0);
   const figure = `first load: ${first.length} .onnx files, ${(bytes / 1e6).toFixed(2)} MB (${first.join(', ')})`;
   console.log(figure);

@@ -13,7 +13,10 @@ interface ShippedManifest {
   latent: { channels: number };
   vae_encoder?: { file: string };
   vocoder: { file: string };
-  denoisers: { id: string; file: string; role: 'teacher' | 'student'; method: string | null; steps: number[]; teacher_sha256?: string }[];
+  denoisers: {
+    id: string; file: string; role: 'teacher' | 'student'; method: string | null; steps: number[]; teacher_sha256?: string;
+    variants?: { dtype: string; file: string }[];
+  }[];
   files: Record<string, { bytes: number; sha256: string }>;
 }
 
@@ -34,6 +37,9 @@ const byId = (id: string): ShippedManifest['denoisers'][number] => {
 export const DEFAULT_STUDENT = byId(shippedManifest.default_denoiser ?? '').id;
 /** Its graph, the one denoiser a first load downloads. */
 export const DEFAULT_STUDENT_FILE = byId(DEFAULT_STUDENT).file;
+/** The file a WASM load downloads for it: its int8 variant where it has one (src/runtime/graphs.ts selectPrecision). */
+export const DEFAULT_STUDENT_WASM_FILE =
+  byId(DEFAULT_STUDENT).variants?.find((v) => v.dtype === 'int8')?.file ?? DEFAULT_STUDENT_FILE;
 export const DEFAULT_STUDENT_METHOD = byId(DEFAULT_STUDENT).method;
 export const TEACHER_FILE = shippedManifest.denoisers.find((d) => d.role === 'teacher')!.file;
 

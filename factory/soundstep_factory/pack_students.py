@@ -78,7 +78,10 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
     removed = [d["id"] for d in manifest["denoisers"]
                if d["role"] == "student" and d["method"] in methods_here and d["id"] not in keep_ids
                and d["id"] not in compressed and not (d["id"] in stale and d["id"] in to_come)]
-    dropped = {present[student_id]["file"] for student_id in removed}
+    # variants (int8_variant.py's) were made from a graph that is replaced or removed now: they go too
+    replaced_or_removed = [*removed, *(i for i in added if i in present)]
+    old_variants = {v["file"] for i in replaced_or_removed for v in present[i].get("variants", [])}
+    dropped = {present[student_id]["file"] for student_id in removed} | old_variants
     files = {name: f for name, f in files_entry(pack).items() if name not in dropped}
     total = sum(f["bytes"] for f in files.values())
     if total > cfg.pack_budget_mb * 1e6:  # undo the exports: the pack stays as it was, within budget
@@ -88,6 +91,8 @@ def add_students(cfg: PackConfig, pack: Path) -> dict:
         for file, data in overwritten.items():
             (pack / file).write_bytes(data)
         raise OverBudget(", ".join(added), pack, total, cfg.pack_budget_mb)
+    for file in old_variants:
+        (pack / file).unlink(missing_ok=True)
     for student_id in removed:
         (pack / present[student_id]["file"]).unlink()
         log["parity_max_abs_error"].pop(present[student_id]["file"], None)

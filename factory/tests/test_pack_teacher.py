@@ -141,6 +141,10 @@ def test_from_pack_leaves_them_out_and_the_new_teachers_students_replace_them(la
     manifest["denoisers"].append({**old_100, "id": "eps-50", "file": "denoisers/eps-50.onnx", "steps": [50],
                                   "distilled_from": "eps-100"})
     shutil.copy(pack / old_100["file"], pack / "denoisers/eps-50.onnx")
+    # and an int8 variant of the old eps-100 (int8_variant.py; a copy of its graph stands in): made
+    # from the graph being replaced, it goes with it
+    old_100["variants"] = [{"dtype": "int8", "file": "denoisers/eps-100.int8.onnx"}]
+    shutil.copy(pack / old_100["file"], pack / "denoisers/eps-100.int8.onnx")
     manifest["files"] = files_entry(pack)
     write_manifest(pack, manifest)
     two_rounds = _eps(landed["cfg"], rounds=2)  # only its first round is distilled in this work dir
@@ -154,6 +158,8 @@ def test_from_pack_leaves_them_out_and_the_new_teachers_students_replace_them(la
     student = next(d for d in manifest["denoisers"] if d["id"] == "eps-100")
     assert student["teacher_sha256"] == manifest["files"]["denoisers/teacher.onnx"]["sha256"]
     assert sha256(pack / "denoisers/eps-100.onnx") != sha256(landed["pack"] / "denoisers/eps-100.onnx")
+    assert "variants" not in student and not (pack / "denoisers/eps-100.int8.onnx").exists()
+    assert "denoisers/eps-100.int8.onnx" not in manifest["files"]
 
 
 def test_students_of_another_teacher_than_the_packs_are_refused(landed, tmp_path, monkeypatch):

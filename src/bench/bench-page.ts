@@ -1,7 +1,9 @@
 // bench.html: runs the bench worker with the URL's settings and shows its table; the result is
 // also window.__bench for scripts/bench-browser.ts.
-// URL: bench.html?backend=wasm|webgpu&threads=2&runs=3&teacher-steps=200&pack=models/soundstep-small-next/
+// URL: bench.html?backend=wasm|webgpu&threads=2&runs=3&teacher-steps=200&precision=auto|float32|int8|float16
+//      &pack=models/soundstep-small-next/
 
+import type { PrecisionPreference } from '../runtime/graphs';
 import { DEFAULT_PACK_URL } from '../store/initialState';
 import type { BenchReply, BenchRequest } from './bench-protocol';
 
@@ -16,7 +18,10 @@ const positive = (name: string, fallback: number): number => {
   const n = Number(params.get(name) ?? fallback);
   return Number.isInteger(n) && n >= 1 ? n : fallback;
 };
+const PRECISIONS: readonly PrecisionPreference[] = ['auto', 'float32', 'float16', 'int8'];
+const precision = PRECISIONS.find((p) => p === params.get('precision')) ?? 'auto';
 const request: BenchRequest = {
+  precision,
   backend: params.get('backend') === 'webgpu' ? 'webgpu' : 'wasm',
   threads: positive('threads', 2),
   runs: positive('runs', 3),

@@ -1,5 +1,6 @@
 // The bench page <-> bench worker messages (bench.html, npm run bench:browser).
 
+import type { PrecisionPreference } from '../runtime/graphs';
 import type { BenchRow } from './bench-table';
 
 export interface BenchRequest {
@@ -12,6 +13,8 @@ export interface BenchRequest {
   teacherSteps?: number[];
   /** the pack folder's URL */
   packUrl: string;
+  /** which variants to load, chosen as the app chooses (graphs.ts selectPrecision); default 'auto' */
+  precision?: PrecisionPreference;
 }
 
 export type BenchReply =

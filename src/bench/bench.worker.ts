@@ -1,6 +1,7 @@
 // The bench worker: loads the pack with onnxruntime-web as the app's worker does (same builds,
 // same .wasm, WASM threads) and runs the CLI bench's table (./bench-table.ts).
 
+import { countVariants, packGraphs, selectPrecision, type PrecisionChoice } from '../runtime/graphs';
 import { httpFetchFile } from '../runtime/pack';
 import { Pipeline } from '../runtime/pipeline';
 import { loadOrt } from '../worker/ort-loader';
@@ -44,7 +45,25 @@ async function bench(req: BenchRequest): Promise<BenchReply> {
     device = `WebGPU (${gpu.name})`;
   }
   const ort = await loadOrt({ backend: req.backend, threads: req.threads, adapter });
-  const pipeline = await Pipeline.load({ ort, backend: req.backend, fetchFile: httpFetchFile(req.packUrl) });
+  let chosen: PrecisionChoice | undefined;
+  const pipeline = await Pipeline.load({
+    ort,
+    backend: req.backend,
+    fetchFile: httpFetchFile(req.packUrl),
+    precision: (m) => {
+      const graphs = packGraphs(m);
+      chosen = selectPrecision({
+        backend: req.backend,
+        shaderF16: false, // float16 variants only when asked for: the bench's WebGPU rows stay float32 by default
+        float16Graphs: countVariants(graphs, 'float16'),
+        int8Graphs: countVariants(graphs, 'int8'),
+        totalGraphs: graphs.length,
+        preference: req.precision ?? 'auto',
+      });
+      return chosen.dtype;
+    },
+  });
+  if (chosen) device = `${device}, ${chosen.reason}`;
   try {
     // no pipeline.warmUp(): it runs every denoiser of the pack; each row warms up its own
     post({ type: 'progress', text: `loaded ${pipeline.manifest.id} on ${device}` });

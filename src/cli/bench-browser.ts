@@ -2,6 +2,7 @@
 // Playwright, on WASM (2 threads, the page cross-origin isolated) and on WebGPU when the adapter is a
 // real GPU (a SwiftShader adapter is named and skipped: it would time the CPU).
 // Usage: npm run bench:browser -- [--runs N] [--threads N] [--backends wasm,webgpu] [--teacher-steps N]
+//        [--precisions auto,float32]   (each backend once per precision, in turn: an A/B in one run)
 // Serves bench.html with Vite's dev server (COOP/COEP from vite.config.ts) in its own process, so
 // its module transforms never wait on this one; Debian's chromium.
 
@@ -44,10 +45,15 @@ async function main(): Promise<number> {
       threads: { type: 'string', default: '2' },
       backends: { type: 'string', default: 'wasm,webgpu' },
       'teacher-steps': { type: 'string', default: '' },
+      precisions: { type: 'string', default: 'auto' },
     },
   });
   const backends = values.backends.split(',').map((b) => b.trim());
   for (const b of backends) if (b !== 'wasm' && b !== 'webgpu') throw new Error(`--backends: wasm or webgpu, got "${b}"`);
+  const precisions = values.precisions.split(',').map((p) => p.trim());
+  for (const p of precisions) {
+    if (!['auto', 'float32', 'float16', 'int8'].includes(p)) throw new Error(`--precisions: auto, float32, float16 or int8, got "${p}"`);
+  }
   const teacherSteps = values['teacher-steps'] ? `&teacher-steps=${values['teacher-steps']}` : '';
   let server: ChildProcess | undefined;
   let browser: Browser | undefined;
@@ -59,12 +65,14 @@ async function main(): Promise<number> {
     console.log(`Chromium ${browser.version()}, ${new Date().toISOString()}`);
     let failed = false;
     for (const backend of backends) {
-      const r = await benchIn(browser, `${base}bench.html?backend=${backend}&threads=${values.threads}&runs=${values.runs}${teacherSteps}`);
-      if (r.type === 'done') console.log(`\n${backend}: ${r.device}\n${r.table}`);
-      else if (r.type === 'skipped') console.log(`\n${backend}: skipped. ${r.reason}`);
-      else if (r.type === 'error') {
-        console.log(`\n${backend}: error: ${r.message}`);
-        failed = true;
+      for (const precision of precisions) {
+        const r = await benchIn(browser, `${base}bench.html?backend=${backend}&threads=${values.threads}&runs=${values.runs}${teacherSteps}&precision=${precision}`);
+        if (r.type === 'done') console.log(`\n${backend}: ${r.device}\n${r.table}`);
+        else if (r.type === 'skipped') console.log(`\n${backend}: skipped. ${r.reason}`);
+        else if (r.type === 'error') {
+          console.log(`\n${backend}: error: ${r.message}`);
+          failed = true;
+        }
       }
     }
     return failed ? 1 : 0;

@@ -104,7 +104,7 @@ describe('manifest: external_data and variants', () => {
 
   it('refuses an unknown variant dtype, a second variant of one dtype, and a variant that is the graph itself', () => {
     expect(refused((m) => (m['vocoder'].variants[0].dtype = 'int4'))).toMatch(
-      /^vocoder\.variants\[0\]\.dtype must be "float16" \(got "int4"\)$/,
+      /^vocoder\.variants\[0\]\.dtype must be "float16" or "int8" \(got "int4"\)$/,
     );
     expect(refused((m) => m['vocoder'].variants.push({ ...m['vocoder'].variants[0] }))).toMatch(
       /a second float16 variant/,
@@ -160,5 +160,35 @@ describe('graph files and precision', () => {
     );
     expect(selectPrecision({ ...base, backend: 'wasm', shaderF16: false, preference: 'float16' }).dtype).toBe('float16');
     expect(selectPrecision({ ...base, backend: 'webgpu', shaderF16: true, preference: 'float32' }).dtype).toBe('float32');
+  });
+
+  it('chooses int8 arithmetic on WASM when the pack has it, not on onnxruntime-node or WebGPU', () => {
+    const base = { float16Graphs: 0, int8Graphs: 1, totalGraphs: 16 };
+    expect(selectPrecision({ ...base, backend: 'wasm', shaderF16: false })).toEqual({
+      dtype: 'int8',
+      reason: 'int8 arithmetic for 1 of 16 graphs: faster than float32 on WASM',
+    });
+    expect(selectPrecision({ ...base, backend: 'cpu', shaderF16: false }).dtype).toBe('float32'); // no faster there
+    expect(selectPrecision({ ...base, backend: 'webgpu', shaderF16: true }).dtype).toBe('float32');
+    expect(selectPrecision({ ...base, float16Graphs: 3, backend: 'webgpu', shaderF16: true }).dtype).toBe('float16');
+    expect(selectPrecision({ ...base, backend: 'wasm', shaderF16: false, preference: 'float32' }).dtype).toBe('float32');
+    expect(selectPrecision({ ...base, int8Graphs: 0, backend: 'wasm', shaderF16: false }).dtype).toBe('float32');
+    // asked for: honoured where the pack has it (A/B benchmarks), refused in words where it has none
+    expect(selectPrecision({ ...base, backend: 'webgpu', shaderF16: false, preference: 'int8' }).dtype).toBe('int8');
+    expect(selectPrecision({ ...base, int8Graphs: 0, backend: 'wasm', shaderF16: false, preference: 'int8' })).toEqual({
+      dtype: 'float32',
+      reason: 'float32 weights: the pack has no int8 variants',
+    });
+  });
+
+  it('loads the int8 variant in place of its graph, and the other graphs as float32', () => {
+    const withInt8 = repacked();
+    withInt8['denoisers'][1].variants = [{ dtype: 'int8', file: 'denoisers/student.int8.onnx' }];
+    withInt8['files']['denoisers/student.int8.onnx'] = { bytes: 10, sha256: SHA };
+    const all = packGraphs(validateManifest(withInt8));
+    const student = all.find((g) => g.denoiserId === withInt8['denoisers'][1].id)!;
+    expect(chooseSource(student, 'int8').file).toBe('denoisers/student.int8.onnx');
+    expect(chooseSource(all[0]!, 'int8').dtype).toBe('float32');
+    expect(countVariants(all, 'int8')).toBe(1);
   });
 });

@@ -7,8 +7,8 @@ import { folderOf, type GraphStorage, type Manifest } from './manifest';
 /** What a graph computes: picks its input and output names (pipeline.ts GRAPH_IO). */
 export type GraphKind = 'text' | 'denoiser' | 'vae' | 'vae-encoder' | 'vocoder';
 
-/** Weight precision of a graph file: the graph's own `file` is float32, a variant may be float16. */
-export type WeightDtype = 'float32' | 'float16';
+/** Precision of a graph file: the graph's own `file` is float32, a variant float16 or int8. */
+export type WeightDtype = 'float32' | 'float16' | 'int8';
 
 /** One loadable ONNX file and the external-data files it needs. */
 export interface GraphSource {
@@ -125,7 +125,7 @@ export function externalDataEntries(source: GraphSource, bytes: (file: string) =
 // Precision choice
 // ---------------------------------------------------------------------------------------
 
-/** What the page asks for; 'auto' = float16 on WebGPU with shader-f16, float32 otherwise. */
+/** What the page asks for; 'auto' = float16 on WebGPU with shader-f16, int8 on WASM, else float32. */
 export type PrecisionPreference = 'auto' | WeightDtype;
 
 export interface PrecisionInput {
@@ -134,6 +134,8 @@ export interface PrecisionInput {
   shaderF16: boolean;
   /** graphs of the pack with a float16 variant */
   float16Graphs: number;
+  /** graphs of the pack with an int8 variant (0 when the pack has none) */
+  int8Graphs?: number;
   totalGraphs: number;
   preference?: PrecisionPreference;
 }
@@ -145,14 +147,26 @@ export interface PrecisionChoice {
 }
 
 /**
- * float16 weights where they help and can run: on WebGPU with shader-f16, when the pack has
- * float16 variants. WASM has no float16 arithmetic (ORT would cast every float16 op back to
- * float32), so it keeps the float32 graphs. A forced 'float16' is honoured (tests, debugging).
+ * The variants that help where they can run. float16 on WebGPU with shader-f16. int8 arithmetic
+ * on WASM, whose int8 kernels run the default student in 0.68-0.79x its float32 time
+ * (docs/speed.md); onnxruntime-node's take the same time either way, so 'cpu' keeps float32, and
+ * WebGPU has no QuantizeLinear kernel. WASM has no float16 arithmetic (ORT would cast every
+ * float16 op back to float32). A forced 'float16' or 'int8' is honoured where the pack has such
+ * variants (tests, debugging, A/B benchmarks).
  */
 export function selectPrecision(input: PrecisionInput): PrecisionChoice {
-  const { backend, shaderF16, float16Graphs, totalGraphs, preference = 'auto' } = input;
+  const { backend, shaderF16, float16Graphs, int8Graphs = 0, totalGraphs, preference = 'auto' } = input;
   const some = `${float16Graphs} of ${totalGraphs} graphs`;
+  const someInt8 = `${int8Graphs} of ${totalGraphs} graphs`;
   if (preference === 'float32') return { dtype: 'float32', reason: 'float32 weights, as requested' };
+  if (preference === 'int8') {
+    return int8Graphs === 0
+      ? { dtype: 'float32', reason: 'float32 weights: the pack has no int8 variants' }
+      : { dtype: 'int8', reason: `int8 arithmetic for ${someInt8}, as requested` };
+  }
+  if (backend === 'wasm' && preference === 'auto' && int8Graphs > 0) {
+    return { dtype: 'int8', reason: `int8 arithmetic for ${someInt8}: faster than float32 on WASM` };
+  }
   if (float16Graphs === 0) return { dtype: 'float32', reason: 'float32 weights: the pack has no float16 variants' };
   if (preference === 'float16') return { dtype: 'float16', reason: `float16 weights for ${some}, as requested` };
   if (backend !== 'webgpu') {

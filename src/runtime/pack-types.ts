@@ -79,14 +79,16 @@ export interface FoldedGuidance {
 }
 export type GuidanceSpec = ClassifierFreeGuidance | FoldedGuidance;
 
-/** Weight precisions a graph variant may have; the graph's own `file` is always float32. */
-export type VariantDtype = 'float16';
-export const VARIANT_DTYPES: readonly VariantDtype[] = ['float16'];
+/** Precisions a graph variant may have; the graph's own `file` is always float32. */
+export type VariantDtype = 'float16' | 'int8';
+export const VARIANT_DTYPES: readonly VariantDtype[] = ['float16', 'int8'];
 
 /**
- * The same graph with weights in another precision: float16 compute inside, float32 inputs
- * and outputs, so the pipeline feeds it exactly like the float32 graph. Used on WebGPU when
- * the adapter has shader-f16 (src/runtime/graphs.ts).
+ * The same graph computing in another precision, with float32 inputs and outputs, so the
+ * pipeline feeds it exactly like the float32 graph (src/runtime/graphs.ts chooses):
+ * - float16: float16 weights and arithmetic, on WebGPU when the adapter has shader-f16;
+ * - int8: int8 Conv, MatMul and Gemm (QDQ, calibrated), on WASM, whose int8 kernels run it
+ *   faster; WebGPU has no QuantizeLinear kernel.
  */
 export interface GraphVariant {
   dtype: VariantDtype;

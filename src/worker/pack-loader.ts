@@ -116,6 +116,7 @@ async function createPipeline(ctx: WorkerContext, ort: OrtModule, device: Device
         backend: device.backend,
         shaderF16: device.shaderF16 ?? false,
         float16Graphs: countVariants(graphs, 'float16'),
+        int8Graphs: countVariants(graphs, 'int8'),
         totalGraphs: graphs.length,
         preference: a.req.precision,
       });
