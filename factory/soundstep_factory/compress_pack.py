@@ -12,7 +12,7 @@ from pathlib import Path
 from .compress import compressed_id, source_round, trained_student
 from .config import CompressConfig, PackConfig
 from .graphs import DENOISER_AXES, DenoiserGraph, export_graph
-from .manifest import OverBudget, PackRefusal, files_entry, write_manifest
+from .manifest import PackRefusal, files_entry, files_within_budget, write_manifest
 from .pack_students import denoiser_inputs
 
 
@@ -37,14 +37,7 @@ def add_compressed(cfg: PackConfig, c: CompressConfig, pack: Path) -> dict:
     before = path.read_bytes() if path.exists() else None
     parity = export_graph(DenoiserGraph(trained_student(cfg, c, hidden_size)), denoiser_inputs(cfg, hidden_size),
                           "v_prediction", path, DENOISER_AXES, c.unet.storage)
-    files = files_entry(pack)
-    total = sum(f["bytes"] for f in files.values())
-    if total > cfg.pack_budget_mb * 1e6:  # undo: the pack stays as it was
-        if before is None:
-            path.unlink()
-        else:
-            path.write_bytes(before)
-        raise OverBudget(entry_id, pack, total, cfg.pack_budget_mb)
+    files_within_budget(pack, path, before, entry_id, cfg.pack_budget_mb)
     order = [d for d in manifest["denoisers"] if d["id"] != entry_id]
     at = next(i for i, d in enumerate(order) if d["id"] == source["id"]) + 1
     manifest["denoisers"] = order[:at] + [entry] + order[at:]
@@ -52,6 +45,7 @@ def add_compressed(cfg: PackConfig, c: CompressConfig, pack: Path) -> dict:
     log = json.loads(log_path.read_text()) if log_path.exists() else {"parity_max_abs_error": {}}
     log["parity_max_abs_error"][entry["file"]] = parity
     log_path.write_text(json.dumps(log, indent=1))
-    manifest["files"] = files
+    manifest["files"] = files_entry(pack)  # after the log: its size and SHA-256 changed too
     write_manifest(pack, manifest)
+    total = sum(f["bytes"] for f in manifest["files"].values())
     return {"pack": str(pack), "added": entry_id, "parity_max_abs_error": parity, "bytes": total}

@@ -29,7 +29,7 @@ import torch
 from . import sampling
 from .config import PackConfig
 from .generate import PackRunner, noise_for
-from .manifest import OverBudget, PackRefusal, files_entry, write_manifest
+from .manifest import PackRefusal, files_entry, files_within_budget, write_manifest
 from .pack_cli import pack_tool_main
 
 __all__ = ["CALIBRATION_PROMPTS", "add_int8_variant", "calibration_feeds", "relative_error", "variant_file"]
@@ -117,14 +117,7 @@ def add_int8_variant(cfg: PackConfig, pack: Path) -> dict:
     before = path.read_bytes() if path.exists() else None
     quantize(pack / student["file"], path, feeds[0::2])  # even steps calibrate, odd ones measure
     error = relative_error(path, pack / student["file"], feeds[1::2])
-    files = files_entry(pack)
-    total = sum(f["bytes"] for f in files.values())
-    if total > cfg.pack_budget_mb * 1e6:  # undo: the pack stays as it was
-        if before is None:
-            path.unlink()
-        else:
-            path.write_bytes(before)
-        raise OverBudget(file, pack, total, cfg.pack_budget_mb)
+    files_within_budget(pack, path, before, file, cfg.pack_budget_mb)
     student["variants"] = [v for v in student.get("variants", []) if v["dtype"] != "int8"] + [
         {"dtype": "int8", "file": file}]
     log_path = pack / "build_log.json"
@@ -133,6 +126,7 @@ def add_int8_variant(cfg: PackConfig, pack: Path) -> dict:
     log_path.write_text(json.dumps(log, indent=1))
     manifest["files"] = files_entry(pack)
     write_manifest(pack, manifest)
+    total = sum(f["bytes"] for f in manifest["files"].values())
     return {"pack": str(pack), "added": file, "int8_relative_error": error, "bytes": total}
 
 

@@ -84,6 +84,21 @@ class OverBudget(PackRefusal):
                          "recipe (every pack under public/models together stays <= 100 MB) or ship fewer students")
 
 
+def files_within_budget(pack: Path, written: Path, before: bytes | None, added: str, budget_mb: float) -> dict:
+    """`files` of `pack` after a tool wrote one graph file, `written` (whose earlier bytes were
+    `before`, None if it is new). Past the recipe's budget the file is put back as it was (removed,
+    if new) and OverBudget is raised, so the pack stays as it was."""
+    files = files_entry(pack)
+    total = sum(f["bytes"] for f in files.values())
+    if total > budget_mb * 1e6:
+        if before is None:
+            written.unlink()
+        else:
+            written.write_bytes(before)
+        raise OverBudget(added, pack, total, budget_mb)
+    return files
+
+
 def write_manifest(pack: Path, manifest: dict) -> Path:
     """Sets each graph's largest_tensor_bytes from its file in `pack` (tensor_sizes.py: the app's
     WebGPU buffer check needs it), validates `manifest` and writes it as `pack`/manifest.json

@@ -71,6 +71,11 @@ def test_shipping_puts_it_beside_its_source_and_changes_nothing_else(compressed)
         if name not in ("build_log.json",):
             assert sha256(pack / name) == digest, name
     assert compressed["report"]["parity_max_abs_error"]["float32_max_abs_error"] <= 1e-3
+    # every file as it is now, build_log.json's new parity line included (the app checks each one it fetches)
+    assert manifest["files"] == {name: {"bytes": (pack / name).stat().st_size, "sha256": sha256(pack / name)}
+                                 for name in manifest["files"]}
+    assert set(manifest["files"]) == {p.relative_to(pack).as_posix() for p in pack.rglob("*")
+                                      if p.is_file() and p.name != "manifest.json"}
 
 
 def test_from_pack_and_pack_students_leave_the_small_student_alone(compressed, tmp_path, monkeypatch):
