@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseWav } from '../engine/wav';
-import { requirePack } from '../testing/pack';
+import { REPO_DIR, requirePack } from '../testing/pack';
 import { main } from './main';
 
 let tmp: string;
@@ -47,6 +47,10 @@ describe('soundstep CLI', () => {
     expect(await run('fly')).toMatchObject({ code: 2, err: matching(/unknown command "fly"/) });
     expect(await run('generate', '--prompt', 'x')).toMatchObject({ code: 2, err: matching(/needs --out/) });
     expect(await run('bench', '--backend', 'cuda')).toMatchObject({ code: 2, err: matching(/--backend must be cpu or wasm/) });
+    expect(await run('bench', '--precision', 'int4')).toMatchObject({
+      code: 2,
+      err: matching(/--precision must be auto, float32, float16, int8, got "int4"/),
+    });
     expect(await run('generate', 'a', 'dog')).toMatchObject({ code: 2, err: matching(/unexpected argument "a"/) });
     expect((await run()).code).toBe(2);
   });
@@ -71,4 +75,19 @@ describe('soundstep CLI', () => {
     const bad = await run('generate', '--pack', pack, '--prompt', 'x', '--steps', '3', '--out', out);
     expect(bad).toMatchObject({ code: 1, err: matching(/steps 3 does not divide 1000/) });
   });
+
+  it('on wasm, loads the default student\'s int8 variant as the page does, unless asked for float32', async () => {
+    const pack = join(REPO_DIR, 'public/models/soundstep-small-next'); // the pack with an int8 variant
+    const out = join(tmp, 'int8.wav');
+    const args = ['generate', '--pack', pack, '--backend', 'wasm', '--threads', '1', '--denoiser', 'snr-trunc-25',
+      '--prompt', 'a dog barks', '--out', out];
+    const auto = await run(...args);
+    expect(auto.code).toBe(0);
+    expect(auto.err).toMatch(/on wasm \(1 thread; int8 arithmetic for 1 of \d+ graphs: faster than float32 on WASM\)/);
+    const float32 = await run(...args, '--precision', 'float32');
+    expect(float32.code).toBe(0);
+    expect(float32.err).toMatch(/on wasm \(1 thread; float32 weights, as requested\)/);
+    const cpu = await run('generate', '--pack', pack, '--threads', '1', '--denoiser', 'snr-trunc-25', '--prompt', 'a dog barks', '--out', out);
+    expect(cpu.err).toMatch(/on cpu \(1 thread; float32 weights: the int8 variants are for WASM \(no faster on onnxruntime-node\)\)/);
+  }, 120_000);
 });

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Backend, GenerateRequest } from '../runtime/api';
 import { PackError } from '../runtime/errors';
+import { countVariants, packGraphs, selectPrecision, type PrecisionChoice, type PrecisionPreference } from '../runtime/graphs';
 import { fsFetchFile } from '../runtime/fs-fetch';
 import type { DenoiserSpec, Manifest } from '../runtime/manifest';
 import type { OrtModule } from '../runtime/ort';
@@ -49,6 +50,7 @@ Options:
   --runs N           timed runs per step count after one warm-up (bench; default 3;
                      profile: evaluations per graph, default 20)
   --backend B        cpu (onnxruntime-node, default) or wasm (onnxruntime-web in Node)
+  --precision P      auto (default: as the page chooses, so int8 variants on wasm), float32, float16 or int8
   --threads N        threads for ONNX Runtime (default: all cores)
   --opt LEVEL        profile: ONNX Runtime's graph optimization level (disabled, basic, extended, all)
   --fixed-shapes     profile: fix each graph's batch and token dimensions (freeDimensionOverrides;
@@ -74,6 +76,7 @@ const OPTIONS = {
   out: { type: 'string' },
   runs: { type: 'string' },
   backend: { type: 'string' },
+  precision: { type: 'string' },
   threads: { type: 'string' },
   opt: { type: 'string' },
   'fixed-shapes': { type: 'boolean' },
@@ -129,12 +132,35 @@ async function load(flags: Flags, eager = false): Promise<Pipeline> {
   // onnxruntime-node has no `externalData` option: it reads a graph's external data from the
   // files next to the graph when the session is created from the graph's path.
   const modelPath = backend === 'cpu' ? (file: string) => join(resolve(dir), ...file.split('/')) : undefined;
-  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions, modelPath, eager });
+  const preference = precisionFlag(flags.precision);
+  let chosen: PrecisionChoice | undefined;
+  const precision = (m: Manifest): PrecisionChoice['dtype'] => {
+    const graphs = packGraphs(m);
+    chosen = selectPrecision({
+      backend,
+      shaderF16: false,
+      float16Graphs: countVariants(graphs, 'float16'),
+      int8Graphs: countVariants(graphs, 'int8'),
+      totalGraphs: graphs.length,
+      preference,
+    });
+    return chosen.dtype;
+  };
+  const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions, modelPath, eager, precision });
   const m = pipeline.manifest;
   console.error(
-    `loaded ${m.id} from ${dir} on ${backend} (${threads} thread${threads === 1 ? '' : 's'}) in ${ms(performance.now() - t0)} ms`,
+    `loaded ${m.id} from ${dir} on ${backend} (${threads} thread${threads === 1 ? '' : 's'}; ${chosen?.reason ?? 'float32 weights'}) ` +
+      `in ${ms(performance.now() - t0)} ms`,
   );
   return pipeline;
+}
+
+const PRECISIONS: readonly PrecisionPreference[] = ['auto', 'float32', 'float16', 'int8'];
+
+function precisionFlag(value: string | undefined): PrecisionPreference {
+  const found = PRECISIONS.find((p) => p === (value ?? 'auto'));
+  if (!found) throw new UsageError(`--precision must be ${PRECISIONS.join(', ')}, got "${value}"`);
+  return found;
 }
 
 function request(flags: Flags, manifest: Manifest, steps?: number): GenerateRequest {

@@ -167,6 +167,9 @@ export function selectPrecision(input: PrecisionInput): PrecisionChoice {
   if (backend === 'wasm' && preference === 'auto' && int8Graphs > 0) {
     return { dtype: 'int8', reason: `int8 arithmetic for ${someInt8}: faster than float32 on WASM` };
   }
+  if (backend === 'cpu' && preference === 'auto' && int8Graphs > 0) {
+    return { dtype: 'float32', reason: 'float32 weights: the int8 variants are for WASM (no faster on onnxruntime-node)' };
+  }
   if (float16Graphs === 0) return { dtype: 'float32', reason: 'float32 weights: the pack has no float16 variants' };
   if (preference === 'float16') return { dtype: 'float16', reason: `float16 weights for ${some}, as requested` };
   if (backend !== 'webgpu') {
