@@ -47,6 +47,10 @@ test('the first load fetches one denoiser; the teacher downloads once on first u
 
   const first = onnx(fetched);
   expect(first.filter((f) => f.startsWith('denoisers/'))).toEqual([DEFAULT_STUDENT_WASM_FILE]);
+  // the header says which weights run and why (src/runtime/graphs.ts selectPrecision)
+  const int8 = DEFAULT_STUDENT_WASM_FILE !== DEFAULT_STUDENT_FILE;
+  await expect(page.getByTestId('device-precision')).toHaveAttribute('data-dtype', int8 ? 'int8' : 'float32');
+  await expect(page.getByTestId('device-precision')).toContainText(int8 ? 'int8 arithmetic for 1 of' : 'float32 weights');
   const bytes = first.reduce((n, f) => n + (manifest.files[f]?.bytes ?? 0), 0);
   const figure = `first load: ${first.length} .onnx files, ${(bytes / 1e6).toFixed(2)} MB (${first.join(', ')})`;
   console.log(figure);
