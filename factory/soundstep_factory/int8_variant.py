@@ -6,8 +6,8 @@ Why: the pack stores a student's weights as int8, but ONNX Runtime restores them
 (docs/speed.md), so every Conv and MatMul runs in float32. Static quantization (QDQ: QuantizeLinear
 and DequantizeLinear around each Conv, MatMul and Gemm, weights per output channel, activations
 uint8 with ranges calibrated on the student's own sampling trajectories) lets onnxruntime-web's WASM
-build run them as int8 kernels: 0.68-0.79x the time per evaluation there (docs/speed.md; onnxruntime-node
-takes the same time either way). WebGPU has no QuantizeLinear kernel. So the app loads the variant on
+build run them as int8 kernels: the denoising steps took 0.68-0.88x their float32 time in Chromium
+(docs/speed.md; onnxruntime-node takes the same time either way). WebGPU has no QuantizeLinear kernel. So the app loads the variant on
 WASM only (src/runtime/graphs.ts selectPrecision), and the student's own file stays what WebGPU, the
 CLI, the factory and the pack's figures use.
 

@@ -3,7 +3,7 @@
 // URL: bench.html?backend=wasm|webgpu&threads=2&runs=3&teacher-steps=200&precision=auto|float32|int8|float16
 //      &pack=models/soundstep-small-next/
 
-import type { PrecisionPreference } from '../runtime/graphs';
+import { parsePrecision } from '../runtime/graphs';
 import { DEFAULT_PACK_URL } from '../store/initialState';
 import type { BenchReply, BenchRequest } from './bench-protocol';
 
@@ -18,8 +18,7 @@ const positive = (name: string, fallback: number): number => {
   const n = Number(params.get(name) ?? fallback);
   return Number.isInteger(n) && n >= 1 ? n : fallback;
 };
-const PRECISIONS: readonly PrecisionPreference[] = ['auto', 'float32', 'float16', 'int8'];
-const precision = PRECISIONS.find((p) => p === params.get('precision')) ?? 'auto';
+const precision = parsePrecision(params.get('precision') ?? 'auto') ?? 'auto';
 const request: BenchRequest = {
   precision,
   backend: params.get('backend') === 'webgpu' ? 'webgpu' : 'wasm',

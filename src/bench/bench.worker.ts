@@ -1,7 +1,7 @@
 // The bench worker: loads the pack with onnxruntime-web as the app's worker does (same builds,
 // same .wasm, WASM threads) and runs the CLI bench's table (./bench-table.ts).
 
-import { countVariants, packGraphs, selectPrecision, type PrecisionChoice } from '../runtime/graphs';
+import { selectPackPrecision, type PrecisionChoice } from '../runtime/graphs';
 import { httpFetchFile } from '../runtime/pack';
 import { Pipeline } from '../runtime/pipeline';
 import { loadOrt } from '../worker/ort-loader';
@@ -51,15 +51,8 @@ async function bench(req: BenchRequest): Promise<BenchReply> {
     backend: req.backend,
     fetchFile: httpFetchFile(req.packUrl),
     precision: (m) => {
-      const graphs = packGraphs(m);
-      chosen = selectPrecision({
-        backend: req.backend,
-        shaderF16: false, // float16 variants only when asked for: the bench's WebGPU rows stay float32 by default
-        float16Graphs: countVariants(graphs, 'float16'),
-        int8Graphs: countVariants(graphs, 'int8'),
-        totalGraphs: graphs.length,
-        preference: req.precision ?? 'auto',
-      });
+      // shaderF16 false: float16 variants only when asked for, so the bench's WebGPU rows stay float32 by default
+      chosen = selectPackPrecision(m, { backend: req.backend, shaderF16: false, preference: req.precision ?? 'auto' });
       return chosen.dtype;
     },
   });

@@ -11,6 +11,7 @@ import { chromium, type Browser } from '@playwright/test';
 import type { ChildProcess } from 'node:child_process';
 import { startDevServer, waitForServer } from './dev-server';
 import type { BenchReply } from '../bench/bench-protocol';
+import { PRECISION_PREFERENCES, parsePrecision } from '../runtime/graphs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -52,7 +53,7 @@ async function main(): Promise<number> {
   for (const b of backends) if (b !== 'wasm' && b !== 'webgpu') throw new Error(`--backends: wasm or webgpu, got "${b}"`);
   const precisions = values.precisions.split(',').map((p) => p.trim());
   for (const p of precisions) {
-    if (!['auto', 'float32', 'float16', 'int8'].includes(p)) throw new Error(`--precisions: auto, float32, float16 or int8, got "${p}"`);
+    if (!parsePrecision(p)) throw new Error(`--precisions: ${PRECISION_PREFERENCES.join(', ')}, got "${p}"`);
   }
   const teacherSteps = values['teacher-steps'] ? `&teacher-steps=${values['teacher-steps']}` : '';
   let server: ChildProcess | undefined;

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Backend, GenerateRequest } from '../runtime/api';
 import { PackError } from '../runtime/errors';
-import { countVariants, packGraphs, selectPrecision, type PrecisionChoice, type PrecisionPreference } from '../runtime/graphs';
+import { PRECISION_PREFERENCES, parsePrecision, selectPackPrecision, type PrecisionChoice, type PrecisionPreference } from '../runtime/graphs';
 import { fsFetchFile } from '../runtime/fs-fetch';
 import type { DenoiserSpec, Manifest } from '../runtime/manifest';
 import type { OrtModule } from '../runtime/ort';
@@ -135,15 +135,7 @@ async function load(flags: Flags, eager = false): Promise<Pipeline> {
   const preference = precisionFlag(flags.precision);
   let chosen: PrecisionChoice | undefined;
   const precision = (m: Manifest): PrecisionChoice['dtype'] => {
-    const graphs = packGraphs(m);
-    chosen = selectPrecision({
-      backend,
-      shaderF16: false,
-      float16Graphs: countVariants(graphs, 'float16'),
-      int8Graphs: countVariants(graphs, 'int8'),
-      totalGraphs: graphs.length,
-      preference,
-    });
+    chosen = selectPackPrecision(m, { backend, shaderF16: false, preference });
     return chosen.dtype;
   };
   const pipeline = await Pipeline.load({ ort, backend, fetchFile: fsFetchFile(dir), sessionOptions, modelPath, eager, precision });
@@ -155,11 +147,9 @@ async function load(flags: Flags, eager = false): Promise<Pipeline> {
   return pipeline;
 }
 
-const PRECISIONS: readonly PrecisionPreference[] = ['auto', 'float32', 'float16', 'int8'];
-
 function precisionFlag(value: string | undefined): PrecisionPreference {
-  const found = PRECISIONS.find((p) => p === (value ?? 'auto'));
-  if (!found) throw new UsageError(`--precision must be ${PRECISIONS.join(', ')}, got "${value}"`);
+  const found = parsePrecision(value ?? 'auto');
+  if (!found) throw new UsageError(`--precision must be ${PRECISION_PREFERENCES.join(', ')}, got "${value}"`);
   return found;
 }
 

@@ -9,6 +9,8 @@ import {
   externalDataEntries,
   filesToLoad,
   packGraphs,
+  parsePrecision,
+  selectPackPrecision,
   selectPrecision,
 } from './graphs';
 import { validateManifest } from './manifest';
@@ -193,5 +195,15 @@ describe('graph files and precision', () => {
     expect(chooseSource(student, 'int8').file).toBe('denoisers/student.int8.onnx');
     expect(chooseSource(all[0]!, 'int8').dtype).toBe('float32');
     expect(countVariants(all, 'int8')).toBe(1);
+    // the page's, the bench's and the CLI's choice, counted from the manifest itself
+    const m = validateManifest(withInt8);
+    expect(selectPackPrecision(m, { backend: 'wasm', shaderF16: false })).toEqual({
+      dtype: 'int8',
+      reason: `int8 arithmetic for 1 of ${all.length} graphs: faster than float32 on WASM`,
+    });
+    expect(selectPackPrecision(m, { backend: 'webgpu', shaderF16: true }).dtype).toBe('float16');
+    expect(selectPackPrecision(m, { backend: 'wasm', shaderF16: false, preference: 'float32' }).dtype).toBe('float32');
+    expect(parsePrecision('int8')).toBe('int8');
+    expect(parsePrecision('int4')).toBeUndefined();
   });
 });

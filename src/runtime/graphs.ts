@@ -127,6 +127,13 @@ export function externalDataEntries(source: GraphSource, bytes: (file: string) =
 
 /** What the page asks for; 'auto' = float16 on WebGPU with shader-f16, int8 on WASM, else float32. */
 export type PrecisionPreference = 'auto' | WeightDtype;
+/** Every preference, for the bench's and the CLI's flags. */
+export const PRECISION_PREFERENCES: readonly PrecisionPreference[] = ['auto', 'float32', 'float16', 'int8'];
+
+/** `value` as a preference, or undefined when it names none. */
+export function parsePrecision(value: string): PrecisionPreference | undefined {
+  return PRECISION_PREFERENCES.find((p) => p === value);
+}
 
 export interface PrecisionInput {
   backend: 'webgpu' | 'wasm' | 'cpu';
@@ -148,8 +155,8 @@ export interface PrecisionChoice {
 
 /**
  * The variants that help where they can run. float16 on WebGPU with shader-f16. int8 arithmetic
- * on WASM, whose int8 kernels run the default student in 0.68-0.79x its float32 time
- * (docs/speed.md); onnxruntime-node's take the same time either way, so 'cpu' keeps float32, and
+ * on WASM, whose int8 kernels run the default student's steps in 0.68-0.88x their float32 time in
+ * Chromium (docs/speed.md); onnxruntime-node's take the same time either way, so 'cpu' keeps float32, and
  * WebGPU has no QuantizeLinear kernel. WASM has no float16 arithmetic (ORT would cast every
  * float16 op back to float32). A forced 'float16' or 'int8' is honoured where the pack has such
  * variants (tests, debugging, A/B benchmarks).
@@ -179,4 +186,18 @@ export function selectPrecision(input: PrecisionInput): PrecisionChoice {
     return { dtype: 'float32', reason: 'float32 weights: the WebGPU adapter has no shader-f16, so the float16 variants cannot run' };
   }
   return { dtype: 'float16', reason: `float16 weights for ${some}: the WebGPU adapter has shader-f16` };
+}
+
+/** selectPrecision for a validated manifest: the pack's variants counted from its graphs. */
+export function selectPackPrecision(
+  m: Manifest,
+  device: Pick<PrecisionInput, 'backend' | 'shaderF16' | 'preference'>,
+): PrecisionChoice {
+  const graphs = packGraphs(m);
+  return selectPrecision({
+    ...device,
+    float16Graphs: countVariants(graphs, 'float16'),
+    int8Graphs: countVariants(graphs, 'int8'),
+    totalGraphs: graphs.length,
+  });
 }

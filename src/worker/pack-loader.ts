@@ -3,7 +3,7 @@
 
 import { summarizeManifest } from '../domain/pack-summary';
 import { errorKind, errorProblem, CancelledError } from '../runtime/errors';
-import { countVariants, packGraphs, selectPrecision, type PrecisionChoice } from '../runtime/graphs';
+import { selectPackPrecision, type PrecisionChoice } from '../runtime/graphs';
 import type { OrtModule, OrtSession } from '../runtime/ort';
 import type { FetchFile } from '../runtime/pack';
 import { packFileCache, prunePack, type CacheLike } from '../runtime/pack-cache';
@@ -111,13 +111,9 @@ async function createPipeline(ctx: WorkerContext, ort: OrtModule, device: Device
     cache: a.keeper.cache,
     signal: a.signal,
     precision: async (m, upFront) => {
-      const graphs = packGraphs(m);
-      const chosen = selectPrecision({
+      const chosen = selectPackPrecision(m, {
         backend: device.backend,
         shaderF16: device.shaderF16 ?? false,
-        float16Graphs: countVariants(graphs, 'float16'),
-        int8Graphs: countVariants(graphs, 'int8'),
-        totalGraphs: graphs.length,
         preference: a.req.precision,
       });
       const plan = await checkCapacity({ ...a.capacity, device }, m, upFront, chosen);
