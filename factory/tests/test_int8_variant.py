@@ -104,3 +104,20 @@ def test_past_the_budget_it_is_refused_and_the_pack_stays(landed, tmp_path):
     with pytest.raises(OverBudget, match=r"would make the pack .* over the recipe's pack_budget_mb"):
         add_int8_variant(tight, pack)
     assert _files(pack) == before
+
+
+def test_repack_carries_the_variant_over_unchanged(landed, tmp_path):
+    from soundstep_factory.repack import repack
+
+    pack, student = landed["pack"], landed["student"]
+    result = repack(pack, tmp_path / "repacked", external_data=True, fp16=True)
+    file = landed["report"]["added"]
+    manifest = json.loads((tmp_path / "repacked" / "manifest.json").read_text())
+    entry = next(d for d in manifest["denoisers"] if d["id"] == student["id"])
+    assert sorted(v["dtype"] for v in entry["variants"]) == ["float16", "int8"]
+    source_entry = next(d for d in json.loads((pack / "manifest.json").read_text())["denoisers"]
+                        if d["id"] == student["id"])
+    assert next(v for v in entry["variants"] if v["dtype"] == "int8") == source_entry["variants"][0]
+    assert manifest["files"][file]["bytes"] == (tmp_path / "repacked" / file).stat().st_size
+    parity = next(p for p in result.parity if p.file == file)
+    assert (parity.dtype, parity.max_abs_error) == ("int8", 0.0)

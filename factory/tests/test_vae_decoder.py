@@ -129,3 +129,23 @@ def test_ship_graph_puts_the_decoder_into_a_built_pack_as_export_would(micro, ch
         assert shipped[key] == pytest.approx(exported[key], rel=1e-4), key
     theirs = json.loads((micro["pack"] / "golden.json").read_text())["trajectory"]
     assert shipped["log_mel_sum"] != pytest.approx(theirs["log_mel_sum"], rel=1e-4)  # the old decoder's is gone
+
+
+def test_the_stage_trains_on_the_train_split_alone(micro, tmp_path, monkeypatch, linked_work_dir):
+    """The test clips measure the VAE floor (evaluate --stage vae), so the stage must never draw one: with
+    their log-mels made NaN, every loss and weight it writes stays finite."""
+    from soundstep_factory.train import train_vae_decoder
+
+    root = linked_work_dir(tmp_path, ("data", "text", "latents.pt", "vae"))
+    feats = torch.load(micro["root"] / "micro" / "features.pt", weights_only=False)
+    test = torch.tensor([s == "test" for s in feats["split"]])
+    assert 0 < int(test.sum()) < len(test)
+    feats["mel"][test] = float("nan")
+    torch.save(feats, root / "micro" / "features.pt")
+    monkeypatch.setenv("SOUNDSTEP_WORK", str(root))
+    cfg = _cheap(micro["cfg"])
+    train_vae_decoder(cfg)
+    state = torch.load(root / "micro" / "vae-decoder" / "checkpoint.pt", weights_only=False)
+    assert state["step"] == cfg.vae.decoder_steps
+    assert all(np.isfinite(h["loss"]) for h in state["history"]) and state["history"]
+    assert all(bool(torch.isfinite(w).all()) for w in state["model"].values())
