@@ -66,12 +66,14 @@ def load_features(cfg: PackConfig, split: str = "train") -> dict:
 
 
 def load_diffusion_set(cfg: PackConfig, split: str = "train") -> dict:
-    """load_features of the split and "x0": its VAE latents times the latent scale (N, C, T, F),
-    what the teacher and the distillation train on; features.pt is read once."""
+    """load_features of the split, its VAE latents as latents.pt stores them ("latents", what the
+    VAE decoder reads) and times the latent scale ("x0", what the teacher and the distillation
+    train on), all (N, C, T, F); features.pt is read once."""
     feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
     keep = [s == split for s in feats["split"]]
     lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)
-    return {**_rows_of_split(feats, keep), "x0": lat["latents"][torch.tensor(keep)] * lat["scale"]}
+    latents = lat["latents"][torch.tensor(keep)]
+    return {**_rows_of_split(feats, keep), "latents": latents, "x0": latents * lat["scale"]}
 
 
 def _rows_of_split(feats: dict, keep: list[bool]) -> dict:

@@ -15,7 +15,7 @@ exercised on it without a Tango-size model:
   (`<graph>.fp16.onnx`, float16 compute, float32 inputs and outputs) in `variants`.
   The int8 text encoder keeps one graph: its weights are already 8-bit; so does the vocoder,
   whose phase sums need float32 arithmetic (FLOAT16_KINDS).
-- an int8-arithmetic variant (int8_variant.py) is carried over as it is, in one file.
+- an int8-arithmetic variant (int8_variant.py) is copied over as it is.
 
 Every rewritten graph is run by ONNX Runtime (CPU, one thread) on fixed inputs against the
 source graph: float32 graphs must give identical outputs, float16 variants must stay within
@@ -223,20 +223,14 @@ def variant_name(file: str) -> str:
     return file[: -len(".onnx")] + ".fp16.onnx" if file.endswith(".onnx") else file + ".fp16"
 
 
-def carry_int8_variants(g: Graph, src: Path, dst: Path, feeds: dict, result: RepackResult) -> list[dict]:
-    """The graph's int8-arithmetic variants (int8_variant.py), re-saved as they are: a QDQ graph
-    is already quantized, so it is neither converted to float16 nor made again here. Each must
-    give the source variant's outputs exactly; returns their manifest entries for the new pack."""
-    kept = []
-    for v in g.entry.get(f"{g.prefix}variants", []):
-        if v["dtype"] != "int8":
-            continue  # float16 variants are made again from the float32 graph
-        written = save_graph(onnx.load(str(src / v["file"])), dst / v["file"], external_data=False)
-        error, scale = compare(session(src / v["file"]), session(written[0]), feeds[g.kind], OUTPUTS[g.kind])
-        result.parity.append(Parity(v["file"], v["file"], "int8", error, 0.0, OUTPUTS[g.kind], scale))
-        if error != 0.0:
-            raise RuntimeError(f"{v['file']}: the re-saved int8 variant differs from the source by {error:.3e}")
-        kept.append({k: value for k, value in v.items() if k != "external_data"})  # one file, as in the source
+def carry_int8_variants(g: Graph, src: Path, dst: Path) -> list[dict]:
+    """Copy the graph's int8-arithmetic variants (int8_variant.py) as they are, byte for byte: a
+    QDQ graph is already quantized, so it is neither converted to float16 nor made again here.
+    Returns their manifest entries, unchanged, for the new pack."""
+    kept = [v for v in g.entry.get(f"{g.prefix}variants", []) if v["dtype"] == "int8"]
+    for name in (name for v in kept for name in (v["file"], *v.get("external_data", []))):
+        (dst / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / name, dst / name)
     return kept
 
 
@@ -270,7 +264,7 @@ def repack(src: Path, dst: Path, external_data: bool = True, fp16: bool = True) 
         model = onnx.load(str(src / g.file))  # external data of the source, if any, is read too
         reference = session(src / g.file)
         output = OUTPUTS[g.kind]
-        kept = carry_int8_variants(g, src, dst, feeds, result)
+        kept = carry_int8_variants(g, src, dst)
         for key in ("external_data", "variants"):
             g.entry.pop(f"{g.prefix}{key}", None)
 

@@ -167,10 +167,9 @@ def train_vae_decoder(cfg: PackConfig) -> None:
     A recipe with a decoder of its own (VaeConfig.separate_decoder) trains that one from scratch
     instead of fine-tuning the VAE's: a cheaper decoder for the same latents."""
     # The train split only, as every other stage: the test clips measure the VAE floor (evaluate --stage vae).
-    feats = torch.load(cfg.work_dir / "features.pt", weights_only=False)
-    train_rows = torch.tensor([s == "train" for s in feats["split"]])
-    mel = feats["mel"][train_rows].unsqueeze(1)  # (N, 1, frames, mels)
-    lat = torch.load(cfg.work_dir / "latents.pt", weights_only=False)["latents"][train_rows]  # (N, C, T, F), unscaled
+    train_set = load_diffusion_set(cfg)
+    mel = train_set["mel"].unsqueeze(1)  # (N, 1, frames, mels)
+    lat = train_set["latents"]  # (N, C, T, F), unscaled
     vae = build_vae(cfg, decoder=True) if cfg.vae.separate_decoder else load_trained(cfg, "vae", build_vae(cfg))
     vae.requires_grad_(False)
     for part in (vae.decoder, vae.post_quant_conv):

@@ -118,6 +118,6 @@ def test_repack_carries_the_variant_over_unchanged(landed, tmp_path):
     source_entry = next(d for d in json.loads((pack / "manifest.json").read_text())["denoisers"]
                         if d["id"] == student["id"])
     assert next(v for v in entry["variants"] if v["dtype"] == "int8") == source_entry["variants"][0]
-    assert manifest["files"][file]["bytes"] == (tmp_path / "repacked" / file).stat().st_size
-    parity = next(p for p in result.parity if p.file == file)
-    assert (parity.dtype, parity.max_abs_error) == ("int8", 0.0)
+    assert manifest["files"][file] == json.loads((pack / "manifest.json").read_text())["files"][file]
+    assert sha256(tmp_path / "repacked" / file) == sha256(pack / file)
+    assert {p.dtype for p in result.parity} == {"float32", "float16"}  # the copy is not a rewritten graph
