@@ -30,7 +30,7 @@ Usage:
   soundstep generate --pack DIR --prompt TEXT --out FILE.wav [options]
   soundstep bench    --pack DIR [options]
   soundstep info     --pack DIR
-  soundstep profile  --pack DIR [--denoiser ID,ID] [--runs N] [--backend B] [--threads N]
+  soundstep profile  --pack DIR [--denoiser ID,ID] [--runs N] [--backend B] [--threads N] [--precision P]
   soundstep --help
 
 Options:
@@ -236,7 +236,7 @@ async function bench(flags: Flags): Promise<void> {
   }
 }
 
-/** Each graph alone: ms per evaluation and (cpu) ONNX Runtime's per-operator profile. */
+/** Each graph alone: ms per evaluation and ONNX Runtime's per-operator profile. */
 async function profile(flags: Flags): Promise<void> {
   const backend = flags.backend ?? 'cpu';
   if (backend !== 'cpu' && backend !== 'wasm') throw new UsageError(`--backend must be cpu or wasm, got "${backend}"`);
@@ -249,7 +249,9 @@ async function profile(flags: Flags): Promise<void> {
   const denoiserIds =
     flags.denoiser?.split(',').map((s) => s.trim()) ?? [...new Set(fallback.filter((id): id is string => id !== undefined))];
   const runs = int(flags.runs, 'runs', 20, 1);
+  const precision = selectPackPrecision(m, { backend, shaderF16: false, preference: precisionFlag(flags.precision) });
   console.log(`${m.id} on ${backend} (${threads} thread${threads === 1 ? '' : 's'}), median of ${runs} evaluations after 1 warm-up`);
+  console.log(precision.reason);
   const opt = flags.opt ?? 'all';
   if (!['disabled', 'basic', 'extended', 'all'].includes(opt)) {
     throw new UsageError(`--opt must be disabled, basic, extended or all, got "${opt}"`);
@@ -261,7 +263,8 @@ async function profile(flags: Flags): Promise<void> {
     graphOptimizationLevel: opt,
     ...(fixed ? { freeDimensionOverrides: { B: t.batch, L: m.text.max_tokens } } : {}),
   });
-  console.log(formatProfile(await profilePack({ ort, backend, packDir, sessionOptions: optionsFor, runs, denoiserIds })));
+  const rows = await profilePack({ ort, backend, packDir, sessionOptions: optionsFor, runs, denoiserIds, dtype: precision.dtype });
+  console.log(formatProfile(rows));
 }
 
 async function info(flags: Flags): Promise<void> {

@@ -1,8 +1,12 @@
-// The profile command's parts on the shipped pack with onnxruntime-node's real profiler:
-// per-operator sums from ORT's own trace, and the inputs each graph gets.
+// The profile command's parts on the shipped pack with ONNX Runtime's real profilers (onnxruntime-node's
+// file, onnxruntime-web's printed trace): per-operator sums from ORT's own trace, and the inputs each
+// graph gets.
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ortNode, requirePack } from '../testing/pack';
-import { encodeProfilePrompt, profilePack, profileTargets, readManifest } from './profile';
+import type { OrtModule } from '../runtime/ort';
+import { join } from 'node:path';
+import { ortNode, REPO_DIR, requirePack } from '../testing/pack';
+import { captureStdout, encodeProfilePrompt, profilePack, profileTargets, readManifest, traceFromPrinted } from './profile';
 import { opTimes, runTimes, summarize } from './profile-trace';
 
 describe('profile', () => {
@@ -66,4 +70,60 @@ describe('profile', () => {
     expect(ops.find((o) => o.op === 'ConvTranspose')?.calls).toBe(2);
     expect(rows.map((r) => r.file)).toEqual([m.text.encoder, m.vae_decoder.file, m.vocoder.file]);
   }, 120_000);
+
+  it("in int8, profiles the default student's variant (what the page runs on WASM) and every other graph's own file", async () => {
+    const packDir = join(REPO_DIR, 'public/models/soundstep-small-next'); // the app's default pack, which has one
+    const m = await readManifest(packDir);
+    const int8 = profileTargets(m, [m.default_denoiser!, 'teacher'], await encodeProfilePrompt(packDir, m), 'int8');
+    const student = m.denoisers.find((d) => d.id === m.default_denoiser)!;
+    expect(int8.map((t) => t.file)).toEqual([
+      m.text.encoder,
+      'denoisers/snr-trunc-25.int8.onnx',
+      'denoisers/teacher.onnx',
+      m.vae_decoder.file,
+      m.vocoder.file,
+    ]);
+    expect(int8.map((t) => t.label)).toContain(`${student.id} (batch 1) int8`);
+  });
+
+  it('takes what onnxruntime-web prints aside and reads the trace in it', async () => {
+    const printed = await captureStdout(() => {
+      fs.writeSync(1, 'a line before it\n[\n{"cat" : "Node", "name" : "c_kernel_time", "dur" : 7, "args" : {"op_name" : "Conv"}}\n');
+      fs.writeSync(1, ']\n');
+    });
+    expect(opTimes(traceFromPrinted(printed))).toEqual([{ op: 'Conv', calls: 1, totalUs: 7 }]);
+    expect(() => traceFromPrinted('no profile here')).toThrow(/printed no profile/);
+  });
+
+  it('profiles the vocoder on onnxruntime-web WASM from its printed trace, leaving standard output alone', async () => {
+    const web = (await import('onnxruntime-web')) as unknown as OrtModule & { env: { wasm: { numThreads: number } } };
+    web.env.wasm.numThreads = 1;
+    const packDir = requirePack();
+    const m = await readManifest(packDir);
+    const write = fs.writeSync;
+    let leaked = 0;
+    const spy = ((fd: number, ...rest: never[]) => {
+      if (fd === 1) leaked += 1;
+      return (write as (...a: unknown[]) => number)(fd, ...rest);
+    }) as typeof fs.writeSync;
+    (fs as { writeSync: typeof fs.writeSync }).writeSync = spy;
+    try {
+      const rows = await profilePack({
+        ort: web,
+        backend: 'wasm',
+        packDir,
+        sessionOptions: () => ({ executionProviders: ['wasm'], graphOptimizationLevel: 'all' }),
+        runs: 2,
+        denoiserIds: [],
+      });
+      const vocoder = rows.find((r) => r.file === m.vocoder.file)!;
+      // the same kernels per evaluation as onnxruntime-node's (above): 10 Conv and 2 ConvTranspose
+      const ops = Object.fromEntries(vocoder.ops.top.map((o) => [o.op, o.calls]));
+      expect([ops.Conv, ops.ConvTranspose]).toEqual([10, 2]);
+      expect(vocoder.ops.kernelMs).toBeGreaterThan(0);
+    } finally {
+      (fs as { writeSync: typeof fs.writeSync }).writeSync = write;
+    }
+    expect(leaked).toBe(0);
+  }, 180_000);
 });
