@@ -4,10 +4,13 @@ Usage: python -m soundstep_factory.int8_variant --config small-next-loud --pack 
 
 Why: the pack stores a student's weights as int8, but ONNX Runtime restores them to float32 at load
 (docs/speed.md), so every Conv and MatMul runs in float32. Static quantization (QDQ: QuantizeLinear
-and DequantizeLinear around each Conv, MatMul and Gemm, weights per output channel, activations
+and DequantizeLinear around each Conv, Gemm and weight MatMul, weights per output channel, activations
 uint8 with ranges calibrated on the student's own sampling trajectories) lets onnxruntime-web's WASM
 build run them as int8 kernels: the denoising steps took 0.68-0.88x their float32 time in Chromium
-(docs/speed.md; onnxruntime-node takes the same time either way). WebGPU has no QuantizeLinear kernel. So the app loads the variant on
+(docs/speed.md; onnxruntime-node takes the same time either way). The attention's own products
+(queries x keys, weights x values: both operands activations) stay float32, and with them their
+softmax: quantized, they cost more than they saved (0.87-0.92x the evaluation time without them,
+docs/speed.md, "The attention products in float32"). WebGPU has no QuantizeLinear kernel. So the app loads the variant on
 WASM only (src/runtime/graphs.ts selectPrecision), and the student's own file stays what WebGPU, the
 CLI, the factory and the pack's figures use.
 
@@ -23,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 
@@ -32,7 +36,8 @@ from .generate import PackRunner, noise_for
 from .manifest import PackRefusal, files_entry, files_within_budget, write_manifest
 from .pack_cli import pack_tool_main
 
-__all__ = ["CALIBRATION_PROMPTS", "add_int8_variant", "calibration_feeds", "relative_error", "variant_file"]
+__all__ = ["CALIBRATION_PROMPTS", "add_int8_variant", "attention_products", "calibration_feeds", "relative_error",
+           "variant_file"]
 
 # Everyday prompts across the pack's kinds of sound: calibration sets each activation's range, so
 # it should see speech, music, noise and silence-heavy clips at every step of the sampler.
@@ -88,7 +93,14 @@ def quantize(graph: Path, out: Path, feeds: list[Feed]) -> None:
         ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         quantize_static(str(folded), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        op_types_to_quantize=QUANTIZED_OPS)
+                        op_types_to_quantize=QUANTIZED_OPS, nodes_to_exclude=attention_products(onnx.load(folded)))
+
+
+def attention_products(model: onnx.ModelProto) -> list[str]:
+    """The MatMul nodes with no weight among their inputs: an attention's queries x keys and its
+    weights x values (every other MatMul multiplies by a parameter, folded to an initializer)."""
+    params = {t.name for t in model.graph.initializer} | {n.output[0] for n in model.graph.node if n.op_type == "Constant"}
+    return [n.name for n in model.graph.node if n.op_type == "MatMul" and not params.intersection(n.input)]
 
 
 def relative_error(variant: Path, reference: Path, feeds: list[Feed]) -> float:
