@@ -129,4 +129,12 @@ test('shipped pack: the chart plots metrics.json (audio FAD, then log-mel adhere
   await expect(figures.locator('thead th[scope="colgroup"]')).toHaveText(['log-mel', 'audio', 'ears (free-form)']);
   await page.keyboard.press('Enter');
   await expect(figures).toBeHidden();
+
+  // the factory measured the float32 graphs: a device that runs a variant of one says so under the grid
+  const precision = page.getByTestId('device-precision');
+  await expect(precision).toHaveAttribute('data-dtype', /^(float32|float16|int8)$/);
+  const dtype = await precision.getAttribute('data-dtype');
+  const note = page.getByTestId('figures-precision');
+  if (dtype === 'float32') await expect(note).toHaveCount(0);
+  else await expect(note).toContainText(`measured these figures on the float32 graphs. This device runs ${dtype}`);
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DenoiserSummary } from '../domain/pack-summary';
 import type { MetricsTable } from '../runtime/manifest';
 import {
-  addToTally, assignAB, cellKey, denoiserForCell, earlierTeacherNote, earsFor, emptyTally, fillPlan, formatMetric, formatShare, gridColumns, gridSteps, hasLogMel, metricsFor, randomPair,
+  addToTally, assignAB, cellKey, denoiserForCell, earlierTeacherNote, earsFor, emptyTally, figuresPrecisionNote, fillPlan, formatMetric, formatShare, gridColumns, gridSteps, hasLogMel, metricsFor, randomPair,
 } from './grid';
 
 const teacher: DenoiserSummary = {
@@ -123,5 +123,15 @@ describe('blind A/B', () => {
     t = addToTally(t, ['bsa-25@25', 'teacher@25'], 'A');
     t = addToTally(t, ['teacher@25', 'bsa-25@25'], 'tie');
     expect(t).toEqual({ rounds: 3, ties: 1, wins: { 'bsa-25@25': 2 }, played: { 'teacher@25': 3, 'bsa-25@25': 3 } });
+  });
+
+  it('says whose figures the table shows when the device runs a variant, and nothing on float32', () => {
+    expect(figuresPrecisionNote(null)).toBeNull();
+    expect(figuresPrecisionNote({ dtype: 'float32', reason: 'float32 weights, as requested' })).toBeNull();
+    const note = figuresPrecisionNote({ dtype: 'int8', reason: 'int8 arithmetic for 1 of 16 graphs: faster than float32 on WASM' });
+    expect(note).toBe(
+      'The factory measured these figures on the float32 graphs. This device runs int8 arithmetic for 1 of 16 graphs: ' +
+        'faster than float32 on WASM, so its clips differ slightly from the measured ones.',
+    );
   });
 });

@@ -5,6 +5,7 @@
 
 import { nfeCost } from '../engine/cost';
 import { offersSteps } from '../engine/steps';
+import type { PrecisionChoice } from '../runtime/graphs';
 import type { EarsFigures, MetricValue, MetricsRow, MetricsTable } from '../runtime/manifest';
 import type { DenoiserSummary } from '../domain/pack-summary';
 
@@ -179,6 +180,15 @@ export function addToTally(t: AbTally, order: readonly [string, string], choice:
     wins[winner] = (wins[winner] ?? 0) + 1;
   }
   return { rounds: t.rounds + 1, ties: t.ties + (choice === 'tie' ? 1 : 0), wins, played };
+}
+
+/**
+ * Whose figures the table shows, when this device runs other weights: the factory measures the
+ * float32 graphs, and a float16 or int8 variant makes slightly different clips. null on float32.
+ */
+export function figuresPrecisionNote(precision: PrecisionChoice | null): string | null {
+  if (!precision || precision.dtype === 'float32') return null;
+  return `The factory measured these figures on the float32 graphs. This device runs ${precision.reason}, so its clips differ slightly from the measured ones.`;
 }
 
 /** The cells as the grid reads: column by column, most steps first in each (the figures table's rows). */

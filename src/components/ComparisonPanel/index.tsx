@@ -1,5 +1,15 @@
 import { useMemo, useState } from 'react';
-import { denoiserForCell, earlierTeacherNote, fillPlan, gridColumns, gridSteps, hasLogMel, readingOrder, type GridCellSpec } from '../../compare/grid';
+import {
+  denoiserForCell,
+  earlierTeacherNote,
+  figuresPrecisionNote,
+  fillPlan,
+  gridColumns,
+  gridSteps,
+  hasLogMel,
+  readingOrder,
+  type GridCellSpec,
+} from '../../compare/grid';
 import { chartMetrics } from '../../compare/chart-data';
 import type { MetricsTable } from '../../runtime/manifest';
 import { selectGenerateBlocker, selectGrid, selectJob, selectManifest, selectOnDemand, selectProgressText, selectRun, useStore } from '../../store';
@@ -33,6 +43,7 @@ function metricsNote(metrics: MetricsTable | null): string {
  */
 export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCancel: () => void }) {
   const manifest = useStore(selectManifest);
+  const precisionNote = figuresPrecisionNote(useStore((s) => s.precision));
   const grid = useStore(selectGrid);
   const gridFor = useStore((s) => s.gridFor);
   const job = useStore(selectJob);
@@ -138,6 +149,11 @@ export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCa
           <p className="hint muted" data-testid="metrics-note">
             {metricsNote(metrics)}
           </p>
+          {metrics && precisionNote && (
+            <p className="hint muted" data-testid="figures-precision">
+              {precisionNote}
+            </p>
+          )}
           {earlierNote && (
             <p className="hint muted" data-testid="earlier-teacher-note">
               {earlierNote}
