@@ -8,11 +8,11 @@ and DequantizeLinear around each Conv, Gemm and weight MatMul, weights per outpu
 uint8 with ranges calibrated on the student's own sampling trajectories) lets onnxruntime-web's WASM
 build run them as int8 kernels: the denoising steps took 0.68-0.88x their float32 time in Chromium
 (docs/speed.md; onnxruntime-node takes the same time either way). The attention's own products
-(queries x keys, weights x values: both operands activations) stay float32, and with them their
-softmax: quantized, they cost more than they saved (0.87-0.92x the evaluation time without them,
-docs/speed.md, "The attention products in float32"). WebGPU has no QuantizeLinear kernel. So the app loads the variant on
-WASM only (src/runtime/graphs.ts selectPrecision), and the student's own file stays what WebGPU, the
-CLI, the factory and the pack's figures use.
+(queries x keys, weights x values: both operands activations) stay float32, and so does their
+softmax: quantized, they cost more than they saved (without them an evaluation takes 0.87-0.92x the
+time; docs/speed.md, "The attention products in float32"). WebGPU has no QuantizeLinear kernel, so
+the app loads the variant on WASM only (src/runtime/graphs.ts selectPrecision), and the student's
+own file stays what WebGPU, the CLI, the factory and the pack's figures use.
 
 What changes: denoisers/<id>.int8.onnx, the student's `variants` (dtype "int8"), `files`, and
 build_log.json's `int8_relative_error` (mean squared error of v against the float graph over held-out

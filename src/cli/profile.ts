@@ -207,7 +207,8 @@ async function operatorProfile(
   model: string | Uint8Array,
   feeds: Record<string, OrtTensor>,
 ): Promise<OpSummary> {
-  const traceDir = typeof model === 'string' ? await mkdtemp(join(tmpdir(), 'soundstep-profile-')) : undefined;
+  // onnxruntime-node writes the trace into a folder of ours; onnxruntime-web prints it (captureStdout)
+  const traceDir = opts.backend === 'cpu' ? await mkdtemp(join(tmpdir(), 'soundstep-profile-')) : undefined;
   const prefix = traceDir ? join(traceDir, 'profile') : undefined;
   const session = (await opts.ort.InferenceSession.create(model, {
     ...opts.sessionOptions(target),

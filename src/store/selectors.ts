@@ -28,6 +28,8 @@ export const selectLastCancel = (s: AppState) => s.lastCancel;
 export const selectGrid = (s: AppState) => s.grid;
 export const selectError = (s: AppState) => s.error;
 export const selectDevice = (s: AppState) => s.device;
+/** which weights the loaded pack runs in (float32, float16, int8) and why */
+export const selectPrecision = (s: AppState) => s.precision;
 export const selectFiles = (s: AppState) => s.files;
 export const selectLoadStatus = (s: AppState) => s.loadStatus;
 export const selectManifest = (s: AppState) => s.manifest;

@@ -12,7 +12,17 @@ import {
 } from '../../compare/grid';
 import { chartMetrics } from '../../compare/chart-data';
 import type { MetricsTable } from '../../runtime/manifest';
-import { selectGenerateBlocker, selectGrid, selectJob, selectManifest, selectOnDemand, selectProgressText, selectRun, useStore } from '../../store';
+import {
+  selectGenerateBlocker,
+  selectGrid,
+  selectJob,
+  selectManifest,
+  selectOnDemand,
+  selectPrecision,
+  selectProgressText,
+  selectRun,
+  useStore,
+} from '../../store';
 import { formatBytes } from '../PackStatus/pack-url';
 import { MetricsChart } from '../MetricsChart';
 import { AbTest } from './AbTest';
@@ -43,7 +53,7 @@ function metricsNote(metrics: MetricsTable | null): string {
  */
 export function ComparisonPanel({ onFill, onCancel }: { onFill: () => void; onCancel: () => void }) {
   const manifest = useStore(selectManifest);
-  const precisionNote = figuresPrecisionNote(useStore((s) => s.precision));
+  const precisionNote = figuresPrecisionNote(useStore(selectPrecision));
   const grid = useStore(selectGrid);
   const gridFor = useStore((s) => s.gridFor);
   const job = useStore(selectJob);

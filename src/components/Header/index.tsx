@@ -1,6 +1,4 @@
-import { selectDevice, useStore, type AppState } from '../../store';
-
-const selectPrecision = (s: AppState) => s.precision;
+import { selectDevice, selectPrecision, useStore } from '../../store';
 
 const BACKEND_LABEL = { webgpu: 'WebGPU', wasm: 'WASM', cpu: 'CPU' } as const;
 

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import { browserCacheStorage, cacheUsage, clearPackCache, type CacheUsage } from '../../runtime/pack-cache';
-import { DEFAULT_PACK_URL, selectFiles, selectLoadStatus, selectManifest, useStore, type AppState, type FileProgress } from '../../store';
+import { DEFAULT_PACK_URL, selectFiles, selectLoadStatus, selectManifest, selectPrecision, useStore, type AppState, type FileProgress } from '../../store';
 import type { LoadPhase, LoadSummary } from '../../worker/protocol';
 import { LoadCancel } from './LoadCancel';
 import { OfflineNote } from './OfflineNote';
@@ -12,7 +12,6 @@ import { formatBytes, parsePackUrl, percent } from './pack-url';
 const selectPackUrl = (s: AppState) => s.packUrl;
 const selectLoadPhase = (s: AppState) => s.loadPhase;
 const selectPackLoad = (s: AppState) => s.packLoad;
-const selectPrecision = (s: AppState) => s.precision;
 const selectLoadMs = (s: AppState) => s.loadMs;
 const selectAsking = (s: ConsentState) => s.checking !== null || s.offer !== null;
 
