@@ -4,6 +4,9 @@
 // is shared). Used for the Tango-size pack (docs/tango.md), whose teacher takes any latent length.
 // Usage: npx tsx src/cli/bench-denoiser.ts PACK [--file denoisers/teacher.onnx] [--frames 256,16]
 //        [--repeats 3] [--threads 2] [--runtime node|wasm] [--optimization all|disabled|no-folding]
+//        [--against OTHER.onnx]
+// --against times a second graph in the same process, the two alternating run by run, and prints
+// each one's median and their ratio: an A/B that the machine's drift affects alike (docs/speed.md).
 // --optimization disabled or no-folding keeps int8-stored weights int8 in memory: ONNX Runtime's
 // constant folding would otherwise turn their Cast and Mul back into float32 initializers at load.
 
@@ -16,10 +19,10 @@ type Runtime = 'node' | 'wasm';
 type Optimization = 'all' | 'disabled' | 'no-folding';
 interface Options {
   pack: string; file: string; frames: number[] | null; repeats: number; threads: number;
-  runtime: Runtime; optimization: Optimization;
+  runtime: Runtime; optimization: Optimization; against: string | null;
 }
 
-function parseOptions(argv: readonly string[]): Options {
+export function parseOptions(argv: readonly string[]): Options {
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -35,6 +38,7 @@ function parseOptions(argv: readonly string[]): Options {
     threads: Number(value('--threads') ?? 2),
     runtime: oneOf(value('--runtime') ?? 'node', ['node', 'wasm'] as const, '--runtime'),
     optimization: oneOf(value('--optimization') ?? 'all', ['all', 'disabled', 'no-folding'] as const, '--optimization'),
+    against: value('--against') ?? null,
   };
 }
 
@@ -53,6 +57,30 @@ async function secondsPerRun(run: () => Promise<unknown>, repeats: number): Prom
   const started = performance.now();
   for (let i = 0; i < repeats; i++) await run();
   return (performance.now() - started) / 1000 / repeats;
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Seconds per run of each of `runs`, taken in turn run by run (after one untimed warm-up each), so
+ * that a machine slowing down or speeding up meanwhile weighs on all of them alike: the medians.
+ */
+export async function alternatingMedians(runs: ReadonlyArray<() => Promise<unknown>>, repeats: number): Promise<number[]> {
+  for (const run of runs) await run();
+  const times = runs.map((): number[] => []);
+  for (let i = 0; i < repeats; i++) {
+    for (const [k, run] of runs.entries()) {
+      const t0 = performance.now();
+      await run();
+      times[k]!.push((performance.now() - t0) / 1000);
+    }
+  }
+  return times.map(median);
 }
 
 /** Deterministic inputs of one batch-1 evaluation at `frames` latent frames. */
@@ -90,8 +118,8 @@ interface BenchSession { run(feeds: Record<string, ort.Tensor>): Promise<unknown
  * onnxruntime-node reads external data beside the graph itself; onnxruntime-web is handed the
  * graph's bytes and each `<graph>.onnx.data*` file's bytes (as the app does).
  */
-async function createSession(o: Options): Promise<{ session: BenchSession; version: string }> {
-  const path = join(o.pack, ...o.file.split('/'));
+async function createSession(o: Options, file = o.file): Promise<{ session: BenchSession; version: string }> {
+  const path = join(o.pack, ...file.split('/'));
   if (o.runtime === 'node') {
     const session = await ort.InferenceSession.create(path, {
       executionProviders: ['cpu'], intraOpNumThreads: o.threads, interOpNumThreads: 1,
@@ -114,7 +142,24 @@ async function createSession(o: Options): Promise<{ session: BenchSession; versi
   return { session: { run, release: () => session.release() }, version: `onnxruntime-web ${web.env.versions.web ?? ''} (WASM)`.trim() };
 }
 
+/** `--against`: the two graphs alternating at the pack's latent; medians in seconds, and file / against. */
+export async function benchAgainst(o: Options & { against: string }): Promise<Record<string, unknown>> {
+  const { latent, text } = readShapes(o.pack);
+  const inputs = feeds(latent, text, latent.frames);
+  const a = await createSession(o);
+  const b = await createSession(o, o.against);
+  const [fileSeconds, againstSeconds] = await alternatingMedians([() => a.session.run(inputs), () => b.session.run(inputs)], o.repeats);
+  await a.session.release();
+  await b.session.release();
+  return {
+    runtime: a.version, optimization: o.optimization, threads: o.threads, repeats: o.repeats, alternating: true,
+    median_seconds: { [o.file]: Number(fileSeconds!.toFixed(5)), [o.against]: Number(againstSeconds!.toFixed(5)) },
+    ratio: Number((fileSeconds! / againstSeconds!).toFixed(3)),
+  };
+}
+
 export async function bench(o: Options): Promise<Record<string, unknown>> {
+  if (o.against !== null) return benchAgainst({ ...o, against: o.against });
   const manifest = readShapes(o.pack);
   const started = performance.now();
   const { session, version } = await createSession(o);
