@@ -2,12 +2,10 @@
 // onnxruntime-node with the shipped small pack's students. Values are checked, not speeds.
 import { describe, expect, it } from 'vitest';
 import { requirePack } from '../testing/pack';
-import { alternatingMedians, bench, median, parseOptions } from './bench-denoiser';
+import { alternatingMedians, bench, parseOptions } from './bench-denoiser';
 
 describe('bench-denoiser', () => {
-  it('takes medians, and alternates the graphs run by run after one warm-up each', async () => {
-    expect(median([3, 1, 2])).toBe(2);
-    expect(median([4, 1, 3, 2])).toBe(2.5);
+  it('alternates the graphs run by run after one warm-up each', async () => {
     const calls: string[] = [];
     const medians = await alternatingMedians([async () => calls.push('a'), async () => calls.push('b')], 3);
     expect(calls).toEqual(['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b']);

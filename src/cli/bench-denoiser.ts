@@ -14,6 +14,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { median } from '../bench/bench-table';
 
 type Runtime = 'node' | 'wasm';
 type Optimization = 'all' | 'disabled' | 'no-folding';
@@ -57,13 +58,6 @@ async function secondsPerRun(run: () => Promise<unknown>, repeats: number): Prom
   const started = performance.now();
   for (let i = 0; i < repeats; i++) await run();
   return (performance.now() - started) / 1000 / repeats;
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /**

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median } from '../bench/bench-table';
 import { gaussianNoise } from '../engine/rng';
 import { chooseSource, packGraphs, type WeightDtype } from '../runtime/graphs';
 import type { Manifest } from '../runtime/manifest';
@@ -114,12 +115,6 @@ export function profileTargets(
     }),
   };
   return [text, ...denoisers, vae, vocoder];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 /** A session that can end ORT's profile (onnxruntime-node writes a file, onnxruntime-web prints it). */
